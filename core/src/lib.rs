@@ -1,0 +1,19 @@
+//! Domain types and rules of WRK Copilot.
+//!
+//! This crate is pure: no IO, no async, no SQL, no HTTP. Everything that decides something about
+//! the domain lives here so it can be tested as plain functions; the storage (`wrk-tenants`) and the
+//! host (`wrk-host`) call into it and never decide on their own.
+//!
+//! Layout:
+//! - [`ids`]: UUID v7 newtypes (`TenantId`, `UserId`, ...).
+//! - [`slug`]: workspace subdomain rules and the reserved list.
+//! - [`roles`]: client and ops roles, API-key scopes and what they allow.
+//! - [`machine`]: the automation version state machine (statuses, actors, guards, side effects,
+//!   transitions), with PRODUCT.md's table as data.
+//! - [`money`]: integer cents with a currency, checked arithmetic, discounts and proration.
+
+pub mod ids;
+pub mod machine;
+pub mod money;
+pub mod roles;
+pub mod slug;
