@@ -1,0 +1,217 @@
+//! The application: shared state, the three scope routers and the host dispatcher in front of
+//! them, with every cross-cutting layer. [`build`] is shared by `main` and the tests.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower::{ServiceBuilder, ServiceExt};
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa::openapi::{InfoBuilder, OpenApi as OpenApiDoc};
+use utoipa_axum::router::OpenApiRouter;
+use wrk_core::slug::Slug;
+use wrk_tenants::Storage;
+use wrk_tenants::control::TenantRecord;
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::middleware::{self, DEFAULT_BODY_LIMIT, MakeRequestUuidV7};
+use crate::routes;
+use crate::scope::{self, HostMatch, PeerAddr, Scope};
+use crate::web;
+
+/// What every handler can reach. A few handles, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub storage: Arc<Storage>,
+    pub metrics: Arc<Metrics>,
+    /// Set once start-up work (plugins, workers) is done; `/readyz` answers 503 until then.
+    pub ready: Arc<AtomicBool>,
+    pub docs: Arc<Docs>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("base_domain", &self.config.base_domain)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Runs storage work on the blocking pool (the store API is synchronous SQLite).
+    pub async fn blocking<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&Storage) -> Result<T, wrk_tenants::StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let storage = self.storage.clone();
+        Ok(tokio::task::spawn_blocking(move || f(&storage)).await??)
+    }
+}
+
+/// The OpenAPI document of each host, serialized once at start-up.
+#[derive(Debug)]
+pub struct Docs {
+    pub apex: String,
+    pub tenant: String,
+    pub ops: String,
+}
+
+#[derive(OpenApi)]
+#[openapi(components(schemas(crate::error::Problem, crate::error::FieldError)))]
+struct BaseDoc;
+
+fn document(title: &str, description: &str, api: OpenApiDoc) -> String {
+    let mut doc = BaseDoc::openapi().merge_from(api);
+    doc.info = InfoBuilder::new()
+        .title(title)
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some(description))
+        .build();
+    serde_json::to_string_pretty(&doc).expect("an OpenAPI document serializes")
+}
+
+/// A scope's routes with the layers every scope shares, split into the router and its doc.
+fn scope_router(routes: OpenApiRouter<AppState>) -> (OpenApiRouter<AppState>, OpenApiDoc) {
+    let (router, doc) = routes.merge(routes::common::router()).split_for_parts();
+    (OpenApiRouter::from(router), doc)
+}
+
+struct Dispatch {
+    state: AppState,
+    apex: Router,
+    tenant: Router,
+    ops: Router,
+}
+
+/// Builds the whole HTTP application for `state`.
+pub fn build(state: AppState) -> Router {
+    let finish = |r: OpenApiRouter<AppState>| -> Router {
+        let (router, _) = r.split_for_parts();
+        router
+            .route("/assets/{*path}", get(web::asset))
+            .fallback(web::fallback)
+            .route_layer(axum::middleware::from_fn(middleware::label_route))
+            .layer(axum::middleware::from_fn(move |req, next| {
+                middleware::body_limit(DEFAULT_BODY_LIMIT, req, next)
+            }))
+            .with_state(state.clone())
+    };
+    let (apex, _) = scope_router(routes::apex::router());
+    let (tenant, _) = scope_router(routes::tenant::router());
+    let (ops, _) = scope_router(routes::ops::router());
+    let dispatch = Arc::new(Dispatch {
+        state: state.clone(),
+        apex: finish(apex),
+        tenant: finish(tenant),
+        ops: finish(ops),
+    });
+
+    let mut outer = Router::new()
+        .route("/healthz", get(routes::common::healthz))
+        .route("/readyz", get(routes::common::readyz))
+        .route("/metrics", get(routes::common::metrics))
+        .with_state(state.clone())
+        .fallback(move |req: Request| {
+            let dispatch = dispatch.clone();
+            async move { dispatch_request(&dispatch, req).await }
+        })
+        .layer(DefaultBodyLimit::disable());
+    if state.config.tls_enabled() {
+        outer = outer.layer(axum::middleware::from_fn(middleware::hsts));
+    }
+    outer.layer(
+        ServiceBuilder::new()
+            .layer(axum::middleware::from_fn(middleware::sanitize_request_id))
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuidV7))
+            .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let id = req
+                    .headers()
+                    .get(middleware::REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                let host = req
+                    .headers()
+                    .get(http::header::HOST)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                tracing::info_span!("request", request_id = %id, host = %host,
+                        method = %req.method(), path = %req.uri().path())
+            }))
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(axum::middleware::from_fn_with_state(
+                state.metrics.clone(),
+                crate::metrics::track,
+            ))
+            .layer(axum::middleware::from_fn(middleware::security_headers))
+            .layer(CompressionLayer::new()),
+    )
+}
+
+/// Resolves the host to a scope and hands the request to that scope's router.
+async fn dispatch_request(d: &Dispatch, mut req: Request) -> Response {
+    let config = &d.state.config;
+    let peer = req.extensions().get::<PeerAddr>().map(|p| p.0.ip());
+    let host = scope::effective_host(req.headers(), req.uri(), peer, &config.trusted_proxies)
+        .unwrap_or_default()
+        .to_owned();
+    let (router, scope) = match scope::classify(&host, config.base_host()) {
+        HostMatch::Apex => (&d.apex, Scope::Apex),
+        HostMatch::Ops => (&d.ops, Scope::Ops),
+        HostMatch::Slug(slug) => match lookup_tenant(&d.state, slug).await {
+            Ok(Some(t)) => (&d.tenant, Scope::Tenant(t)),
+            Ok(None) => return web::workspace_not_found(req.headers()),
+            Err(e) => return e.into_response(),
+        },
+        HostMatch::Foreign => return web::unknown_host(&config.base_domain),
+    };
+    req.extensions_mut().insert(scope);
+    match router.clone().oneshot(req).await {
+        Ok(res) => res,
+        Err(never) => match never {},
+    }
+}
+
+/// The workspace at `slug`: from the cache on the hot path, from `control.db` otherwise.
+async fn lookup_tenant(state: &AppState, slug: String) -> Result<Option<TenantRecord>, ApiError> {
+    if Slug::parse(&slug).is_err() {
+        return Ok(None);
+    }
+    if let Some(hit) = state.storage.cached_slug(&slug) {
+        return Ok(Some(hit));
+    }
+    state.blocking(move |s| s.tenant_by_slug(&slug)).await
+}
+
+/// Builds the per-host OpenAPI documents.
+pub fn docs() -> Docs {
+    let (_, apex) = scope_router(routes::apex::router());
+    let (_, tenant) = scope_router(routes::tenant::router());
+    let (_, ops) = scope_router(routes::ops::router());
+    Docs {
+        apex: document(
+            "WRK Copilot — apex API",
+            "Accounts, signup, login and workspaces, served on the base domain.",
+            apex,
+        ),
+        tenant: document(
+            "WRK Copilot — workspace API",
+            "The API of one workspace, served on {slug}.{base}.",
+            tenant,
+        ),
+        ops: document(
+            "WRK Copilot — ops API",
+            "The ops console API, served on ops.{base}.",
+            ops,
+        ),
+    }
+}

@@ -1,0 +1,266 @@
+//! The `wrk` command line. `wrk` alone is `wrk serve`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use wrk_tenants::{Storage, StorageConfig};
+
+use crate::app::{self, AppState};
+use crate::config::{Config, Settings};
+use crate::metrics::Metrics;
+use crate::{server, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "wrk",
+    version,
+    about = "WRK Copilot: request, price, build, deploy and monitor automations",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// Configuration file [default: ./wrk.toml when present]
+    #[arg(long, global = true, env = "WRK_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: Settings,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default)
+    Serve(Settings),
+    /// Inspect the effective configuration
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Workspace (tenant) databases
+    Tenants {
+        #[command(subcommand)]
+        action: TenantsAction,
+    },
+    /// Write a consistent copy of every database into DIR, while the server runs
+    Backup {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Copy a backup into an empty data directory (with the server stopped)
+    Restore {
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        #[command(flatten)]
+        settings: Settings,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print the effective configuration as TOML (secrets left out)
+    Show(Settings),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantsAction {
+    /// List every workspace
+    List(Settings),
+    /// Apply pending migrations to every workspace database ahead of time
+    Migrate(Settings),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn env_vars() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
+fn load(settings: &Settings, file: Option<&Path>) -> anyhow::Result<Config> {
+    Config::load(settings, file, &env_vars())
+}
+
+fn open_storage(config: &Config) -> anyhow::Result<Storage> {
+    let mut sc = StorageConfig::new(&config.data_dir);
+    sc.max_open_tenants = std::num::NonZeroUsize::new(config.max_open_tenants)
+        .context("max_open_tenants must be at least 1")?;
+    Storage::open(sc).with_context(|| {
+        format!(
+            "cannot open the data directory {}",
+            config.data_dir.display()
+        )
+    })
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let file = cli.config.as_deref();
+    match cli.command {
+        None => serve(load(&cli.serve, file)?),
+        Some(Command::Serve(s)) => serve(load(&s, file)?),
+        Some(Command::Config {
+            action: ConfigAction::Show(s),
+        }) => {
+            let config = load(&s, file)?;
+            print!("{}", toml::to_string_pretty(&config)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Tenants { action }) => match action {
+            TenantsAction::List(s) => {
+                let storage = open_storage(&load(&s, file)?)?;
+                for t in storage.control().list_tenants()? {
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        t.id,
+                        t.subdomain,
+                        t.created_at.to_rfc3339(),
+                        t.name
+                    );
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            TenantsAction::Migrate(s) => {
+                let storage = open_storage(&load(&s, file)?)?;
+                let mut failed = 0;
+                for report in storage.migrate_all()? {
+                    match report.outcome {
+                        Ok(n) => println!(
+                            "{}\t{}\tok ({n} applied)",
+                            report.tenant.id, report.tenant.subdomain
+                        ),
+                        Err(e) => {
+                            failed += 1;
+                            println!(
+                                "{}\t{}\tFAILED: {e}",
+                                report.tenant.id, report.tenant.subdomain
+                            );
+                        }
+                    }
+                }
+                Ok(if failed == 0 {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                })
+            }
+        },
+        Some(Command::Backup { out, settings }) => {
+            let storage = open_storage(&load(&settings, file)?)?;
+            let n = storage.backup(&out)?;
+            println!("backed up {n} database files to {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Restore { from, settings }) => {
+            let config = load(&settings, file)?;
+            let n = wrk_tenants::storage::restore(&from, &config.data_dir)?;
+            println!(
+                "restored {n} database files into {}",
+                config.data_dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    telemetry::init(&config.log, config.log_format)?;
+    for name in Config::unknown_env(&env_vars()) {
+        tracing::warn!(variable = %name, "unknown WRK_ environment variable (a typo?); ignored");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("wrk-worker")
+        .build()?;
+    runtime.block_on(serve_async(config))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve_async(config: Config) -> anyhow::Result<()> {
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(server::tls_acceptor(cert, key)?),
+        _ => None,
+    };
+    let storage = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || open_storage(&config)).await??
+    };
+    let state = AppState {
+        config: Arc::new(config),
+        storage: Arc::new(storage),
+        metrics: Arc::new(Metrics::new()),
+        ready: Arc::new(AtomicBool::new(false)),
+        docs: Arc::new(app::docs()),
+    };
+    let config = state.config.clone();
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let local = listener.local_addr()?;
+    write_listen_addr(&config.data_dir, local)?;
+    tracing::info!(
+        address = %local,
+        url = %format!("{}://{}", config.scheme(), config.base_domain),
+        data_dir = %config.data_dir.display(),
+        tls = config.tls_enabled(),
+        "listening"
+    );
+
+    // Close tenant databases nobody used for ten minutes; the LRU bound handles bursts.
+    let sweeper = {
+        let storage = state.storage.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                let storage = storage.clone();
+                let closed = tokio::task::spawn_blocking(move || {
+                    storage.close_idle(Duration::from_secs(600))
+                })
+                .await
+                .unwrap_or(0);
+                if closed > 0 {
+                    tracing::debug!(closed, "closed idle tenant databases");
+                }
+            }
+        })
+    };
+
+    let app = app::build(state.clone());
+    state.ready.store(true, Ordering::Release);
+    server::serve(
+        listener,
+        app,
+        tls,
+        server::shutdown_signal(),
+        Duration::from_secs(config.shutdown_timeout),
+    )
+    .await;
+    sweeper.abort();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Writes the bound address to `DATA_DIR/listen.addr` (via a rename, so a reader never sees a
+/// half-written file) for scripts and tests that asked for port 0.
+fn write_listen_addr(data_dir: &Path, addr: std::net::SocketAddr) -> anyhow::Result<()> {
+    let tmp = data_dir.join("listen.addr.tmp");
+    std::fs::write(&tmp, format!("{addr}\n"))?;
+    std::fs::rename(&tmp, data_dir.join("listen.addr"))?;
+    Ok(())
+}

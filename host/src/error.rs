@@ -1,0 +1,194 @@
+//! [`ApiError`]: the host's one error type, mapped to RFC 9457 problem details in one place.
+//!
+//! Every handler returns `Result<_, ApiError>`. The table in [`ApiError::status_and_code`] is the
+//! only place an error becomes a status and a machine `code`. The `detail` shown to clients is
+//! always safe; the cause of an unexpected error goes to the log with the request id, never to
+//! the client.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+use wrk_tenants::StoreError;
+
+/// An RFC 9457 problem document, as sent on the wire.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem (`urn:wrk:problem:<code>`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine code, e.g. `not_found`, `validation_failed`.
+    pub code: String,
+    /// Extra members for some codes (`allowed`, `failed`, `errors`, `reasons`, ...).
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub extra: Map<String, Value>,
+}
+
+/// A field-level validation message, shown next to the field in the UI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{detail}")]
+    Validation {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    #[error("the request body is larger than the {limit} bytes this endpoint accepts")]
+    PayloadTooLarge { limit: u64 },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("too many requests; retry in {retry_after} seconds")]
+    RateLimited { retry_after: u64 },
+    #[error("the service is not ready yet")]
+    Unavailable,
+    /// Anything we did not expect. The cause is logged, never sent.
+    #[error("unexpected error: {0:#}")]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn not_found(what: &str) -> Self {
+        Self::NotFound(format!("{what} not found"))
+    }
+
+    pub fn validation(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::Validation {
+            detail: format!("{field}: {message}"),
+            errors: vec![FieldError {
+                field: field.to_owned(),
+                message,
+            }],
+        }
+    }
+
+    /// The one table from error to HTTP status and problem `code`.
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            Self::Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Unexpected(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    /// The problem document for this error.
+    pub fn problem(&self) -> Problem {
+        let (status, code) = self.status_and_code();
+        let detail = match self {
+            Self::Unexpected(_) => {
+                "something went wrong on our side; it has been logged with the request id".into()
+            }
+            other => other.to_string(),
+        };
+        let mut extra = Map::new();
+        match self {
+            Self::Validation { errors, .. } => {
+                extra.insert(
+                    "errors".into(),
+                    serde_json::to_value(errors).unwrap_or_default(),
+                );
+            }
+            Self::PayloadTooLarge { limit } => {
+                extra.insert("limit_bytes".into(), (*limit).into());
+            }
+            _ => {}
+        }
+        Problem {
+            kind: format!("urn:wrk:problem:{code}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail,
+            code: code.to_owned(),
+            extra,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Unexpected(cause) = &self {
+            tracing::error!(error = format!("{cause:#}"), "unexpected error");
+        }
+        let problem = self.problem();
+        let status =
+            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, Json(problem)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Self::RateLimited { retry_after } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound(entity) => Self::not_found(entity.as_str()),
+            StoreError::Conflict(msg) => Self::Conflict(msg),
+            other => Self::Unexpected(other.into()),
+        }
+    }
+}
+
+impl From<tokio::task::JoinError> for ApiError {
+    fn from(err: tokio::task::JoinError) -> Self {
+        Self::Unexpected(anyhow::anyhow!("blocking task failed: {err}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unexpected_errors_never_leak_their_cause() {
+        let err = ApiError::Unexpected(anyhow::anyhow!("SELECT * FROM secrets at /var/lib/x"));
+        let p = err.problem();
+        assert_eq!(p.status, 500);
+        assert!(!p.detail.contains("SELECT") && !p.detail.contains("/var"));
+    }
+
+    #[test]
+    fn validation_problems_carry_field_errors() {
+        let p = ApiError::validation("subdomain", "is reserved").problem();
+        assert_eq!(p.code, "validation_failed");
+        assert_eq!(p.extra["errors"][0]["field"], "subdomain");
+    }
+}

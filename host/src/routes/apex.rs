@@ -1,0 +1,17 @@
+//! The apex host (`{base}`): the landing page now; accounts, signup and login as they land.
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::app::AppState;
+use crate::web;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().route("/", get(landing))
+}
+
+async fn landing(headers: HeaderMap) -> Response {
+    web::page("landing", &headers, StatusCode::OK)
+}

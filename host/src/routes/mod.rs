@@ -1,0 +1,8 @@
+//! The route tables, one per scope. Each function returns an [`OpenApiRouter`] so the published
+//! OpenAPI document is generated from the same `#[utoipa::path]` annotations the routes use and
+//! can't drift from them.
+
+pub mod apex;
+pub mod common;
+pub mod ops;
+pub mod tenant;

@@ -1,0 +1,20 @@
+//! The ops host (`ops.{base}`): the console shell at `/ops`, and the ops API as it lands.
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Redirect, Response};
+use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::app::AppState;
+use crate::web;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .route("/", get(|| async { Redirect::to("/ops") }))
+        .route("/ops", get(shell))
+        .route("/ops/{*rest}", get(shell))
+}
+
+async fn shell(headers: HeaderMap) -> Response {
+    web::page("ops", &headers, StatusCode::OK)
+}

@@ -1,0 +1,20 @@
+//! A workspace host (`{slug}.{base}`): the app shell at `/app`, and the tenant API as it lands.
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Redirect, Response};
+use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::app::AppState;
+use crate::web;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .route("/", get(|| async { Redirect::to("/app") }))
+        .route("/app", get(shell))
+        .route("/app/{*rest}", get(shell))
+}
+
+async fn shell(headers: HeaderMap) -> Response {
+    web::page("workspace", &headers, StatusCode::OK)
+}

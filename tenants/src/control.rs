@@ -1,0 +1,145 @@
+//! The control-plane database (`control.db`): the workspace registry, and (as features land)
+//! users, memberships, the job queue and the plugin registry.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::Serialize;
+use wrk_core::ids::TenantId;
+use wrk_core::slug::Slug;
+
+use crate::audit::{self, parse_timestamp, timestamp};
+use crate::db::Db;
+use crate::error::{Entity, StoreError, StoreResult};
+
+/// A workspace as the control plane knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TenantRecord {
+    pub id: TenantId,
+    pub subdomain: Slug,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The control-plane store.
+#[derive(Debug)]
+pub struct ControlStore {
+    pub(crate) db: Db,
+}
+
+fn tenant_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TenantRecord> {
+    let conv = |e: Box<dyn std::error::Error + Send + Sync>| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e)
+    };
+    Ok(TenantRecord {
+        id: TenantId::parse(&r.get::<_, String>(0)?).map_err(|e| conv(e.into()))?,
+        subdomain: Slug::parse(&r.get::<_, String>(1)?).map_err(|e| conv(e.into()))?,
+        name: r.get(2)?,
+        created_at: parse_timestamp(&r.get::<_, String>(3)?)?,
+    })
+}
+
+impl ControlStore {
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub fn tenant_by_slug(&self, slug: &str) -> StoreResult<Option<TenantRecord>> {
+        self.db.read(|c| tenant_by_slug(c, slug))
+    }
+
+    pub fn tenant_by_id(&self, id: TenantId) -> StoreResult<Option<TenantRecord>> {
+        self.db.read(|c| {
+            Ok(c.query_row(
+                "SELECT id, subdomain, name, created_at FROM tenants WHERE id = ?1",
+                [id.to_string()],
+                tenant_from_row,
+            )
+            .optional()?)
+        })
+    }
+
+    /// Every workspace, ordered by creation.
+    pub fn list_tenants(&self) -> StoreResult<Vec<TenantRecord>> {
+        self.db.read(|c| {
+            let mut stmt =
+                c.prepare("SELECT id, subdomain, name, created_at FROM tenants ORDER BY id")?;
+            let rows = stmt.query_map([], tenant_from_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    pub fn count_tenants(&self) -> StoreResult<u64> {
+        self.db
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM tenants", [], |r| r.get(0))?))
+    }
+}
+
+pub(crate) fn tenant_by_slug(c: &Connection, slug: &str) -> StoreResult<Option<TenantRecord>> {
+    Ok(c.query_row(
+        "SELECT id, subdomain, name, created_at FROM tenants WHERE subdomain = ?1",
+        [slug],
+        tenant_from_row,
+    )
+    .optional()?)
+}
+
+/// Inserts a workspace row and its audit row; the caller owns the transaction.
+pub(crate) fn insert_tenant(
+    tx: &Transaction<'_>,
+    record: &TenantRecord,
+    actor: &audit::AuditActor,
+    request: &audit::RequestMeta,
+) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO tenants (id, subdomain, name, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            record.id.to_string(),
+            record.subdomain.as_str(),
+            record.name,
+            timestamp(record.created_at)
+        ],
+    )
+    .map_err(|e| {
+        if StoreError::is_unique_violation(&e) {
+            StoreError::Conflict(format!(
+                "the workspace address {} is already taken",
+                record.subdomain
+            ))
+        } else {
+            e.into()
+        }
+    })?;
+    audit::record_audit(
+        tx,
+        &audit::AuditEntry {
+            actor,
+            action: "tenant.created",
+            entity_type: "tenant",
+            entity_id: Some(record.id.to_string()),
+            before: None,
+            after: Some(
+                serde_json::to_value(record).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            ),
+            request,
+        },
+    )?;
+    Ok(())
+}
+
+/// `NotFound(Tenant)` when the row is missing.
+pub fn require(t: Option<TenantRecord>) -> StoreResult<TenantRecord> {
+    t.ok_or(StoreError::NotFound(Entity::Tenant))
+}
+
+impl ControlStore {
+    /// Jobs queued or running: the `job_queue_depth` gauge.
+    pub fn job_queue_depth(&self) -> StoreResult<u64> {
+        self.db.read(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+    }
+}

@@ -1,0 +1,67 @@
+//! The one error type of the storage layer. The host maps it to HTTP once; nothing here knows HTTP.
+
+/// What a stored object is, for `NotFound` and `Conflict` messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    Tenant,
+    Job,
+    AuditLog,
+}
+
+impl Entity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Entity::Tenant => "workspace",
+            Entity::Job => "job",
+            Entity::AuditLog => "audit log entry",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{} not found", .0.as_str())]
+    NotFound(Entity),
+    /// A uniqueness rule was broken; the message is safe to show to a user.
+    #[error("{0}")]
+    Conflict(String),
+    /// Optimistic concurrency: the caller's revision is not the stored one.
+    #[error("stale revision: the current revision is {current}")]
+    Stale { current: i64 },
+    #[error("migration {version} of {db} failed: {source}")]
+    Migration {
+        db: String,
+        version: u32,
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The file on disk belongs to another tenant than the one asked for.
+    #[error("database file {path} belongs to tenant {found}, not {expected}")]
+    WrongTenant {
+        path: String,
+        expected: String,
+        found: String,
+    },
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("connection pool: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Whether this is a UNIQUE/PRIMARY KEY violation, so callers can turn it into `Conflict`.
+    pub fn is_unique_violation(err: &rusqlite::Error) -> bool {
+        matches!(
+            err,
+            rusqlite::Error::SqliteFailure(e, _)
+                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+        )
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;

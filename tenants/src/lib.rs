@@ -1,0 +1,29 @@
+//! SQLite storage of WRK Copilot. All SQL of the product lives in this crate.
+//!
+//! The data directory holds `control.db` (workspaces, and as features land users, memberships,
+//! the job queue, the plugin registry) and one `tenants/<tenant_id>.db` per workspace. Each file
+//! has embedded, versioned migrations, a single writer and a read pool (see [`db`]). Tenant files
+//! open lazily through a bounded LRU ([`storage::Storage`]).
+//!
+//! The API is synchronous: the host calls it from blocking threads. It depends on `wrk-core` for
+//! domain types and on nothing of HTTP or plugins.
+//!
+//! Layout:
+//! - [`db`]: one SQLite file (pragmas, writer, read pool).
+//! - [`migrate`]: embedded migrations and `PRAGMA user_version`.
+//! - [`audit`]: the audit log writer (always inside the change's transaction) and reader.
+//! - [`control`]: the control-plane store.
+//! - [`tenant`]: one tenant's store.
+//! - [`storage`]: the data directory as a whole, with the tenant LRU, backup and restore.
+//! - [`error`]: [`StoreError`], the one error type of this layer.
+
+pub mod audit;
+pub mod control;
+pub mod db;
+pub mod error;
+pub mod migrate;
+pub mod storage;
+pub mod tenant;
+
+pub use error::{Entity, StoreError, StoreResult};
+pub use storage::{Storage, StorageConfig};

@@ -1,0 +1,296 @@
+//! [`Storage`]: the data directory as a whole — the control plane plus a bounded LRU of open
+//! tenant databases that open lazily on first use and close when evicted or idle.
+
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use lru::LruCache;
+use parking_lot::{Mutex, RwLock};
+use scheduled_thread_pool::ScheduledThreadPool;
+use wrk_core::ids::TenantId;
+use wrk_core::slug::Slug;
+
+use crate::audit::{AuditActor, RequestMeta};
+use crate::control::{self, ControlStore, TenantRecord};
+use crate::db::{Db, DbOptions};
+use crate::error::{StoreError, StoreResult};
+use crate::migrate;
+use crate::tenant::{TenantStore, ms_since};
+
+/// Where the data lives and how many tenants may be open at once.
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    pub data_dir: PathBuf,
+    /// Upper bound on open tenant databases (each costs a write connection and up to
+    /// `tenant_readers` read connections). Default 1,000.
+    pub max_open_tenants: NonZeroUsize,
+    pub tenant_readers: u32,
+}
+
+impl StorageConfig {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            max_open_tenants: NonZeroUsize::new(1000).expect("non-zero"),
+            tenant_readers: 4,
+        }
+    }
+}
+
+/// The storage handle the host shares across requests (cheap to clone behind an `Arc`).
+pub struct Storage {
+    config: StorageConfig,
+    control: ControlStore,
+    open: Mutex<LruCache<TenantId, Arc<TenantStore>>>,
+    /// slug → workspace, filled on lookup. Workspaces are never renamed or deleted in v1, so an
+    /// entry never goes stale; misses are not cached so a new workspace is found at once.
+    slugs: RwLock<HashMap<String, TenantRecord>>,
+    /// One timer thread pool shared by every r2d2 pool (r2d2 would otherwise start three
+    /// threads per pool, i.e. thousands for a thousand open tenants).
+    timers: Arc<ScheduledThreadPool>,
+    epoch: Instant,
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Storage")
+            .field("data_dir", &self.config.data_dir)
+            .field("open_tenants", &self.open_tenants())
+            .finish()
+    }
+}
+
+fn control_options() -> DbOptions {
+    DbOptions {
+        label: "control".into(),
+        migrations: migrate::CONTROL,
+        synchronous_full: true,
+        max_readers: 8,
+        cache_kib: 8 * 1024,
+    }
+}
+
+fn tenant_options(id: TenantId, readers: u32) -> DbOptions {
+    DbOptions {
+        label: format!("tenant {id}"),
+        migrations: migrate::TENANT,
+        synchronous_full: false,
+        max_readers: readers,
+        cache_kib: 512,
+    }
+}
+
+/// Outcome of migrating one tenant file with [`Storage::migrate_all`].
+#[derive(Debug)]
+pub struct MigrationReport {
+    pub tenant: TenantRecord,
+    pub outcome: Result<usize, StoreError>,
+}
+
+impl Storage {
+    /// Opens the data directory, creating its layout and migrating `control.db`.
+    pub fn open(config: StorageConfig) -> StoreResult<Self> {
+        std::fs::create_dir_all(config.data_dir.join("tenants"))?;
+        let timers = Arc::new(
+            ScheduledThreadPool::builder()
+                .num_threads(1)
+                .thread_name_pattern("wrk-sqlite-pool-{}")
+                .build(),
+        );
+        let control = ControlStore {
+            db: Db::open(
+                &config.data_dir.join("control.db"),
+                &control_options(),
+                timers.clone(),
+            )?,
+        };
+        Ok(Self {
+            open: Mutex::new(LruCache::new(config.max_open_tenants)),
+            slugs: RwLock::new(HashMap::new()),
+            control,
+            config,
+            timers,
+            epoch: Instant::now(),
+        })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.config.data_dir
+    }
+
+    pub fn control(&self) -> &ControlStore {
+        &self.control
+    }
+
+    fn tenant_path(&self, id: TenantId) -> PathBuf {
+        self.config
+            .data_dir
+            .join("tenants")
+            .join(format!("{id}.db"))
+    }
+
+    /// Creates a workspace: the control-plane row and its audit row in one transaction, then the
+    /// tenant file. A crash between the two leaves a row whose file is created on first open.
+    pub fn create_tenant(
+        &self,
+        slug: Slug,
+        name: &str,
+        actor: &AuditActor,
+        request: &RequestMeta,
+    ) -> StoreResult<TenantRecord> {
+        let record = TenantRecord {
+            id: TenantId::new(),
+            subdomain: slug,
+            name: name.to_owned(),
+            created_at: Utc::now(),
+        };
+        self.control
+            .db
+            .write(|tx| control::insert_tenant(tx, &record, actor, request))?;
+        self.tenant(record.id)?;
+        Ok(record)
+    }
+
+    /// The workspace served at `slug`, if any (cached after the first hit).
+    pub fn tenant_by_slug(&self, slug: &str) -> StoreResult<Option<TenantRecord>> {
+        if let Some(hit) = self.cached_slug(slug) {
+            return Ok(Some(hit));
+        }
+        let found = self.control.db.read(|c| control::tenant_by_slug(c, slug))?;
+        if let Some(t) = &found {
+            self.slugs.write().insert(slug.to_owned(), t.clone());
+        }
+        Ok(found)
+    }
+
+    /// A cache-only lookup, cheap enough for the async request path.
+    pub fn cached_slug(&self, slug: &str) -> Option<TenantRecord> {
+        self.slugs.read().get(slug).cloned()
+    }
+
+    /// The open store of tenant `id`, opening (and migrating) its file on first use and evicting
+    /// the least recently used one when the bound is reached. An evicted store closes when its
+    /// last in-flight user drops it.
+    pub fn tenant(&self, id: TenantId) -> StoreResult<Arc<TenantStore>> {
+        let now = ms_since(self.epoch);
+        if let Some(store) = self.open.lock().get(&id) {
+            store.touch(now);
+            return Ok(store.clone());
+        }
+        // Open outside the lock so one slow open never stalls every other tenant. Two threads
+        // racing to open the same file is harmless: migrations check the version inside their
+        // own transaction, and the loser's handle is simply dropped.
+        let db = Db::open(
+            &self.tenant_path(id),
+            &tenant_options(id, self.config.tenant_readers),
+            self.timers.clone(),
+        )?;
+        let store = Arc::new(TenantStore::new(id, db, now)?);
+        let mut open = self.open.lock();
+        if let Some(existing) = open.get(&id) {
+            return Ok(existing.clone());
+        }
+        open.put(id, store.clone());
+        Ok(store)
+    }
+
+    /// How many tenant databases are open now.
+    pub fn open_tenants(&self) -> usize {
+        self.open.lock().len()
+    }
+
+    /// Closes every tenant store unused for at least `idle`; returns how many were closed.
+    pub fn close_idle(&self, idle: Duration) -> usize {
+        let now = ms_since(self.epoch);
+        let idle_ms = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
+        let mut open = self.open.lock();
+        let stale: Vec<TenantId> = open
+            .iter()
+            .filter(|(_, s)| s.idle_since(now) >= idle_ms)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &stale {
+            open.pop(id);
+        }
+        stale.len()
+    }
+
+    /// Applies pending migrations to every tenant file. A tenant whose migration fails is reported
+    /// and left as it was; the others proceed.
+    pub fn migrate_all(&self) -> StoreResult<Vec<MigrationReport>> {
+        let tenants = self.control.list_tenants()?;
+        Ok(tenants
+            .into_iter()
+            .map(|tenant| {
+                let outcome = (|| {
+                    let mut conn = rusqlite::Connection::open(self.tenant_path(tenant.id))?;
+                    conn.busy_timeout(Duration::from_secs(5))?;
+                    migrate::apply(&mut conn, &format!("tenant {}", tenant.id), migrate::TENANT)
+                })();
+                MigrationReport { tenant, outcome }
+            })
+            .collect())
+    }
+
+    /// Writes a consistent copy of `control.db` and every tenant file into `out` (which must not
+    /// exist or be empty), without stopping writers. Returns the number of files written.
+    pub fn backup(&self, out: &Path) -> StoreResult<usize> {
+        if out.exists() && std::fs::read_dir(out)?.next().is_some() {
+            return Err(StoreError::Conflict(format!(
+                "backup target {} is not empty",
+                out.display()
+            )));
+        }
+        std::fs::create_dir_all(out.join("tenants"))?;
+        self.control.db.backup_to(&out.join("control.db"))?;
+        let mut files = 1;
+        for tenant in self.control.list_tenants()? {
+            let store = self.tenant(tenant.id)?;
+            store
+                .db()
+                .backup_to(&out.join("tenants").join(format!("{}.db", tenant.id)))?;
+            files += 1;
+        }
+        Ok(files)
+    }
+}
+
+/// Copies a backup made by [`Storage::backup`] into an empty data directory. The server must not
+/// be running on `data_dir`.
+pub fn restore(from: &Path, data_dir: &Path) -> StoreResult<usize> {
+    if !from.join("control.db").is_file() {
+        return Err(StoreError::Conflict(format!(
+            "{} holds no control.db: not a backup",
+            from.display()
+        )));
+    }
+    if data_dir.join("control.db").exists() {
+        return Err(StoreError::Conflict(format!(
+            "{} already holds a control.db; restore only into an empty data directory",
+            data_dir.display()
+        )));
+    }
+    std::fs::create_dir_all(data_dir.join("tenants"))?;
+    std::fs::copy(from.join("control.db"), data_dir.join("control.db"))?;
+    let mut files = 1;
+    if let Ok(entries) = std::fs::read_dir(from.join("tenants")) {
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name();
+            let name_str = name.to_string_lossy();
+            // Only `<uuid>.db` files: never copy something a tampered backup smuggled in.
+            let is_tenant_file = name_str
+                .strip_suffix(".db")
+                .is_some_and(|id| TenantId::parse(id).is_ok());
+            if is_tenant_file {
+                std::fs::copy(entry.path(), data_dir.join("tenants").join(&name))?;
+                files += 1;
+            }
+        }
+    }
+    Ok(files)
+}

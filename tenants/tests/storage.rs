@@ -1,0 +1,202 @@
+//! The storage layer against real SQLite files in a temp dir.
+
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+use wrk_core::slug::Slug;
+use wrk_tenants::audit::{self, AuditActor, AuditFilter, RequestMeta};
+use wrk_tenants::{Storage, StorageConfig, StoreError};
+
+fn storage(dir: &tempfile::TempDir, max_open: usize) -> Storage {
+    let mut config = StorageConfig::new(dir.path());
+    config.max_open_tenants = NonZeroUsize::new(max_open).unwrap();
+    Storage::open(config).unwrap()
+}
+
+fn slug(s: &str) -> Slug {
+    Slug::parse(s).unwrap()
+}
+
+#[test]
+fn creating_a_workspace_makes_its_file_its_row_and_one_audit_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = storage(&dir, 10);
+    let t = s
+        .create_tenant(
+            slug("acme"),
+            "Acme",
+            &AuditActor::system(),
+            &RequestMeta::default(),
+        )
+        .unwrap();
+    assert!(
+        dir.path()
+            .join("tenants")
+            .join(format!("{}.db", t.id))
+            .is_file()
+    );
+    assert_eq!(s.tenant_by_slug("acme").unwrap().unwrap().id, t.id);
+    assert_eq!(
+        s.control().tenant_by_id(t.id).unwrap().unwrap().name,
+        "Acme"
+    );
+    let n = s
+        .control()
+        .db()
+        .read(|c| audit::count_audit(c, "tenant", &t.id.to_string()))
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn a_taken_slug_is_a_conflict_and_leaves_no_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = storage(&dir, 10);
+    let meta = RequestMeta::default();
+    s.create_tenant(slug("acme"), "Acme", &AuditActor::system(), &meta)
+        .unwrap();
+    let err = s
+        .create_tenant(slug("acme"), "Other", &AuditActor::system(), &meta)
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    assert_eq!(s.control().count_tenants().unwrap(), 1);
+    let audits = s
+        .control()
+        .db()
+        .read(|c| {
+            audit::list_audit(
+                c,
+                &AuditFilter {
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+        })
+        .unwrap();
+    assert_eq!(
+        audits.len(),
+        1,
+        "the failed create must not leave an audit row"
+    );
+}
+
+#[test]
+fn an_audit_row_rolls_back_with_its_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = storage(&dir, 10);
+    let t = s
+        .create_tenant(
+            slug("acme"),
+            "Acme",
+            &AuditActor::system(),
+            &RequestMeta::default(),
+        )
+        .unwrap();
+    let store = s.tenant(t.id).unwrap();
+    let result: Result<(), StoreError> = store.db().write(|tx| {
+        audit::record_audit(
+            tx,
+            &audit::AuditEntry {
+                actor: &AuditActor::system(),
+                action: "thing.changed",
+                entity_type: "thing",
+                entity_id: Some("1".into()),
+                before: None,
+                after: None,
+                request: &RequestMeta::default(),
+            },
+        )?;
+        Err(StoreError::Conflict("the change failed".into()))
+    });
+    assert!(result.is_err());
+    let n = store
+        .db()
+        .read(|c| audit::count_audit(c, "thing", "1"))
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn tenants_open_lazily_and_the_lru_stays_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = storage(&dir, 3);
+    let meta = RequestMeta::default();
+    let ids: Vec<_> = (0..6)
+        .map(|i| {
+            s.create_tenant(slug(&format!("t{i:03}")), "T", &AuditActor::system(), &meta)
+                .unwrap()
+                .id
+        })
+        .collect();
+    assert!(s.open_tenants() <= 3);
+    for id in &ids {
+        assert_eq!(s.tenant(*id).unwrap().id(), *id);
+        assert!(s.open_tenants() <= 3);
+    }
+    assert_eq!(s.close_idle(Duration::ZERO), 3);
+    assert_eq!(s.open_tenants(), 0);
+}
+
+#[test]
+fn a_tenant_file_cannot_be_opened_as_another_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = storage(&dir, 10);
+    let meta = RequestMeta::default();
+    let a = s
+        .create_tenant(slug("aaa"), "A", &AuditActor::system(), &meta)
+        .unwrap();
+    let b = s
+        .create_tenant(slug("bbb"), "B", &AuditActor::system(), &meta)
+        .unwrap();
+    s.close_idle(Duration::ZERO);
+    let tenants = dir.path().join("tenants");
+    std::fs::copy(
+        tenants.join(format!("{}.db", a.id)),
+        tenants.join(format!("{}.db", b.id)),
+    )
+    .unwrap();
+    let _ = std::fs::remove_file(tenants.join(format!("{}.db-wal", b.id)));
+    let _ = std::fs::remove_file(tenants.join(format!("{}.db-shm", b.id)));
+    let err = s.tenant(b.id).unwrap_err();
+    assert!(matches!(err, StoreError::WrongTenant { .. }), "{err}");
+}
+
+#[test]
+fn backup_and_restore_round_trip_every_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = storage(&dir, 10);
+    let meta = RequestMeta::default();
+    for name in ["one", "two"] {
+        s.create_tenant(slug(name), name, &AuditActor::system(), &meta)
+            .unwrap();
+    }
+    let out = tempfile::tempdir().unwrap();
+    let backup_dir = out.path().join("b");
+    assert_eq!(s.backup(&backup_dir).unwrap(), 3);
+    let restored = tempfile::tempdir().unwrap();
+    assert_eq!(
+        wrk_tenants::storage::restore(&backup_dir, restored.path()).unwrap(),
+        3
+    );
+    let r = storage(&restored, 10);
+    let two = r.tenant_by_slug("two").unwrap().unwrap();
+    assert_eq!(r.tenant(two.id).unwrap().id(), two.id);
+    assert!(
+        wrk_tenants::storage::restore(&backup_dir, restored.path()).is_err(),
+        "restoring over live data is refused"
+    );
+}
+
+#[test]
+fn migrate_all_reports_each_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = storage(&dir, 10);
+    let meta = RequestMeta::default();
+    for name in ["one", "two"] {
+        s.create_tenant(slug(name), name, &AuditActor::system(), &meta)
+            .unwrap();
+    }
+    let reports = s.migrate_all().unwrap();
+    assert_eq!(reports.len(), 2);
+    assert!(reports.iter().all(|r| matches!(r.outcome, Ok(0))));
+}
