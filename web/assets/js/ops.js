@@ -112,6 +112,13 @@ export async function boot() {
     setTitle('Work queues', 'Ops');
     const authError = await loadQueues();
     if (authError) {
+      for (const card of $$('[data-queue]')) {
+        const count = $('[data-count]', card);
+        count.textContent = '—';
+        count.classList.add('is-zero');
+        count.setAttribute('aria-label', 'Not available until you sign in');
+        mount($('[data-queue-body]', card), el('p', { class: 'queue-empty is-locked' }, icon('lock'), 'Sign in to see this queue.'));
+      }
       bindText(document, { user_name: 'Not signed in' });
       for (const n of $$('[data-user-initials]')) n.textContent = '?';
       showBanner({

@@ -80,6 +80,7 @@ export function initShell() {
   wireDismissables();
   // "/" focuses search, like most products
   const search = $('.topbar-search input');
+  if (search && window.matchMedia('(max-width: 600px)').matches) search.placeholder = 'Search';
   if (search) {
     document.addEventListener('keydown', (e) => {
       const t = e.target;

@@ -79,7 +79,7 @@ function renderSignIn(root) {
   mount(root, emptyState({
     icon: 'lock',
     title: 'Sign in to continue',
-    body: `You need to be signed in to open the ${subdomain() || ''} workspace. Log in on ${apexHost()} and come right back.`,
+    body: `You need to be signed in to open ${subdomain() ? `the ${subdomain()} workspace` : 'this workspace'}. Log in on ${apexHost()} and come right back.`,
     action: { label: 'Log in', href: apexUrl('/login') },
     secondary: { label: 'Create an account', href: apexUrl('/signup') },
     headingLevel: 1,
