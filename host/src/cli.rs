@@ -191,11 +191,16 @@ fn serve(config: Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve_async(config: Config) -> anyhow::Result<()> {
+async fn serve_async(mut config: Config) -> anyhow::Result<()> {
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => Some(server::tls_acceptor(cert, key)?),
         _ => None,
     };
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let local = listener.local_addr()?;
+    config.resolve_base_port(local.port());
     let storage = {
         let config = config.clone();
         tokio::task::spawn_blocking(move || open_storage(&config)).await??
@@ -208,10 +213,6 @@ async fn serve_async(config: Config) -> anyhow::Result<()> {
         docs: Arc::new(app::docs()),
     };
     let config = state.config.clone();
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let local = listener.local_addr()?;
     write_listen_addr(&config.data_dir, local)?;
     tracing::info!(
         address = %local,

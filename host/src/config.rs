@@ -20,7 +20,7 @@ pub struct Settings {
     /// Listen address; `:0` picks a free port (written to DATA_DIR/listen.addr) [default: 127.0.0.1:8080]
     #[arg(long, env = "WRK_LISTEN", value_name = "ADDR")]
     pub listen: Option<String>,
-    /// The apex host as browsers see it, port included when not 80/443 [default: localhost:8080]
+    /// The apex host as browsers see it, port included when not 80/443; a port of 0 means the bound port [default: localhost:8080]
     #[arg(long, env = "WRK_BASE_DOMAIN", value_name = "HOST")]
     pub base_domain: Option<String>,
     /// Everything persistent lives here [default: ./data]
@@ -277,6 +277,14 @@ impl Config {
             shutdown_timeout: s.shutdown_timeout.or(file.shutdown_timeout).unwrap_or(30),
             base_domain,
         })
+    }
+
+    /// A base domain ending in `:0` stands for "the port actually bound" (handy with
+    /// `WRK_LISTEN=127.0.0.1:0`): links the server builds then carry the real port.
+    pub fn resolve_base_port(&mut self, bound_port: u16) {
+        if let Some(host) = self.base_domain.strip_suffix(":0") {
+            self.base_domain = format!("{host}:{bound_port}");
+        }
     }
 
     /// The base domain without its port: what host matching compares against.

@@ -1,0 +1,7 @@
+//! One integration test binary for the whole product (one link step, one binary to run).
+//! Each module is a feature area; each test starts its own `wrk` on port 0 with a temp data dir,
+//! so every test can run in parallel with every other.
+
+mod browser;
+mod foundation;
+mod shutdown;
