@@ -1,0 +1,56 @@
+//! Per-call resource limits (ARCHITECTURE.md: 10,000,000 fuel, 32 MiB memory, 1 MiB input,
+//! 256 KiB output, 100 ms wall time) and the host-wide configuration.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Fuel units (≈ wasm instructions) per call.
+    pub fuel: u64,
+    /// Largest linear memory a plugin may grow to, in bytes.
+    pub memory_bytes: usize,
+    /// Largest JSON input accepted, in bytes.
+    pub input_bytes: usize,
+    /// Largest stdout a plugin may write, in bytes; writing more traps the call.
+    pub output_bytes: usize,
+    /// Wall-time deadline per call, enforced by epoch interruption.
+    pub wall_time: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            fuel: 10_000_000,
+            memory_bytes: 32 << 20,
+            input_bytes: 1 << 20,
+            output_bytes: 256 << 10,
+            wall_time: Duration::from_millis(100),
+        }
+    }
+}
+
+/// How to build a [`crate::PluginHost`].
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    pub limits: Limits,
+    /// Where compiled modules are cached (`None`: compile on every start).
+    pub cache_dir: Option<PathBuf>,
+    /// Instance slots in the pooling allocator = calls that can run at the same moment. A call
+    /// beyond that fails with a `Trap("instance pool exhausted …")`; size it above the blocking
+    /// pool that runs plugin calls.
+    pub max_concurrent_calls: u32,
+    /// Granularity of the wall-time deadline (the epoch ticker's period).
+    pub epoch_tick: Duration,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            cache_dir: None,
+            max_concurrent_calls: 128,
+            epoch_tick: Duration::from_millis(1),
+        }
+    }
+}

@@ -1,0 +1,490 @@
+//! The in-memory registry: installed plugins by SHA-256, the active one per kind, per-tenant
+//! pins, and the activation history.
+//!
+//! Hot swap: the active plugin of each kind lives in an `ArcSwapOption`. A call loads the `Arc`
+//! once and runs on it; activation stores a new `Arc`. Calls in flight finish on the version they
+//! started with and no call ever waits for, or fails because of, a swap.
+//!
+//! Persistence is the host's: every change returns an [`Activation`] record for it to store, and
+//! [`Registry::restore`] rebuilds active plugins, rollback stacks and pins by replaying those
+//! records at start-up (after the binaries were re-added with [`Registry::restore_plugin`]).
+//! History bookkeeping sits behind one `Mutex` (changes are rare; it is never held during a call).
+
+use crate::engine::{CompiledPlugin, PluginHost, RawRun};
+use crate::error::{PluginError, RegistryError};
+use crate::install::{InstallReport, validate};
+use crate::output::{check_ingestion, check_output, check_pricing, check_validation};
+use arc_swap::ArcSwapOption;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
+use wrk_plugin_sdk::ingestion::{IngestionInput, IngestionOutput};
+use wrk_plugin_sdk::pricing::{PricingInput, PricingQuote};
+use wrk_plugin_sdk::validation::{ValidationInput, ValidationOutput};
+use wrk_plugin_sdk::{Manifest, PluginKind};
+
+/// An installed binary, compiled and ready.
+#[derive(Debug)]
+pub struct InstalledPlugin {
+    pub sha256: String,
+    pub manifest: Manifest,
+    pub size_bytes: usize,
+    pub installed_at: DateTime<Utc>,
+    compiled: CompiledPlugin,
+}
+
+impl InstalledPlugin {
+    pub fn kind(&self) -> PluginKind {
+        self.manifest.kind
+    }
+
+    pub fn reference(&self) -> PluginRef {
+        PluginRef {
+            name: self.manifest.name.clone(),
+            version: self.manifest.version.clone(),
+            sha256: self.sha256.clone(),
+        }
+    }
+
+    pub fn compiled(&self) -> &CompiledPlugin {
+        &self.compiled
+    }
+}
+
+/// Which plugin produced an answer (stored with quotes as `plugin:{name, version}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginRef {
+    pub name: String,
+    pub version: String,
+    pub sha256: String,
+}
+
+/// A row of `GET /api/ops/plugins`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PluginInfo {
+    pub sha256: String,
+    pub name: String,
+    pub kind: PluginKind,
+    pub version: String,
+    pub description: String,
+    pub size_bytes: usize,
+    pub active: bool,
+    pub installed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivationAction {
+    Activate,
+    Rollback,
+    Pin,
+    Unpin,
+}
+
+/// One change of what runs: who, when, what, and what ran before.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Activation {
+    pub kind: PluginKind,
+    pub action: ActivationAction,
+    /// The plugin now in effect (`None` after an unpin).
+    pub sha256: Option<String>,
+    /// What was in effect before.
+    pub previous: Option<String>,
+    /// `Some` for pins: the tenant (workspace) id.
+    pub tenant: Option<String>,
+    pub actor: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A checked answer plus the plugin that gave it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer<T> {
+    pub output: T,
+    pub plugin: PluginRef,
+}
+
+#[derive(Default)]
+struct History {
+    /// Per kind, earlier global actives (most recent last), for rollback.
+    previous: HashMap<PluginKind, Vec<String>>,
+    log: Vec<Activation>,
+}
+
+pub struct Registry {
+    host: Arc<PluginHost>,
+    plugins: RwLock<BTreeMap<String, Arc<InstalledPlugin>>>,
+    /// Indexed by `kind_index`.
+    active: [ArcSwapOption<InstalledPlugin>; 3],
+    pins: RwLock<HashMap<(String, PluginKind), Arc<InstalledPlugin>>>,
+    history: Mutex<History>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("plugins", &self.list().len())
+            .finish()
+    }
+}
+
+fn kind_index(kind: PluginKind) -> usize {
+    match kind {
+        PluginKind::Pricing => 0,
+        PluginKind::Validation => 1,
+        PluginKind::Ingestion => 2,
+    }
+}
+
+impl Registry {
+    pub fn new(host: Arc<PluginHost>) -> Self {
+        Self {
+            host,
+            plugins: RwLock::new(BTreeMap::new()),
+            active: Default::default(),
+            pins: RwLock::new(HashMap::new()),
+            history: Mutex::new(History::default()),
+        }
+    }
+
+    pub fn host(&self) -> &Arc<PluginHost> {
+        &self.host
+    }
+
+    /// Validates and installs (not activates). Installing the same bytes again is a no-op that
+    /// returns the existing plugin. `Err` carries the report with every reason.
+    pub fn install(
+        &self,
+        bytes: &[u8],
+        at: DateTime<Utc>,
+    ) -> Result<(Arc<InstalledPlugin>, InstallReport), Box<InstallReport>> {
+        let (report, compiled) = validate(&self.host, bytes);
+        let Some(compiled) = compiled else {
+            return Err(Box::new(report));
+        };
+        Ok((self.insert(compiled, at), report))
+    }
+
+    /// Re-adds a binary installed earlier (start-up): compiles (from the module cache) and
+    /// checks the module and manifest, without the sample runs it already passed.
+    pub fn restore_plugin(
+        &self,
+        bytes: &[u8],
+        installed_at: DateTime<Utc>,
+    ) -> Result<Arc<InstalledPlugin>, PluginError> {
+        let compiled = self.host.compile(bytes)?;
+        Ok(self.insert(compiled, installed_at))
+    }
+
+    fn insert(&self, compiled: CompiledPlugin, at: DateTime<Utc>) -> Arc<InstalledPlugin> {
+        let mut plugins = self.plugins.write().unwrap_or_else(|p| p.into_inner());
+        plugins
+            .entry(compiled.sha256.clone())
+            .or_insert_with(|| {
+                Arc::new(InstalledPlugin {
+                    sha256: compiled.sha256.clone(),
+                    manifest: compiled.manifest.clone(),
+                    size_bytes: compiled.size_bytes,
+                    installed_at: at,
+                    compiled,
+                })
+            })
+            .clone()
+    }
+
+    pub fn get(&self, sha256: &str) -> Option<Arc<InstalledPlugin>> {
+        self.plugins
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(sha256)
+            .cloned()
+    }
+
+    fn require(&self, sha256: &str) -> Result<Arc<InstalledPlugin>, RegistryError> {
+        self.get(sha256)
+            .ok_or_else(|| RegistryError::UnknownPlugin(sha256.to_string()))
+    }
+
+    /// The globally active plugin of a kind.
+    pub fn active(&self, kind: PluginKind) -> Option<Arc<InstalledPlugin>> {
+        self.active[kind_index(kind)].load_full()
+    }
+
+    /// The plugin a tenant's call uses: its pin, else the global active one.
+    pub fn resolve(&self, kind: PluginKind, tenant: Option<&str>) -> Option<Arc<InstalledPlugin>> {
+        if let Some(t) = tenant {
+            let pins = self.pins.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(p) = pins.get(&(t.to_string(), kind)) {
+                return Some(p.clone());
+            }
+        }
+        self.active(kind)
+    }
+
+    pub fn list(&self) -> Vec<PluginInfo> {
+        let plugins = self.plugins.read().unwrap_or_else(|p| p.into_inner());
+        plugins
+            .values()
+            .map(|p| PluginInfo {
+                sha256: p.sha256.clone(),
+                name: p.manifest.name.clone(),
+                kind: p.manifest.kind,
+                version: p.manifest.version.clone(),
+                description: p.manifest.description.clone(),
+                size_bytes: p.size_bytes,
+                active: self
+                    .active(p.manifest.kind)
+                    .is_some_and(|a| a.sha256 == p.sha256),
+                installed_at: p.installed_at,
+            })
+            .collect()
+    }
+
+    pub fn history(&self) -> Vec<Activation> {
+        self.history
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .log
+            .clone()
+    }
+
+    /// Makes an installed plugin the active one of its kind (atomic swap).
+    pub fn activate(
+        &self,
+        sha256: &str,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Activation, RegistryError> {
+        let plugin = self.require(sha256)?;
+        let kind = plugin.kind();
+        let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        let previous = self.active(kind).map(|p| p.sha256.clone());
+        if let Some(prev) = &previous
+            && prev != sha256
+        {
+            history.previous.entry(kind).or_default().push(prev.clone());
+        }
+        self.active[kind_index(kind)].store(Some(plugin));
+        let record = Activation {
+            kind,
+            action: ActivationAction::Activate,
+            sha256: Some(sha256.to_string()),
+            previous,
+            tenant: None,
+            actor: actor.to_string(),
+            at,
+        };
+        history.log.push(record.clone());
+        Ok(record)
+    }
+
+    /// Re-activates the plugin that was active before the current one.
+    pub fn rollback(
+        &self,
+        kind: PluginKind,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Activation, RegistryError> {
+        let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        let stack = history.previous.entry(kind).or_default();
+        let Some(target) = stack.last().cloned() else {
+            return Err(RegistryError::NothingToRollBack(kind));
+        };
+        let plugin = self.require(&target)?;
+        stack.pop();
+        let previous = self.active(kind).map(|p| p.sha256.clone());
+        self.active[kind_index(kind)].store(Some(plugin));
+        let record = Activation {
+            kind,
+            action: ActivationAction::Rollback,
+            sha256: Some(target),
+            previous,
+            tenant: None,
+            actor: actor.to_string(),
+            at,
+        };
+        history.log.push(record.clone());
+        Ok(record)
+    }
+
+    /// Pins a tenant to an installed plugin of that plugin's kind (flow 19).
+    pub fn pin(
+        &self,
+        tenant: &str,
+        sha256: &str,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Activation, RegistryError> {
+        let plugin = self.require(sha256)?;
+        let kind = plugin.kind();
+        let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        let previous = {
+            let mut pins = self.pins.write().unwrap_or_else(|p| p.into_inner());
+            pins.insert((tenant.to_string(), kind), plugin)
+                .map(|p| p.sha256.clone())
+        };
+        let record = Activation {
+            kind,
+            action: ActivationAction::Pin,
+            sha256: Some(sha256.to_string()),
+            previous,
+            tenant: Some(tenant.to_string()),
+            actor: actor.to_string(),
+            at,
+        };
+        history.log.push(record.clone());
+        Ok(record)
+    }
+
+    pub fn unpin(
+        &self,
+        tenant: &str,
+        kind: PluginKind,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Activation {
+        let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        let previous = {
+            let mut pins = self.pins.write().unwrap_or_else(|p| p.into_inner());
+            pins.remove(&(tenant.to_string(), kind))
+                .map(|p| p.sha256.clone())
+        };
+        let record = Activation {
+            kind,
+            action: ActivationAction::Unpin,
+            sha256: None,
+            previous,
+            tenant: Some(tenant.to_string()),
+            actor: actor.to_string(),
+            at,
+        };
+        history.log.push(record.clone());
+        record
+    }
+
+    /// Rebuilds active plugins, rollback stacks, pins and the history by replaying stored
+    /// activation records (oldest first). Records naming a plugin that is not installed are
+    /// skipped and returned, so the host can log them; the rest still apply.
+    pub fn restore(&self, records: Vec<Activation>) -> Vec<Activation> {
+        let mut skipped = Vec::new();
+        let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        for record in records {
+            let plugin = match &record.sha256 {
+                Some(sha) => match self.get(sha) {
+                    Some(p) if p.kind() == record.kind => Some(p),
+                    _ => {
+                        skipped.push(record);
+                        continue;
+                    }
+                },
+                None => None,
+            };
+            match (record.action, &record.tenant, plugin) {
+                (ActivationAction::Activate, None, Some(p)) => {
+                    if let Some(prev) = self.active(record.kind)
+                        && prev.sha256 != p.sha256
+                    {
+                        history
+                            .previous
+                            .entry(record.kind)
+                            .or_default()
+                            .push(prev.sha256.clone());
+                    }
+                    self.active[kind_index(record.kind)].store(Some(p));
+                }
+                (ActivationAction::Rollback, None, Some(p)) => {
+                    history.previous.entry(record.kind).or_default().pop();
+                    self.active[kind_index(record.kind)].store(Some(p));
+                }
+                (ActivationAction::Pin, Some(t), Some(p)) => {
+                    self.pins
+                        .write()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert((t.clone(), record.kind), p);
+                }
+                (ActivationAction::Unpin, Some(t), _) => {
+                    self.pins
+                        .write()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&(t.clone(), record.kind));
+                }
+                _ => {
+                    skipped.push(record);
+                    continue;
+                }
+            }
+            history.log.push(record);
+        }
+        skipped
+    }
+
+    fn run(
+        &self,
+        kind: PluginKind,
+        tenant: Option<&str>,
+        input: &[u8],
+    ) -> Result<(RawRun, Arc<InstalledPlugin>), PluginError> {
+        let plugin = self
+            .resolve(kind, tenant)
+            .ok_or(PluginError::NoActivePlugin(kind))?;
+        let raw = self.host.run(&plugin.compiled, input)?;
+        Ok((raw, plugin))
+    }
+
+    fn encode<T: Serialize>(input: &T) -> Result<Vec<u8>, PluginError> {
+        serde_json::to_vec(input)
+            .map_err(|e| PluginError::Invalid(vec![format!("input does not serialize: {e}")]))
+    }
+
+    /// Prices with the tenant's plugin (pin or active). Synchronous; call it from a blocking
+    /// pool (`spawn_blocking`) in async code.
+    pub fn price(
+        &self,
+        tenant: Option<&str>,
+        input: &PricingInput,
+    ) -> Result<Answer<PricingQuote>, PluginError> {
+        let (raw, plugin) = self.run(PluginKind::Pricing, tenant, &Self::encode(input)?)?;
+        Ok(Answer {
+            output: check_pricing(&input.currency, &raw.stdout)?,
+            plugin: plugin.reference(),
+        })
+    }
+
+    pub fn validate(
+        &self,
+        tenant: Option<&str>,
+        input: &ValidationInput,
+    ) -> Result<Answer<ValidationOutput>, PluginError> {
+        let (raw, plugin) = self.run(PluginKind::Validation, tenant, &Self::encode(input)?)?;
+        Ok(Answer {
+            output: check_validation(&raw.stdout)?,
+            plugin: plugin.reference(),
+        })
+    }
+
+    pub fn ingest(
+        &self,
+        tenant: Option<&str>,
+        input: &IngestionInput,
+    ) -> Result<Answer<IngestionOutput>, PluginError> {
+        let (raw, plugin) = self.run(PluginKind::Ingestion, tenant, &Self::encode(input)?)?;
+        Ok(Answer {
+            output: check_ingestion(&raw.stdout)?,
+            plugin: plugin.reference(),
+        })
+    }
+
+    /// Untyped call of any kind (input and checked output as JSON).
+    pub fn call(
+        &self,
+        kind: PluginKind,
+        tenant: Option<&str>,
+        input: &serde_json::Value,
+    ) -> Result<Answer<serde_json::Value>, PluginError> {
+        let (raw, plugin) = self.run(kind, tenant, &Self::encode(input)?)?;
+        Ok(Answer {
+            output: check_output(kind, input, &raw.stdout)?,
+            plugin: plugin.reference(),
+        })
+    }
+}
