@@ -36,6 +36,8 @@ pub struct AppState {
     /// Set once start-up work (plugins, workers) is done; `/readyz` answers 503 until then.
     pub ready: Arc<AtomicBool>,
     pub docs: Arc<Docs>,
+    pub auth: Arc<crate::auth::AuthState>,
+    pub jobs: Arc<crate::jobs::Jobs>,
 }
 
 impl std::fmt::Debug for AppState {

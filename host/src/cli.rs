@@ -205,9 +205,15 @@ async fn serve_async(mut config: Config) -> anyhow::Result<()> {
         let config = config.clone();
         tokio::task::spawn_blocking(move || open_storage(&config)).await??
     };
+    let auth = crate::auth::AuthState::load(&config)?;
+    let config = Arc::new(config);
+    let storage = Arc::new(storage);
+    let jobs = crate::jobs::Jobs::start(config.clone(), storage.clone())?;
     let state = AppState {
-        config: Arc::new(config),
-        storage: Arc::new(storage),
+        config,
+        storage,
+        auth: Arc::new(auth),
+        jobs: Arc::new(jobs),
         metrics: Arc::new(Metrics::new()),
         ready: Arc::new(AtomicBool::new(false)),
         docs: Arc::new(app::docs()),

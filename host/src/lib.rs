@@ -15,10 +15,13 @@
 //! - [`middleware`], [`metrics`], [`telemetry`], [`web`].
 
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod email;
 pub mod error;
 pub mod extract;
+pub mod jobs;
 pub mod metrics;
 pub mod middleware;
 pub mod routes;

@@ -45,8 +45,14 @@ fn serve_help_lists_every_setting_with_its_env_var_and_default() {
         ("WRK_LOG", "info"),
         ("WRK_LOG_FORMAT", "text"),
     ] {
-        assert!(help.contains(&format!("env: {var}")), "{var} missing:\n{help}");
-        assert!(help.contains(default), "default {default} of {var} missing:\n{help}");
+        assert!(
+            help.contains(&format!("env: {var}")),
+            "{var} missing:\n{help}"
+        );
+        assert!(
+            help.contains(default),
+            "default {default} of {var} missing:\n{help}"
+        );
     }
 }
 
@@ -60,17 +66,25 @@ fn flags_beat_env_which_beats_the_file_which_beats_defaults() {
     .unwrap();
     let show = |extra_env: &[(&str, &str)], args: &[&str]| {
         let mut cmd = wrk();
-        cmd.current_dir(dir.path()).args(["config", "show"]).args(args);
+        cmd.current_dir(dir.path())
+            .args(["config", "show"])
+            .args(args);
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
         stdout(&mut cmd)
     };
     let file_only = show(&[], &[]);
-    assert!(file_only.contains("base_domain = \"file.test\""), "{file_only}");
+    assert!(
+        file_only.contains("base_domain = \"file.test\""),
+        "{file_only}"
+    );
     assert!(file_only.contains("auth_rate_limit = 7"));
     assert!(file_only.contains("email_verification = false"));
-    assert!(file_only.contains("listen = \"127.0.0.1:8080\""), "default kept");
+    assert!(
+        file_only.contains("listen = \"127.0.0.1:8080\""),
+        "default kept"
+    );
 
     let env = show(&[("WRK_BASE_DOMAIN", "env.test")], &[]);
     assert!(env.contains("base_domain = \"env.test\""), "{env}");
@@ -127,9 +141,17 @@ fn tenants_list_backup_and_restore_work_on_a_data_dir() {
         )
         .unwrap();
     drop(storage);
-    let list = stdout(wrk().args(["tenants", "list"]).env("WRK_DATA_DIR", data.path()));
+    let list = stdout(
+        wrk()
+            .args(["tenants", "list"])
+            .env("WRK_DATA_DIR", data.path()),
+    );
     assert!(list.contains("\tacme\t"), "{list}");
-    let migrate = stdout(wrk().args(["tenants", "migrate"]).env("WRK_DATA_DIR", data.path()));
+    let migrate = stdout(
+        wrk()
+            .args(["tenants", "migrate"])
+            .env("WRK_DATA_DIR", data.path()),
+    );
     assert!(migrate.contains("acme\tok"), "{migrate}");
 
     let out = tempfile::tempdir().unwrap();
@@ -147,6 +169,10 @@ fn tenants_list_backup_and_restore_work_on_a_data_dir() {
             .arg(&backup)
             .env("WRK_DATA_DIR", &restored),
     );
-    let list = stdout(wrk().args(["tenants", "list"]).env("WRK_DATA_DIR", &restored));
+    let list = stdout(
+        wrk()
+            .args(["tenants", "list"])
+            .env("WRK_DATA_DIR", &restored),
+    );
     assert!(list.contains("\tacme\t"), "{list}");
 }

@@ -15,18 +15,37 @@ pub struct Migration {
 }
 
 /// The control plane's migrations, in order.
-pub const CONTROL: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/control/0001_init.sql"),
-}];
+pub const CONTROL: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/control/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "identity",
+        sql: include_str!("../migrations/control/0002_identity.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "outbox",
+        sql: include_str!("../migrations/control/0003_outbox.sql"),
+    },
+];
 
 /// Every tenant database's migrations, in order.
-pub const TENANT: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/tenant/0001_init.sql"),
-}];
+pub const TENANT: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/tenant/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "api_keys",
+        sql: include_str!("../migrations/tenant/0002_api_keys.sql"),
+    },
+];
 
 /// The version a fully migrated file of this kind has.
 pub fn latest(migrations: &[Migration]) -> u32 {

@@ -9,7 +9,10 @@ use crate::app::AppState;
 use crate::web;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().route("/", get(landing))
+    OpenApiRouter::new()
+        .route("/", get(landing))
+        .merge(super::account::router())
+        .merge(super::oidc::router())
 }
 
 async fn landing(headers: HeaderMap) -> Response {

@@ -2,7 +2,11 @@
 //! OpenAPI document is generated from the same `#[utoipa::path]` annotations the routes use and
 //! can't drift from them.
 
+pub mod account;
 pub mod apex;
 pub mod common;
+pub mod oidc;
 pub mod ops;
+pub mod ops_auth;
+pub mod team;
 pub mod tenant;

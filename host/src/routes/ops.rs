@@ -13,6 +13,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .route("/", get(|| async { Redirect::to("/ops") }))
         .route("/ops", get(shell))
         .route("/ops/{*rest}", get(shell))
+        .merge(super::ops_auth::router())
 }
 
 async fn shell(headers: HeaderMap) -> Response {

@@ -13,6 +13,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .route("/", get(|| async { Redirect::to("/app") }))
         .route("/app", get(shell))
         .route("/app/{*rest}", get(shell))
+        .merge(super::team::router())
 }
 
 async fn shell(headers: HeaderMap) -> Response {

@@ -1,0 +1,2 @@
+-- The email outbox. Filled in by the email work.
+SELECT 1;

@@ -1,0 +1,2 @@
+-- Workspace API keys. Filled in by the identity work.
+SELECT 1;
