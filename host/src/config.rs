@@ -351,8 +351,9 @@ fn is_oidc_var(key: &str) -> bool {
 /// Collects `WRK_OIDC_<NAME>_{ISSUER,CLIENT_ID,CLIENT_SECRET}` into providers named `<name>`
 /// (lowercased). A provider missing its issuer or client id is a configuration error.
 fn oidc_from_env(env: &[(String, String)]) -> anyhow::Result<BTreeMap<String, OidcProvider>> {
-    let mut partial: BTreeMap<String, (Option<String>, Option<String>, Option<String>)> =
-        BTreeMap::new();
+    /// issuer, client id, client secret as they are found.
+    type Partial = (Option<String>, Option<String>, Option<String>);
+    let mut partial: BTreeMap<String, Partial> = BTreeMap::new();
     for (key, value) in env {
         let Some(rest) = key.strip_prefix("WRK_OIDC_") else {
             continue;
