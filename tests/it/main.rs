@@ -4,4 +4,5 @@
 
 mod browser;
 mod foundation;
+mod serving;
 mod shutdown;
