@@ -21,7 +21,9 @@ pub mod audit;
 pub mod control;
 pub mod db;
 pub mod error;
+pub mod jobs;
 pub mod migrate;
+pub mod outbox;
 pub mod storage;
 pub mod tenant;
 
