@@ -6,6 +6,11 @@ pub enum Entity {
     Tenant,
     Job,
     AuditLog,
+    User,
+    OpsUser,
+    Membership,
+    Invitation,
+    ApiKey,
 }
 
 impl Entity {
@@ -14,6 +19,11 @@ impl Entity {
             Entity::Tenant => "workspace",
             Entity::Job => "job",
             Entity::AuditLog => "audit log entry",
+            Entity::User => "user",
+            Entity::OpsUser => "ops user",
+            Entity::Membership => "member",
+            Entity::Invitation => "invitation",
+            Entity::ApiKey => "API key",
         }
     }
 }
@@ -50,6 +60,31 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A one-time token, invitation or session that can no longer be used; each reason has its
+    /// own stable code at the HTTP layer.
+    #[error("{}", .0.message())]
+    Refused(Refusal),
+}
+
+/// Why a presented token (verification link, reset link, invitation, refresh token) is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Unknown, already used, or expired one-time token (no detail: that would help guessing).
+    InvalidToken,
+    InvitationExpired,
+    InvitationRevoked,
+    InvitationAccepted,
+}
+
+impl Refusal {
+    pub fn message(self) -> &'static str {
+        match self {
+            Refusal::InvalidToken => "the link or token is invalid, already used or expired",
+            Refusal::InvitationExpired => "this invitation has expired; ask for a new one",
+            Refusal::InvitationRevoked => "this invitation was revoked",
+            Refusal::InvitationAccepted => "this invitation was already accepted",
+        }
+    }
 }
 
 impl StoreError {

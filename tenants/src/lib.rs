@@ -15,17 +15,20 @@
 //! - [`control`]: the control-plane store.
 //! - [`tenant`]: one tenant's store.
 //! - [`storage`]: the data directory as a whole, with the tenant LRU, backup and restore.
+//! - [`identity`]: users, SSO identities, memberships, sessions, one-time tokens, invitations,
+//!   the login lockout, ops users (control plane) and API keys (tenant).
 //! - [`error`]: [`StoreError`], the one error type of this layer.
 
 pub mod audit;
 pub mod control;
 pub mod db;
 pub mod error;
+pub mod identity;
 pub mod jobs;
 pub mod migrate;
 pub mod outbox;
 pub mod storage;
 pub mod tenant;
 
-pub use error::{Entity, StoreError, StoreResult};
+pub use error::{Entity, Refusal, StoreError, StoreResult};
 pub use storage::{Storage, StorageConfig};

@@ -11,7 +11,7 @@ use chrono::Utc;
 use lru::LruCache;
 use parking_lot::{Mutex, RwLock};
 use scheduled_thread_pool::ScheduledThreadPool;
-use wrk_core::ids::TenantId;
+use wrk_core::ids::{TenantId, UserId};
 use wrk_core::slug::Slug;
 
 use crate::audit::{AuditActor, RequestMeta};
@@ -151,6 +151,46 @@ impl Storage {
         self.control
             .db
             .write(|tx| control::insert_tenant(tx, &record, actor, request))?;
+        self.tenant(record.id)?;
+        Ok(record)
+    }
+
+    /// Creates a workspace for `owner` (flow 1A/1B step 2): the workspace row, the owner's
+    /// membership and both audit rows in one control-plane transaction, then the tenant file.
+    /// A taken slug is a `Conflict`.
+    pub fn create_workspace(
+        &self,
+        slug: Slug,
+        name: &str,
+        owner: UserId,
+        request: &RequestMeta,
+    ) -> StoreResult<TenantRecord> {
+        let record = TenantRecord {
+            id: TenantId::new(),
+            subdomain: slug,
+            name: name.to_owned(),
+            created_at: Utc::now(),
+        };
+        let actor = AuditActor {
+            kind: crate::audit::ActorKind::User,
+            id: Some(owner.to_string()),
+        };
+        self.control.db.write(|tx| {
+            control::insert_tenant(tx, &record, &actor, request)?;
+            crate::identity::memberships::insert_membership(
+                tx,
+                record.id,
+                owner,
+                wrk_core::roles::ClientRole::Owner,
+                &actor,
+                request,
+            )?;
+            tx.execute(
+                "UPDATE users SET last_tenant_id = ?2 WHERE id = ?1",
+                rusqlite::params![owner.to_string(), record.id.to_string()],
+            )?;
+            Ok(())
+        })?;
         self.tenant(record.id)?;
         Ok(record)
     }
