@@ -1,1 +1,29 @@
-//! Email: templates, the outbox, and SMTP delivery with lettre (email work fills this in).
+//! Email: templates, the outbox, and SMTP delivery with lettre.
+//!
+//! - Templates ([`verify_email`], [`invitation`], [`password_reset`],
+//!   [`password_managed_by_idp`], [`notification`]) return `(subject, text, html)`.
+//! - Callers store a message with `wrk_tenants::outbox::enqueue_email(tx, &OutgoingEmail{..})`
+//!   inside their own control-plane transaction; [`outgoing`] builds that value from a template.
+//! - The `send_email` job delivers it.
+
+pub mod templates;
+
+pub use templates::{
+    escape_html, invitation, notification, password_managed_by_idp, password_reset, verify_email,
+};
+pub use wrk_tenants::outbox::OutgoingEmail;
+
+/// Builds the outbox message for `to` from a template's `(subject, text, html)`.
+pub fn outgoing(
+    to: &str,
+    kind: &str,
+    (subject, text, html): (String, String, String),
+) -> OutgoingEmail {
+    OutgoingEmail {
+        to: to.to_owned(),
+        subject,
+        text,
+        html,
+        kind: kind.to_owned(),
+    }
+}
