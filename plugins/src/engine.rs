@@ -14,10 +14,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use wasmtime::{
-    Config, Engine, ExternType, InstanceAllocationStrategy, InstancePre, Linker, Module, OptLevel,
-    PoolingAllocationConfig, Store, Trap,
+    Config, Enabled, Engine, ExternType, InstanceAllocationStrategy, InstancePre, Linker, Module,
+    OptLevel, PoolingAllocationConfig, Store, Trap,
 };
 use wrk_plugin_sdk::Manifest;
+
+/// Bytes of each pooled memory slot kept resident between instances (see `PluginHost::new`).
+const KEEP_RESIDENT_BYTES: usize = 2 << 20;
 
 /// Hex SHA-256 of a plugin binary: its identity everywhere.
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -99,7 +102,13 @@ impl PluginHost {
             .max_memories_per_module(1)
             .max_tables_per_module(1)
             .max_memory_size(limits.memory_bytes)
-            .max_unused_warm_slots(slots.min(16));
+            .max_unused_warm_slots(slots.min(16))
+            // Reset the low, always-touched part of a slot with memset instead of madvise, so
+            // the next instance does not page-fault its data, stack and first heap pages back
+            // in; PAGEMAP_SCAN (Linux ≥ 6.7) limits that to pages actually dirtied.
+            .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+            .table_keep_resident(64 << 10)
+            .pagemap_scan(Enabled::Auto);
         let mut cfg = Config::new();
         cfg.consume_fuel(true)
             .epoch_interruption(true)

@@ -155,6 +155,11 @@ pub fn validate(host: &PluginHost, bytes: &[u8]) -> (InstallReport, Option<Compi
             stats: Some(stats),
         });
     }
+    if report.reasons.is_empty() && report.samples.iter().all(|s| s.stats.is_none()) {
+        report.reasons.push(format!(
+            "rejected every {kind} sample input: the plugin never produced an output"
+        ));
+    }
     let ok = report.is_ok();
     (report, ok.then_some(compiled))
 }

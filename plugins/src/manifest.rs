@@ -114,3 +114,66 @@ pub fn read_manifest(wasm: &[u8]) -> Result<Manifest, Vec<String>> {
     }
     serde_json::from_value(value).map_err(|e| vec![format!("manifest: {e}")])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal module: header + one custom section per given manifest.
+    fn module_with(manifests: &[&str]) -> Vec<u8> {
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        for json in manifests {
+            let mut body = vec![MANIFEST_SECTION.len() as u8];
+            body.extend_from_slice(MANIFEST_SECTION.as_bytes());
+            body.extend_from_slice(json.as_bytes());
+            m.push(0);
+            let mut len = body.len();
+            loop {
+                let byte = (len & 0x7f) as u8;
+                len >>= 7;
+                if len == 0 {
+                    m.push(byte);
+                    break;
+                }
+                m.push(byte | 0x80);
+            }
+            m.extend_from_slice(&body);
+        }
+        m
+    }
+
+    #[test]
+    fn a_valid_manifest_is_read() {
+        let m = read_manifest(&module_with(&[
+            r#"{"name":"p","kind":"pricing","version":"1.2.3-beta.1","abi":1,"description":"d"}"#,
+        ]))
+        .unwrap();
+        assert_eq!(
+            (m.name.as_str(), m.kind, m.version.as_str()),
+            ("p", PluginKind::Pricing, "1.2.3-beta.1")
+        );
+    }
+
+    #[test]
+    fn every_manifest_problem_is_reported() {
+        let reasons = read_manifest(&module_with(&[
+            r#"{"kind":"x","version":"1.0","abi":"1","extra":true}"#,
+        ]))
+        .unwrap_err();
+        assert_eq!(reasons.len(), 5, "{reasons:?}");
+    }
+
+    #[test]
+    fn missing_duplicate_and_garbage_sections_are_refused() {
+        assert!(read_manifest(&module_with(&[])).unwrap_err()[0].contains("missing"));
+        let two = r#"{"name":"p","kind":"pricing","version":"1.0.0","abi":1}"#;
+        assert!(read_manifest(&module_with(&[two, two])).unwrap_err()[0].contains("exactly one"));
+        assert!(
+            read_manifest(&module_with(&["not json"])).unwrap_err()[0].contains("not valid JSON")
+        );
+        assert!(read_manifest(b"\x7fELF....").unwrap_err()[0].contains("magic"));
+        let mut truncated = module_with(&[two]);
+        truncated.truncate(truncated.len() - 3);
+        assert!(read_manifest(&truncated).is_err());
+    }
+}

@@ -152,3 +152,155 @@ pub fn check_output(
         PluginKind::Ingestion => to_value(serde_json::to_value(check_ingestion(bytes)?)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn quote() -> serde_json::Value {
+        json!({
+            "currency": "EUR", "setup_fee_cents": 1500, "monthly_fee_cents": 300,
+            "included_runs": 100, "overage_unit_cents": 4,
+            "line_items": [
+                {"code": "setup", "description": "Setup", "quantity": 3, "unit_cents": 500, "amount_cents": 1500, "recurrence": "one_time"},
+                {"code": "runs", "description": "Runs", "quantity": 100, "unit_cents": 3, "amount_cents": 300, "recurrence": "monthly"}
+            ],
+            "notes": []
+        })
+    }
+
+    fn check(v: &serde_json::Value) -> Result<PricingQuote, PluginError> {
+        check_pricing("EUR", &serde_json::to_vec(v).unwrap())
+    }
+
+    #[test]
+    fn a_consistent_quote_passes() {
+        check(&quote()).unwrap();
+    }
+
+    #[test]
+    fn pricing_invariants_are_enforced() {
+        type Mutation = fn(&mut serde_json::Value);
+        let cases: [(&str, Mutation); 7] = [
+            ("negative cents", |q| q["setup_fee_cents"] = json!(-1)),
+            ("fractional cents", |q| {
+                q["line_items"][0]["unit_cents"] = json!(2.5)
+            }),
+            ("amount != quantity × unit", |q| {
+                q["line_items"][0]["amount_cents"] = json!(1499)
+            }),
+            ("setup total", |q| q["setup_fee_cents"] = json!(1600)),
+            ("monthly total", |q| q["monthly_fee_cents"] = json!(0)),
+            ("currency", |q| q["currency"] = json!("USD")),
+            ("unknown field", |q| q["discount"] = json!(1)),
+        ];
+        for (what, mutate) in cases {
+            let mut q = quote();
+            mutate(&mut q);
+            assert!(
+                matches!(check(&q), Err(PluginError::BadOutput(_))),
+                "{what} was accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn validation_and_ingestion_shapes_are_enforced() {
+        assert!(check_validation(br#"{"issues":[],"checklist":[]}"#).is_ok());
+        assert!(
+            check_validation(
+                br#"{"issues":[{"code":"x","severity":"fatal","message":"m"}],"checklist":[]}"#
+            )
+            .is_err()
+        );
+        assert!(
+            check_validation(
+                br#"{"issues":[],"checklist":[{"code":"c","title":"t","assignee":"boss"}]}"#
+            )
+            .is_err()
+        );
+        assert!(
+            check_ingestion(
+                br#"{"blueprint":{"steps":[],"systems":[]},"confidence":0.5,"notes":[]}"#
+            )
+            .is_ok()
+        );
+        assert!(
+            check_ingestion(
+                br#"{"blueprint":{"steps":[],"systems":[]},"confidence":1.5,"notes":[]}"#
+            )
+            .is_err()
+        );
+        assert!(check_ingestion(b"  ").is_err());
+    }
+
+    /// The published schemas and the typed checks describe the same output shapes: every
+    /// schema-required field is required by the typed check, and unknown fields are refused by
+    /// both.
+    #[test]
+    fn output_schemas_and_typed_checks_agree() {
+        let samples = [
+            (PluginKind::Pricing, quote()),
+            (
+                PluginKind::Validation,
+                json!({"issues": [], "checklist": []}),
+            ),
+            (
+                PluginKind::Ingestion,
+                json!({"blueprint": {"steps": [], "systems": []}, "confidence": 0.5, "notes": []}),
+            ),
+        ];
+        let input = json!({"currency": "EUR"});
+        for (kind, sample) in samples {
+            let (_, schema) = crate::schemas::schema_for(kind);
+            assert_eq!(schema["additionalProperties"], json!(false), "{kind}");
+            check_output(kind, &input, &serde_json::to_vec(&sample).unwrap()).unwrap();
+            let props = schema["properties"].as_object().unwrap();
+            for key in sample.as_object().unwrap().keys() {
+                assert!(props.contains_key(key), "{kind}: {key} not in the schema");
+            }
+            for required in schema["required"].as_array().unwrap() {
+                let mut v = sample.clone();
+                v.as_object_mut()
+                    .unwrap()
+                    .remove(required.as_str().unwrap());
+                assert!(
+                    check_output(kind, &input, &serde_json::to_vec(&v).unwrap()).is_err(),
+                    "{kind}: {required} is optional in the typed check"
+                );
+            }
+            let mut v = sample.clone();
+            v["surprise"] = json!(1);
+            assert!(
+                check_output(kind, &input, &serde_json::to_vec(&v).unwrap()).is_err(),
+                "{kind}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_sample_input_matches_its_input_type() {
+        for kind in PluginKind::ALL {
+            for (name, input) in crate::schemas::sample_inputs(kind) {
+                let ok = match kind {
+                    PluginKind::Pricing => {
+                        serde_json::from_value::<wrk_plugin_sdk::pricing::PricingInput>(input)
+                            .is_ok()
+                    }
+                    PluginKind::Validation => {
+                        serde_json::from_value::<wrk_plugin_sdk::validation::ValidationInput>(input)
+                            .is_ok()
+                    }
+                    PluginKind::Ingestion => {
+                        serde_json::from_value::<wrk_plugin_sdk::ingestion::IngestionInput>(input)
+                            .is_ok()
+                    }
+                };
+                assert!(ok, "{kind}/{name}");
+            }
+            let (input_schema, _) = crate::schemas::schema_for(kind);
+            assert_eq!(input_schema["type"], "object");
+        }
+    }
+}

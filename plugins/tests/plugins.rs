@@ -699,3 +699,19 @@ fn the_cli_helpers_check_and_run_a_file() {
     assert_eq!(run.output["currency"], "EUR");
     assert!(run.stats.fuel_used > 0 && run.stats.peak_memory_bytes > 0);
 }
+
+#[test]
+fn the_host_and_registry_can_be_shared_across_threads_and_publish_their_schemas() {
+    fn shared<T: Send + Sync>() {}
+    shared::<PluginHost>();
+    shared::<Registry>();
+    let schemas = wrk_plugins::schemas();
+    for kind in PluginKind::ALL {
+        assert_eq!(schemas[kind.as_str()]["input"]["type"], "object");
+        assert_eq!(
+            schemas[kind.as_str()]["output"]["additionalProperties"],
+            false
+        );
+    }
+    assert_eq!(schemas["manifest"]["properties"]["abi"]["const"], 1);
+}
