@@ -158,10 +158,22 @@ impl Registry {
         bytes: &[u8],
         at: DateTime<Utc>,
     ) -> Result<(Arc<InstalledPlugin>, InstallReport), Box<InstallReport>> {
-        let (report, compiled) = validate(&self.host, bytes);
+        let (mut report, compiled) = validate(&self.host, bytes);
         let Some(compiled) = compiled else {
             return Err(Box::new(report));
         };
+        let m = &compiled.manifest;
+        if let Some(other) = self.find_version(m.kind, &m.name, &m.version)
+            && other.sha256 != compiled.sha256
+        {
+            // One (name, version) names one binary, so quotes that record `plugin:{name,
+            // version}` stay traceable.
+            report.reasons.push(format!(
+                "{} {} is already installed with different bytes (sha256 {}); bump the version",
+                m.name, m.version, other.sha256
+            ));
+            return Err(Box::new(report));
+        }
         Ok((self.insert(compiled, at), report))
     }
 
@@ -203,6 +215,23 @@ impl Registry {
     fn require(&self, sha256: &str) -> Result<Arc<InstalledPlugin>, RegistryError> {
         self.get(sha256)
             .ok_or_else(|| RegistryError::UnknownPlugin(sha256.to_string()))
+    }
+
+    /// The installed plugin of a kind with this name and version (e.g. to turn a tenant's
+    /// `plugin_version` override into a pin).
+    pub fn find_version(
+        &self,
+        kind: PluginKind,
+        name: &str,
+        version: &str,
+    ) -> Option<Arc<InstalledPlugin>> {
+        let plugins = self.plugins.read().unwrap_or_else(|p| p.into_inner());
+        plugins
+            .values()
+            .find(|p| {
+                p.manifest.kind == kind && p.manifest.name == name && p.manifest.version == version
+            })
+            .cloned()
     }
 
     /// The globally active plugin of a kind.

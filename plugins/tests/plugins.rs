@@ -715,3 +715,31 @@ fn the_host_and_registry_can_be_shared_across_threads_and_publish_their_schemas(
     }
     assert_eq!(schemas["manifest"]["properties"]["abi"]["const"], 1);
 }
+
+#[test]
+fn the_same_name_and_version_cannot_name_two_binaries() {
+    let registry = registry_with_builtins();
+    // The built-in with an extra custom section: same manifest, different bytes.
+    let mut other = builtin::PRICING.to_vec();
+    other.extend_from_slice(&[0, 4, 3, b'p', b'a', b'd']);
+    let report = registry
+        .install(&other, Utc::now())
+        .map(|_| ())
+        .unwrap_err();
+    assert!(
+        report
+            .reasons
+            .iter()
+            .any(|r| r.contains("already installed with different bytes")),
+        "{}",
+        report.render()
+    );
+    let same = registry.install(builtin::PRICING, Utc::now()).unwrap().0;
+    assert_eq!(
+        registry
+            .find_version(PluginKind::Pricing, "builtin-pricing", "1.0.0")
+            .unwrap()
+            .sha256,
+        same.sha256
+    );
+}
