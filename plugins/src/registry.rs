@@ -250,6 +250,11 @@ impl Registry {
         self.active(kind)
     }
 
+    /// The `GET /api/ops/plugins` row of one plugin.
+    pub fn info(&self, sha256: &str) -> Option<PluginInfo> {
+        self.list().into_iter().find(|p| p.sha256 == sha256)
+    }
+
     pub fn list(&self) -> Vec<PluginInfo> {
         let plugins = self.plugins.read().unwrap_or_else(|p| p.into_inner());
         plugins
@@ -445,6 +450,36 @@ impl Registry {
             history.log.push(record);
         }
         skipped
+    }
+
+    /// First start (or after restore): installs the embedded built-ins and activates each one
+    /// whose kind has no active plugin. Returns the activations for the host to persist.
+    pub fn ensure_builtins(
+        &self,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Activation>, Box<InstallReport>> {
+        let mut done = Vec::new();
+        for (kind, bytes) in crate::builtin::all() {
+            let (plugin, _) = self.install(bytes, at)?;
+            if self.active(kind).is_none() {
+                // Cannot fail: the plugin was just installed.
+                if let Ok(a) = self.activate(&plugin.sha256, actor, at) {
+                    done.push(a);
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    /// Shadow run of an installed candidate (`POST /api/ops/plugins/{id}/shadow-run`).
+    pub fn shadow_run(
+        &self,
+        sha256: &str,
+        cases: &[crate::shadow::ShadowCase],
+    ) -> Result<crate::shadow::ShadowReport, RegistryError> {
+        let candidate = self.require(sha256)?;
+        Ok(crate::shadow::shadow_run(&self.host, &candidate, cases))
     }
 
     fn run(

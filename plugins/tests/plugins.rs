@@ -42,14 +42,17 @@ fn host_with(limits: Limits) -> Arc<PluginHost> {
 
 fn registry_with_builtins() -> Registry {
     let registry = Registry::new(host());
-    for (_, bytes) in builtin::all() {
-        let (plugin, _) = registry
-            .install(bytes, Utc::now())
-            .unwrap_or_else(|r| panic!("{}", r.render()));
+    let activations = registry
+        .ensure_builtins("test", Utc::now())
+        .unwrap_or_else(|r| panic!("{}", r.render()));
+    assert_eq!(activations.len(), 3);
+    assert!(
         registry
-            .activate(&plugin.sha256, "test", Utc::now())
-            .unwrap();
-    }
+            .ensure_builtins("test", Utc::now())
+            .unwrap()
+            .is_empty(),
+        "idempotent"
+    );
     registry
 }
 
@@ -534,7 +537,7 @@ fn a_shadow_run_reports_what_a_candidate_would_change() {
     assert_eq!((same.cases, same.changed, same.max_delta_cents), (4, 0, 0));
 
     let (alt, _) = registry.install(&guest("pricing-alt"), Utc::now()).unwrap();
-    let report = shadow_run(registry.host(), &alt, &cases);
+    let report = registry.shadow_run(&alt.sha256, &cases).unwrap();
     assert_eq!(report.cases, 4);
     assert_eq!(report.changed, 4);
     let first = &report.diffs[0];
@@ -618,6 +621,8 @@ fn the_inbox_installs_valid_drops_and_rejects_invalid_ones_with_reasons() {
         registry.active(PluginKind::Pricing).unwrap().manifest.name,
         "alt-pricing"
     );
+    let active = registry.active(PluginKind::Pricing).unwrap();
+    assert!(registry.info(&active.sha256).unwrap().active);
     assert!(inbox.join("installed").join("alt.wasm").exists());
 }
 
