@@ -259,6 +259,8 @@ async fn serve_async(mut config: Config) -> anyhow::Result<()> {
     )
     .await;
     sweeper.abort();
+    // Let in-flight jobs finish (a few seconds); the rest are retried after their lease.
+    state.jobs.shutdown(Duration::from_secs(5)).await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -89,6 +89,9 @@ pub struct Settings {
     /// Seconds to let in-flight requests finish on SIGTERM/SIGINT [default: 30]
     #[arg(long, env = "WRK_SHUTDOWN_TIMEOUT", value_name = "SECS")]
     pub shutdown_timeout: Option<u64>,
+    /// Seconds a background worker holds a job before another may take it over (a crashed worker's job is retried after this) [default: 300]
+    #[arg(long, env = "WRK_JOB_LEASE", value_name = "SECS")]
+    pub job_lease: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
@@ -141,6 +144,7 @@ struct FileConfig {
     max_open_tenants: Option<usize>,
     trusted_proxies: Option<Vec<IpAddr>>,
     shutdown_timeout: Option<u64>,
+    job_lease: Option<u64>,
     #[serde(default)]
     oidc: BTreeMap<String, OidcProvider>,
 }
@@ -170,6 +174,7 @@ pub struct Config {
     pub max_open_tenants: usize,
     pub trusted_proxies: Vec<IpAddr>,
     pub shutdown_timeout: u64,
+    pub job_lease: u64,
 }
 
 /// Environment variables this binary reads, to warn about typos in others.
@@ -193,6 +198,7 @@ const KNOWN_ENV: &[&str] = &[
     "WRK_MAX_OPEN_TENANTS",
     "WRK_TRUSTED_PROXIES",
     "WRK_SHUTDOWN_TIMEOUT",
+    "WRK_JOB_LEASE",
     "WRK_CONFIG",
 ];
 
@@ -275,6 +281,7 @@ impl Config {
                 .or(file.trusted_proxies)
                 .unwrap_or_default(),
             shutdown_timeout: s.shutdown_timeout.or(file.shutdown_timeout).unwrap_or(30),
+            job_lease: s.job_lease.or(file.job_lease).unwrap_or(300).max(1),
             base_domain,
         })
     }

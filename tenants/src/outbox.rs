@@ -116,10 +116,8 @@ pub fn enqueue_email(tx: &Transaction<'_>, msg: &OutgoingEmail) -> StoreResult<S
     }
     let id = Uuid::now_v7().to_string();
     tx.execute(
-        &format!(
-            "INSERT INTO emails (id, to_address, subject, text, html, kind, status, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7)"
-        ),
+        "INSERT INTO emails (id, to_address, subject, text, html, kind, status, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7)",
         params![
             id,
             msg.to.trim(),

@@ -6,7 +6,10 @@
 //!   inside their own control-plane transaction; [`outgoing`] builds that value from a template.
 //! - The `send_email` job delivers it.
 
+pub mod delivery;
 pub mod templates;
+
+pub use delivery::{DeliveryError, Mailer, send_email_job};
 
 pub use templates::{
     escape_html, invitation, notification, password_managed_by_idp, password_reset, verify_email,
