@@ -15,6 +15,13 @@
 //! - [`install`]: validation shared by every install path; [`registry`]; [`shadow`];
 //!   [`inbox`]; [`cli`]; [`builtin`]: the embedded built-in plugins.
 //!
+//! From async code (the host), a call is one `spawn_blocking`:
+//!
+//! ```text
+//! let registry = state.plugins.clone(); // Arc<Registry>
+//! let answer = tokio::task::spawn_blocking(move || registry.price(Some(&tenant_id), &input)).await??;
+//! ```
+//!
 //! The guest side (typed inputs/outputs, `export_plugin!`) is `wrk-plugin-sdk`, re-exported as
 //! [`sdk`].
 
