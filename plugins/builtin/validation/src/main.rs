@@ -300,6 +300,10 @@ fn validate(input: ValidationInput) -> Result<ValidationOutput, Error> {
         }
     }
     for system in &systems_needing {
+        let system_path = match declared.iter().position(|d| d.eq_ignore_ascii_case(system)) {
+            Some(i) => format!("/systems/{i}"),
+            None => "/systems".to_string(),
+        };
         let status = input
             .credentials
             .iter()
@@ -319,7 +323,7 @@ fn validate(input: ValidationInput) -> Result<ValidationOutput, Error> {
                     "credentials_pending",
                     Severity::Warning,
                     format!("Credentials for {system} are waiting for verification."),
-                    "/systems",
+                    &system_path,
                     Some((
                         format!("Verify the credentials for {system}"),
                         Assignee::Ops,
@@ -336,7 +340,7 @@ fn validate(input: ValidationInput) -> Result<ValidationOutput, Error> {
                     "credentials_expired",
                     Severity::Warning,
                     format!("Credentials for {system} are no longer valid."),
-                    "/systems",
+                    &system_path,
                     Some((
                         format!("Renew the credentials for {system}"),
                         Assignee::Client,
@@ -353,7 +357,7 @@ fn validate(input: ValidationInput) -> Result<ValidationOutput, Error> {
                     "credentials_missing",
                     Severity::Warning,
                     format!("No credentials for {system} yet."),
-                    "/systems",
+                    &system_path,
                     Some((
                         format!("Provide credentials for {system}"),
                         Assignee::Client,
