@@ -3,6 +3,8 @@
 //! so every test can run in parallel with every other.
 
 mod browser;
+mod email;
 mod foundation;
+mod jobs;
 mod serving;
 mod shutdown;

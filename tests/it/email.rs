@@ -1,0 +1,132 @@
+//! Email: the outbox delivers through a real SMTP server (aiosmtpd), retries while the server is
+//! down, and with no SMTP configured keeps the message (`held`) and logs it with its links.
+
+use std::time::Duration;
+
+use wrk_tenants::outbox::{EmailStatus, OutgoingEmail};
+use wrk_tests::smtp::{SmtpSink, links, query_param};
+use wrk_tests::{TestApp, eventually};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn store(app: &TestApp) -> wrk_tenants::Storage {
+    wrk_tenants::Storage::open(wrk_tenants::StorageConfig::new(app.data_dir())).expect("storage")
+}
+
+fn message(to: &str) -> OutgoingEmail {
+    OutgoingEmail {
+        to: to.into(),
+        subject: "Verify your email address for WRK Copilot".into(),
+        text: "Hi Ada,\n\nVerify email address:\nhttp://localhost:8080/verify-email?token=t0k3n\n".into(),
+        html: "<p>Hi Ada,</p><p><a href=\"http://localhost:8080/verify-email?token=t0k3n\">Verify</a></p>".into(),
+        kind: "verify_email".into(),
+    }
+}
+
+fn status(storage: &wrk_tenants::Storage, id: &str) -> EmailStatus {
+    storage.control().email(id).unwrap().expect("email").status
+}
+
+#[test]
+fn an_enqueued_email_arrives_with_text_and_html_parts() {
+    let sink = SmtpSink::start();
+    let app = TestApp::builder()
+        .env("WRK_SMTP_URL", sink.url())
+        .env("WRK_EMAIL_FROM", "WRK Test <robot@wrk.test>")
+        .spawn();
+    let storage = store(&app);
+    let id = storage
+        .control()
+        .enqueue_email(&message("ada@example.com"))
+        .unwrap();
+
+    let mail = sink.wait_for_mail("ada@example.com", WAIT);
+    assert_eq!(mail.subject, "Verify your email address for WRK Copilot");
+    assert_eq!(mail.from, "WRK Test <robot@wrk.test>");
+    assert!(mail.text.as_deref().unwrap().contains("Hi Ada,"));
+    assert!(mail.html.as_deref().unwrap().contains("<p>Hi Ada,</p>"));
+    assert!(mail.message_id.contains(&id), "{}", mail.message_id);
+    let link = &links(&mail)[0];
+    assert_eq!(query_param(link, "token").as_deref(), Some("t0k3n"));
+
+    eventually(WAIT, "the email marked sent", || {
+        (status(&storage, &id) == EmailStatus::Sent).then_some(())
+    });
+    let record = storage.control().email(&id).unwrap().unwrap();
+    assert!(record.sent_at.is_some());
+    assert_eq!(sink.mails_to("ada@example.com").len(), 1);
+}
+
+#[test]
+fn with_smtp_down_the_email_is_retried_and_arrives_once_the_server_is_up() {
+    // A port with nothing listening yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = TestApp::builder()
+        .env("WRK_SMTP_URL", format!("smtp://127.0.0.1:{port}"))
+        .spawn();
+    let storage = store(&app);
+    let id = storage
+        .control()
+        .enqueue_email(&message("retry@example.com"))
+        .unwrap();
+
+    // The first attempt fails and is recorded; the message stays queued for a retry.
+    let failed = eventually(WAIT, "a failed delivery attempt", || {
+        let e = storage.control().email(&id).unwrap()?;
+        e.last_error.is_some().then_some(e)
+    });
+    assert_eq!(failed.status, EmailStatus::Queued);
+    let job = storage
+        .control()
+        .job_by_key(&format!("send_email:{id}"))
+        .unwrap()
+        .unwrap();
+    assert!(job.last_error.is_some());
+
+    let sink = SmtpSink::start_on(port);
+    let mail = sink.wait_for_mail("retry@example.com", WAIT);
+    assert!(mail.text.is_some() && mail.html.is_some());
+    eventually(WAIT, "the email marked sent", || {
+        (status(&storage, &id) == EmailStatus::Sent).then_some(())
+    });
+    assert_eq!(sink.mails_to("retry@example.com").len(), 1);
+}
+
+#[test]
+fn without_smtp_the_email_is_held_and_logged_then_sent_by_a_start_with_smtp() {
+    let app = TestApp::spawn();
+    let storage = store(&app);
+    let id = storage
+        .control()
+        .enqueue_email(&message("held@example.com"))
+        .unwrap();
+    eventually(WAIT, "the email logged", || {
+        app.logs()
+            .contains("email to held@example.com: Verify your email address for WRK Copilot")
+            .then_some(())
+    });
+    assert!(
+        app.logs()
+            .contains("http://localhost:8080/verify-email?token=t0k3n")
+    );
+    eventually(WAIT, "the email held", || {
+        (status(&storage, &id) == EmailStatus::Held).then_some(())
+    });
+
+    // Restart with SMTP configured: the held message goes out.
+    let data = app.kill_and_keep_data();
+    let sink = SmtpSink::start();
+    let _app = TestApp::builder()
+        .data_dir(data)
+        .env("WRK_SMTP_URL", sink.url())
+        .spawn();
+    sink.wait_for_mail("held@example.com", WAIT);
+    eventually(WAIT, "the email marked sent", || {
+        (status(&storage, &id) == EmailStatus::Sent).then_some(())
+    });
+    assert_eq!(sink.mails_to("held@example.com").len(), 1);
+}
