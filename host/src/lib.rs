@@ -24,6 +24,7 @@ pub mod extract;
 pub mod jobs;
 pub mod metrics;
 pub mod middleware;
+pub mod oidc;
 pub mod routes;
 pub mod scope;
 pub mod server;
