@@ -5,6 +5,7 @@
 //! host (`wrk-host`) call into it and never decide on their own.
 //!
 //! Layout:
+//! - [`blueprint`]: the blueprint's published JSON Schema and small readers of blueprint JSON.
 //! - [`ids`]: UUID v7 newtypes (`TenantId`, `UserId`, ...).
 //! - [`slug`]: workspace subdomain rules and the reserved list.
 //! - [`roles`]: client and ops roles, API-key scopes and what they allow.
@@ -12,6 +13,7 @@
 //!   transitions), with PRODUCT.md's table as data.
 //! - [`money`]: integer cents with a currency, checked arithmetic, discounts and proration.
 
+pub mod blueprint;
 pub mod ids;
 pub mod machine;
 pub mod money;

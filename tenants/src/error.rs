@@ -11,6 +11,11 @@ pub enum Entity {
     Membership,
     Invitation,
     ApiKey,
+    Automation,
+    Version,
+    Task,
+    Quote,
+    Project,
 }
 
 impl Entity {
@@ -24,6 +29,11 @@ impl Entity {
             Entity::Membership => "member",
             Entity::Invitation => "invitation",
             Entity::ApiKey => "API key",
+            Entity::Automation => "automation",
+            Entity::Version => "version",
+            Entity::Task => "task",
+            Entity::Quote => "quote",
+            Entity::Project => "project",
         }
     }
 }

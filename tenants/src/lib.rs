@@ -20,6 +20,7 @@
 //! - [`error`]: [`StoreError`], the one error type of this layer.
 
 pub mod audit;
+pub mod automations;
 pub mod control;
 pub mod db;
 pub mod error;

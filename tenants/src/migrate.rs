@@ -45,6 +45,11 @@ pub const TENANT: &[Migration] = &[
         name: "api_keys",
         sql: include_str!("../migrations/tenant/0002_api_keys.sql"),
     },
+    Migration {
+        version: 3,
+        name: "automations",
+        sql: include_str!("../migrations/tenant/0003_automations.sql"),
+    },
 ];
 
 /// The version a fully migrated file of this kind has.

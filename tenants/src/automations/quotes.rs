@@ -1,0 +1,631 @@
+//! Projects, quotes and the automation thread's messages. Quotes are only ever created for a
+//! project, from a pricing plugin's answer (flow 11; revisions in flows 14 and 17 build on
+//! [`TenantStore::record_quote`]); there is no way to make one from nothing.
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::Serialize;
+use serde_json::{Value, json};
+use wrk_core::ids::{AutomationId, ProjectId, QuoteId};
+use wrk_core::machine::{Actor, VersionStatus};
+
+use super::tasks::{self, NewTask, TaskAssignee};
+use super::versions::{
+    Applied, TransitionRequest, Version, VersionRef, apply_transition, load_version,
+};
+use super::{Automation, audit, id_col, load_automation, now, time_col};
+use crate::audit::{AuditActor, RequestMeta, timestamp};
+use crate::error::{Entity, StoreError, StoreResult};
+use crate::tenant::TenantStore;
+
+/// How long a quote stays acceptable (flow 15).
+pub fn quote_validity() -> Duration {
+    Duration::days(30)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Project {
+    pub id: ProjectId,
+    pub automation_id: AutomationId,
+    pub version: u32,
+    pub created_at: DateTime<Utc>,
+    /// The project's current quote (newest revision), if any.
+    pub quote_id: Option<QuoteId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineItem {
+    pub code: String,
+    pub description: String,
+    pub quantity: i64,
+    pub unit_cents: i64,
+    pub amount_cents: i64,
+    /// `one_time` or `monthly`.
+    pub recurrence: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuotePlugin {
+    pub name: String,
+    pub version: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Quote {
+    pub id: QuoteId,
+    pub project_id: ProjectId,
+    pub automation_id: AutomationId,
+    pub version: u32,
+    pub revision: u32,
+    pub status: String,
+    pub currency: String,
+    pub setup_fee_cents: i64,
+    pub monthly_fee_cents: i64,
+    pub included_runs: i64,
+    pub overage_unit_cents: i64,
+    pub line_items: Vec<LineItem>,
+    pub valid_until: DateTime<Utc>,
+    pub plugin: QuotePlugin,
+    /// The exact plugin input and output, for audit and shadow runs.
+    pub plugin_input: Value,
+    pub plugin_output: Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A pricing plugin's answer, ready to store.
+#[derive(Debug, Clone)]
+pub struct NewQuote {
+    pub currency: String,
+    pub setup_fee_cents: i64,
+    pub monthly_fee_cents: i64,
+    pub included_runs: i64,
+    pub overage_unit_cents: i64,
+    pub line_items: Vec<LineItem>,
+    pub plugin: QuotePlugin,
+    pub plugin_input: Value,
+    pub plugin_output: Value,
+}
+
+/// What [`TenantStore::record_quote`] did.
+#[derive(Debug, Clone)]
+pub enum QuoteOutcome {
+    /// The quote is stored as `sent` and the version moved on to `awaiting_client_approval`.
+    Sent {
+        quote: Box<Quote>,
+        applied: Box<Applied>,
+        automation: Box<Automation>,
+    },
+    /// The version left `needs_pricing` while the plugin ran (e.g. it was archived): nothing
+    /// was stored.
+    Skipped(Box<Version>),
+}
+
+const QUOTE_COLS: &str = "id, project_id, automation_id, version, revision, status, currency,
+    setup_fee_cents, monthly_fee_cents, included_runs, overage_unit_cents, valid_until,
+    plugin_name, plugin_version, plugin_sha256, plugin_input, plugin_output, created_at";
+
+fn quote_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Quote> {
+    Ok(Quote {
+        id: QuoteId::parse(&r.get::<_, String>(0)?).map_err(super::conv)?,
+        project_id: ProjectId::parse(&r.get::<_, String>(1)?).map_err(super::conv)?,
+        automation_id: id_col(&r.get::<_, String>(2)?)?,
+        version: r.get(3)?,
+        revision: r.get(4)?,
+        status: r.get(5)?,
+        currency: r.get(6)?,
+        setup_fee_cents: r.get(7)?,
+        monthly_fee_cents: r.get(8)?,
+        included_runs: r.get(9)?,
+        overage_unit_cents: r.get(10)?,
+        line_items: Vec::new(),
+        valid_until: time_col(&r.get::<_, String>(11)?)?,
+        plugin: QuotePlugin {
+            name: r.get(12)?,
+            version: r.get(13)?,
+            sha256: r.get(14)?,
+        },
+        plugin_input: super::json_col(r.get(15)?),
+        plugin_output: super::json_col(r.get(16)?),
+        created_at: time_col(&r.get::<_, String>(17)?)?,
+    })
+}
+
+fn with_lines(c: &Connection, mut q: Quote) -> StoreResult<Quote> {
+    let mut stmt = c.prepare_cached(
+        "SELECT code, description, quantity, unit_cents, amount_cents, recurrence
+         FROM quote_line_items WHERE quote_id = ?1 ORDER BY position",
+    )?;
+    q.line_items = stmt
+        .query_map([q.id.to_string()], |r| {
+            Ok(LineItem {
+                code: r.get(0)?,
+                description: r.get(1)?,
+                quantity: r.get(2)?,
+                unit_cents: r.get(3)?,
+                amount_cents: r.get(4)?,
+                recurrence: r.get(5)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(q)
+}
+
+fn load_quote(c: &Connection, id: QuoteId) -> StoreResult<Quote> {
+    let q = c
+        .query_row(
+            &format!("SELECT {QUOTE_COLS} FROM quotes WHERE id = ?1"),
+            [id.to_string()],
+            quote_row,
+        )
+        .optional()?
+        .ok_or(StoreError::NotFound(Entity::Quote))?;
+    with_lines(c, q)
+}
+
+fn project_for(
+    tx: &Transaction<'_>,
+    id: AutomationId,
+    number: u32,
+    request: &RequestMeta,
+) -> StoreResult<ProjectId> {
+    let found: Option<String> = tx
+        .query_row(
+            "SELECT id FROM projects WHERE automation_id = ?1 AND version = ?2",
+            params![id.to_string(), number],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(found) = found {
+        return ProjectId::parse(&found).map_err(|e| StoreError::Corrupt(e.to_string()));
+    }
+    let project = ProjectId::new();
+    tx.execute(
+        "INSERT INTO projects (id, automation_id, version, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![project.to_string(), id.to_string(), number, now()],
+    )?;
+    audit(
+        tx,
+        &AuditActor::system(),
+        request,
+        "project.created",
+        ("project", project.to_string()),
+        None,
+        Some(json!({"automation_id": id, "version": number})),
+    )?;
+    Ok(project)
+}
+
+/// Posts a message in an automation's thread, with its audit row.
+pub(crate) fn insert_message(
+    tx: &Transaction<'_>,
+    id: AutomationId,
+    author: (&str, Option<&str>, &str),
+    body: &str,
+    actor: &AuditActor,
+    request: &RequestMeta,
+) -> StoreResult<String> {
+    let message = uuid::Uuid::now_v7().to_string();
+    tx.execute(
+        "INSERT INTO messages (id, automation_id, author_kind, author_id, author_name, body, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![message, id.to_string(), author.0, author.1, author.2, body, now()],
+    )?;
+    audit(
+        tx,
+        actor,
+        request,
+        "message.created",
+        ("message", message.clone()),
+        None,
+        Some(json!({"automation_id": id, "author_kind": author.0, "body": body})),
+    )?;
+    Ok(message)
+}
+
+fn cents(amount: i64) -> String {
+    format!("{}.{:02}", amount / 100, amount % 100)
+}
+
+/// Filters of `GET /api/quotes`; newest first, cursor on the id.
+#[derive(Debug, Clone, Default)]
+pub struct QuoteFilter {
+    pub status: Option<String>,
+    pub before_id: Option<String>,
+    pub limit: u32,
+}
+
+impl TenantStore {
+    /// Flow 11, the step after the pricing plugin answered: in ONE transaction, the project (if
+    /// new), the quote as `sent` with its line items, `valid_until`, the plugin's identity and its
+    /// exact input and output; earlier open revisions superseded; the version moved to
+    /// `awaiting_client_approval` through core's `transition` (actor system, guard `quote_sent`)
+    /// with its history and audit rows; a system message in the thread; a "review the quote"
+    /// task for the client. Any failure rolls all of it back: never a half-made quote.
+    pub fn record_quote(
+        &self,
+        id: AutomationId,
+        number: u32,
+        new: &NewQuote,
+        request: &RequestMeta,
+    ) -> StoreResult<QuoteOutcome> {
+        self.db().write(|tx| {
+            let version = load_version(tx, id, VersionRef::Number(number))?;
+            if version.status != VersionStatus::NeedsPricing {
+                return Ok(QuoteOutcome::Skipped(Box::new(version)));
+            }
+            let system = AuditActor::system();
+            let project = project_for(tx, id, number, request)?;
+            let superseded: Vec<String> = {
+                let mut stmt = tx.prepare(
+                    "SELECT id FROM quotes WHERE project_id = ?1 AND status IN ('draft', 'sent', 'accepted')",
+                )?;
+                stmt.query_map([project.to_string()], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?
+            };
+            for old in &superseded {
+                tx.execute(
+                    "UPDATE quotes SET status = 'superseded', updated_at = ?2 WHERE id = ?1",
+                    params![old, now()],
+                )?;
+                audit(tx, &system, request, "quote.superseded", ("quote", old.clone()),
+                      None, Some(json!({"status": "superseded"})))?;
+                tasks::close_key(tx, id, &format!("quote:review:{old}"), request)?;
+            }
+            let revision: u32 = tx.query_row(
+                "SELECT coalesce(max(revision), 0) + 1 FROM quotes WHERE project_id = ?1",
+                [project.to_string()],
+                |r| r.get(0),
+            )?;
+            let quote = QuoteId::new();
+            let at = Utc::now();
+            tx.execute(
+                &format!(
+                    "INSERT INTO quotes ({QUOTE_COLS}, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'sent', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
+                             ?15, ?16, ?17, ?17)"
+                ),
+                params![
+                    quote.to_string(),
+                    project.to_string(),
+                    id.to_string(),
+                    number,
+                    revision,
+                    new.currency,
+                    new.setup_fee_cents,
+                    new.monthly_fee_cents,
+                    new.included_runs,
+                    new.overage_unit_cents,
+                    timestamp(at + quote_validity()),
+                    new.plugin.name,
+                    new.plugin.version,
+                    new.plugin.sha256,
+                    new.plugin_input.to_string(),
+                    new.plugin_output.to_string(),
+                    timestamp(at)
+                ],
+            )?;
+            for (i, line) in new.line_items.iter().enumerate() {
+                tx.execute(
+                    "INSERT INTO quote_line_items (quote_id, position, code, description, quantity,
+                                                   unit_cents, amount_cents, recurrence)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![
+                        quote.to_string(),
+                        i,
+                        line.code,
+                        line.description,
+                        line.quantity,
+                        line.unit_cents,
+                        line.amount_cents,
+                        line.recurrence
+                    ],
+                )?;
+            }
+            let stored = load_quote(tx, quote)?;
+            let mut after = serde_json::to_value(&stored).unwrap_or_default();
+            if let Some(o) = after.as_object_mut() {
+                // The full plugin input and output live in the quote row; the audit row names it.
+                o.remove("plugin_input");
+                o.remove("plugin_output");
+            }
+            audit(tx, &system, request, "quote.created", ("quote", quote.to_string()), None, Some(after))?;
+            let applied = match apply_transition(
+                tx,
+                id,
+                number,
+                &TransitionRequest {
+                    to: VersionStatus::AwaitingClientApproval,
+                    reason: None,
+                    actor: &Actor::System,
+                    audit_actor: &system,
+                    request,
+                },
+            )? {
+                Ok(applied) => applied,
+                Err(e) => return Err(StoreError::Conflict(e.to_string())),
+            };
+            let automation = load_automation(tx, id)?;
+            insert_message(
+                tx,
+                id,
+                ("system", None, "WRK Copilot"),
+                &format!(
+                    "Quote revision {revision} for version {number} is ready: setup fee {} {}, \
+                     monthly fee {} {} including {} runs. It is valid until {}.",
+                    cents(new.setup_fee_cents),
+                    new.currency,
+                    cents(new.monthly_fee_cents),
+                    new.currency,
+                    new.included_runs,
+                    stored.valid_until.format("%Y-%m-%d"),
+                ),
+                &system,
+                request,
+            )?;
+            tasks::ensure(
+                tx,
+                &NewTask {
+                    automation_id: id,
+                    version: Some(number),
+                    key: format!("quote:review:{quote}"),
+                    kind: "quote",
+                    title: &format!("Review the quote for {} (version {number})", automation.name),
+                    assignee: TaskAssignee::Client,
+                },
+                request,
+            )?;
+            Ok(QuoteOutcome::Sent {
+                quote: Box::new(stored),
+                applied: Box::new(applied),
+                automation: Box::new(automation),
+            })
+        })
+    }
+
+    /// Flow 11 when the pricing plugin fails: the version stays in `needs_pricing` and ops get a
+    /// "price manually" task (once per version). Returns the version as it is now.
+    pub fn pricing_failed(
+        &self,
+        id: AutomationId,
+        number: u32,
+        request: &RequestMeta,
+    ) -> StoreResult<Version> {
+        self.db().write(|tx| {
+            let version = load_version(tx, id, VersionRef::Number(number))?;
+            if version.status == VersionStatus::NeedsPricing {
+                tasks::ensure(tx, &tasks::price_manually(id, number), request)?;
+            }
+            Ok(version)
+        })
+    }
+
+    pub fn quote(&self, id: QuoteId) -> StoreResult<Quote> {
+        self.db().read(|c| load_quote(c, id))
+    }
+
+    pub fn quotes(&self, filter: &QuoteFilter) -> StoreResult<Vec<Quote>> {
+        self.db().read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {QUOTE_COLS} FROM quotes
+                 WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR id < ?2)
+                 ORDER BY id DESC LIMIT ?3"
+            ))?;
+            let rows: Vec<Quote> = stmt
+                .query_map(
+                    params![filter.status, filter.before_id, filter.limit.max(1)],
+                    quote_row,
+                )?
+                .collect::<Result<_, _>>()?;
+            rows.into_iter().map(|q| with_lines(c, q)).collect()
+        })
+    }
+
+    /// Projects, newest first, each with its current quote.
+    pub fn projects(&self, before_id: Option<&str>, limit: u32) -> StoreResult<Vec<Project>> {
+        self.db().read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT p.id, p.automation_id, p.version, p.created_at,
+                        (SELECT q.id FROM quotes q WHERE q.project_id = p.id
+                          ORDER BY q.revision DESC LIMIT 1)
+                 FROM projects p WHERE (?1 IS NULL OR p.id < ?1) ORDER BY p.id DESC LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![before_id, limit.max(1)], |r| {
+                let quote: Option<String> = r.get(4)?;
+                Ok(Project {
+                    id: ProjectId::parse(&r.get::<_, String>(0)?).map_err(super::conv)?,
+                    automation_id: id_col(&r.get::<_, String>(1)?)?,
+                    version: r.get(2)?,
+                    created_at: time_col(&r.get::<_, String>(3)?)?,
+                    quote_id: quote
+                        .as_deref()
+                        .map(QuoteId::parse)
+                        .transpose()
+                        .map_err(super::conv)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// How many messages an automation's thread has (tests; the messages API comes with flow 30).
+    pub fn message_count(&self, id: AutomationId) -> StoreResult<u64> {
+        self.db().read(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM messages WHERE automation_id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )?)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::NewAutomation;
+    use super::super::test_support::*;
+    use super::super::versions::Validation;
+    use super::*;
+
+    fn new_quote() -> NewQuote {
+        NewQuote {
+            currency: "USD".into(),
+            setup_fee_cents: 150_000,
+            monthly_fee_cents: 5_900,
+            included_runs: 100,
+            overage_unit_cents: 15,
+            line_items: vec![
+                LineItem {
+                    code: "setup_base".into(),
+                    description: "Base".into(),
+                    quantity: 1,
+                    unit_cents: 150_000,
+                    amount_cents: 150_000,
+                    recurrence: "one_time".into(),
+                },
+                LineItem {
+                    code: "platform".into(),
+                    description: "Platform".into(),
+                    quantity: 1,
+                    unit_cents: 5_900,
+                    amount_cents: 5_900,
+                    recurrence: "monthly".into(),
+                },
+            ],
+            plugin: QuotePlugin {
+                name: "p".into(),
+                version: "1.0.0".into(),
+                sha256: "ab".into(),
+            },
+            plugin_input: json!({"in": 1}),
+            plugin_output: json!({"out": 1}),
+        }
+    }
+
+    #[test]
+    fn a_quote_is_stored_sent_and_the_version_awaits_approval() {
+        let (_d, s) = store();
+        let (a, _) = s
+            .create_automation(
+                &NewAutomation {
+                    name: "A",
+                    description: "",
+                },
+                &owner(),
+                &who(),
+                &req(),
+            )
+            .unwrap();
+        s.update_blueprint(
+            a.id,
+            VersionRef::Latest,
+            &json!({"x": 1}),
+            0,
+            &Validation::default(),
+            &owner(),
+            &who(),
+            &req(),
+        )
+        .unwrap();
+        s.transition_version(
+            a.id,
+            VersionRef::Latest,
+            &TransitionRequest {
+                to: VersionStatus::NeedsPricing,
+                reason: None,
+                actor: &owner(),
+                audit_actor: &who(),
+                request: &req(),
+            },
+        )
+        .unwrap()
+        .unwrap();
+        let QuoteOutcome::Sent { quote, applied, .. } =
+            s.record_quote(a.id, 1, &new_quote(), &req()).unwrap()
+        else {
+            panic!("not sent")
+        };
+        assert_eq!(quote.status, "sent");
+        assert_eq!(quote.line_items.len(), 2);
+        assert_eq!(quote.plugin_input, json!({"in": 1}));
+        assert_eq!(
+            applied.version.status,
+            VersionStatus::AwaitingClientApproval
+        );
+        assert_eq!(s.message_count(a.id).unwrap(), 1);
+        let projects = s.projects(None, 10).unwrap();
+        assert_eq!(projects[0].quote_id, Some(quote.id));
+        // A second answer arriving late changes nothing.
+        assert!(matches!(
+            s.record_quote(a.id, 1, &new_quote(), &req()).unwrap(),
+            QuoteOutcome::Skipped(_)
+        ));
+        assert_eq!(
+            s.quotes(&QuoteFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap()
+            .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_pricing_failure_opens_one_price_manually_task() {
+        let (_d, s) = store();
+        let (a, _) = s
+            .create_automation(
+                &NewAutomation {
+                    name: "A",
+                    description: "",
+                },
+                &owner(),
+                &who(),
+                &req(),
+            )
+            .unwrap();
+        s.update_blueprint(
+            a.id,
+            VersionRef::Latest,
+            &json!({"x": 1}),
+            0,
+            &Validation::default(),
+            &owner(),
+            &who(),
+            &req(),
+        )
+        .unwrap();
+        s.transition_version(
+            a.id,
+            VersionRef::Latest,
+            &TransitionRequest {
+                to: VersionStatus::NeedsPricing,
+                reason: None,
+                actor: &ops(),
+                audit_actor: &who(),
+                request: &req(),
+            },
+        )
+        .unwrap()
+        .unwrap();
+        s.pricing_failed(a.id, 1, &req()).unwrap();
+        s.pricing_failed(a.id, 1, &req()).unwrap();
+        let tasks = s
+            .tasks(&super::super::tasks::TaskFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(tasks.len(), 1);
+        assert_eq!(tasks[0].key, "quote:price_manually:1");
+        assert!(
+            s.quotes(&QuoteFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap()
+            .is_empty()
+        );
+    }
+}

@@ -1,0 +1,916 @@
+//! Versions: requirements, the blueprint (optimistic concurrency on `revision`), transitions
+//! through core's state machine with their in-transaction side effects, and status history.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::Serialize;
+use serde_json::{Value, json};
+use wrk_core::blueprint;
+use wrk_core::ids::AutomationId;
+use wrk_core::machine::{
+    Actor, ActorKind, GuardInputs, OpsTaskKind, SideEffect, Transition, TransitionError,
+    VersionStatus, create_version, transition,
+};
+
+use super::tasks::{self, NewTask, TaskAssignee};
+use super::{
+    ChecklistEntry, StoredIssue, audit, id_col, json_col, load_automation, now, status_col,
+    time_col, writable_automation,
+};
+use crate::audit::{AuditActor, RequestMeta};
+use crate::error::{Entity, StoreError, StoreResult};
+use crate::tenant::TenantStore;
+
+/// One automation version as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Version {
+    pub automation_id: AutomationId,
+    pub number: u32,
+    pub status: VersionStatus,
+    pub requirements: String,
+    /// `null` until first saved.
+    pub blueprint: Value,
+    pub revision: i64,
+    pub issues: Vec<StoredIssue>,
+    pub checklist: Vec<ChecklistEntry>,
+    pub blocked_from: Option<VersionStatus>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Version {
+    /// The entity id audit rows use for a version: `<automation id>:<number>`.
+    pub fn entity_id(&self) -> String {
+        version_entity(self.automation_id, self.number)
+    }
+
+    pub fn validation_error_count(&self) -> usize {
+        self.issues.iter().filter(|i| i.is_error()).count()
+    }
+}
+
+pub fn version_entity(automation: AutomationId, number: u32) -> String {
+    format!("{automation}:{number}")
+}
+
+/// One row of a version's status history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryEntry {
+    pub from: Option<VersionStatus>,
+    pub to: VersionStatus,
+    pub actor: HistoryActor,
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryActor {
+    /// `client`, `ops` or `system`.
+    pub kind: String,
+    pub id: Option<String>,
+}
+
+/// Which version a request names: a number or `latest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionRef {
+    Number(u32),
+    Latest,
+}
+
+const VERSION_COLS: &str = "automation_id, number, status, requirements, blueprint, revision,
+    issues, checklist, blocked_from, created_at, updated_at";
+
+fn version_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Version> {
+    let blocked: Option<String> = r.get(8)?;
+    Ok(Version {
+        automation_id: id_col(&r.get::<_, String>(0)?)?,
+        number: r.get(1)?,
+        status: status_col(&r.get::<_, String>(2)?)?,
+        requirements: r.get(3)?,
+        blueprint: json_col(r.get(4)?),
+        revision: r.get(5)?,
+        issues: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or_default(),
+        checklist: serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or_default(),
+        blocked_from: blocked.as_deref().map(status_col).transpose()?,
+        created_at: time_col(&r.get::<_, String>(9)?)?,
+        updated_at: time_col(&r.get::<_, String>(10)?)?,
+    })
+}
+
+pub(crate) fn resolve(c: &Connection, id: AutomationId, n: VersionRef) -> StoreResult<u32> {
+    match n {
+        VersionRef::Number(n) => Ok(n),
+        VersionRef::Latest => c
+            .query_row(
+                "SELECT max(number) FROM versions WHERE automation_id = ?1",
+                [id.to_string()],
+                |r| r.get::<_, Option<u32>>(0),
+            )?
+            .ok_or(StoreError::NotFound(Entity::Automation)),
+    }
+}
+
+pub(crate) fn load_version(
+    c: &Connection,
+    id: AutomationId,
+    n: VersionRef,
+) -> StoreResult<Version> {
+    // The automation first, so an unknown automation and an unknown version read the same.
+    load_automation(c, id)?;
+    let number = resolve(c, id, n)?;
+    c.query_row(
+        &format!("SELECT {VERSION_COLS} FROM versions WHERE automation_id = ?1 AND number = ?2"),
+        params![id.to_string(), number],
+        version_row,
+    )
+    .optional()?
+    .ok_or(StoreError::NotFound(Entity::Version))
+}
+
+fn history_kind(actor: &Actor) -> &'static str {
+    match actor.kind() {
+        ActorKind::Client => "client",
+        ActorKind::Ops => "ops",
+        ActorKind::System => "system",
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert_history(
+    tx: &Transaction<'_>,
+    id: AutomationId,
+    number: u32,
+    from: Option<VersionStatus>,
+    to: VersionStatus,
+    actor: &Actor,
+    audit_actor: &AuditActor,
+    reason: Option<&str>,
+) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO status_history (id, automation_id, version, from_status, to_status,
+                                     actor_kind, actor_id, reason, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            uuid::Uuid::now_v7().to_string(),
+            id.to_string(),
+            number,
+            from.map(VersionStatus::as_str),
+            to.as_str(),
+            history_kind(actor),
+            audit_actor.id,
+            reason,
+            now()
+        ],
+    )?;
+    Ok(())
+}
+
+/// Inserts a version with its creation history row and audit row.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn insert_version(
+    tx: &Transaction<'_>,
+    id: AutomationId,
+    number: u32,
+    status: VersionStatus,
+    (requirements, bp): (&str, Value),
+    actor: &Actor,
+    audit_actor: &AuditActor,
+    request: &RequestMeta,
+) -> StoreResult<Version> {
+    insert_version_with(
+        tx,
+        id,
+        number,
+        status,
+        (requirements, bp, &[], &[]),
+        actor,
+        audit_actor,
+        request,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert_version_with(
+    tx: &Transaction<'_>,
+    id: AutomationId,
+    number: u32,
+    status: VersionStatus,
+    (requirements, bp, issues, checklist): (&str, Value, &[StoredIssue], &[ChecklistEntry]),
+    actor: &Actor,
+    audit_actor: &AuditActor,
+    request: &RequestMeta,
+) -> StoreResult<Version> {
+    let at = now();
+    tx.execute(
+        "INSERT INTO versions (automation_id, number, status, requirements, blueprint, revision,
+                               issues, checklist, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?8)",
+        params![
+            id.to_string(),
+            number,
+            status.as_str(),
+            requirements,
+            (!bp.is_null()).then(|| bp.to_string()),
+            serde_json::to_string(issues).unwrap_or_else(|_| "[]".into()),
+            serde_json::to_string(checklist).unwrap_or_else(|_| "[]".into()),
+            at
+        ],
+    )?;
+    insert_history(tx, id, number, None, status, actor, audit_actor, None)?;
+    audit(
+        tx,
+        audit_actor,
+        request,
+        "version.created",
+        ("version", version_entity(id, number)),
+        None,
+        Some(json!({"number": number, "status": status, "blueprint": bp})),
+    )?;
+    load_version(tx, id, VersionRef::Number(number))
+}
+
+/// A version's current quote status (its project's newest revision), if it has a quote.
+pub(crate) fn quote_status(
+    c: &Connection,
+    id: AutomationId,
+    number: u32,
+) -> StoreResult<Option<String>> {
+    Ok(c.query_row(
+        "SELECT status FROM quotes WHERE automation_id = ?1 AND version = ?2
+         ORDER BY revision DESC LIMIT 1",
+        params![id.to_string(), number],
+        |r| r.get(0),
+    )
+    .optional()?)
+}
+
+/// The facts core's guards are checked against, read inside the transition's transaction.
+///
+/// - Credentials: there is no credentials table yet (the credentials issue adds it). Until then
+///   "every credential the blueprint needs is active" is read as "the stored validation issues
+///   report no credential problem" (`credentials_missing` / `_pending` / `_expired`), and no
+///   credential can be `failed`, so the `failed` count is 0 and a block's cause (a failed
+///   credential) counts as cleared. The credentials issue replaces these three lines.
+/// - Billing: there is no payment method or setup-fee record yet (flow 16 adds them): both are
+///   false, so `awaiting_client_approval → ready_to_build` cannot pass until then.
+pub(crate) fn guard_inputs(
+    c: &Connection,
+    v: &Version,
+    reason: Option<&str>,
+) -> StoreResult<GuardInputs> {
+    let quote = quote_status(c, v.automation_id, v.number)?;
+    let open_qa: usize = c.query_row(
+        "SELECT count(*) FROM tasks WHERE automation_id = ?1 AND version = ?2 AND kind = 'qa'
+           AND assignee = 'ops' AND status <> 'done'",
+        params![v.automation_id.to_string(), v.number],
+        |r| r.get(0),
+    )?;
+    Ok(GuardInputs {
+        requirements_or_blueprint_present: !v.requirements.trim().is_empty()
+            || blueprint::is_present(&v.blueprint),
+        validation_error_count: v.validation_error_count(),
+        quote_sent: quote.as_deref() == Some("sent"),
+        quote_signed: quote.as_deref() == Some("signed"),
+        payment_method_on_file: false,
+        setup_fee_paid: false,
+        quote_rejected: quote.as_deref() == Some("rejected"),
+        open_qa_task_count: open_qa,
+        reason: reason.map(str::to_owned),
+        inactive_required_credential_count: v.issues.iter().filter(|i| i.is_credentials()).count(),
+        failed_credential_count: 0,
+        block_cause_cleared: true,
+    })
+}
+
+/// A transition applied: the version after it, and what core decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub version: Version,
+    pub transition: Transition,
+}
+
+/// Who asks for a transition, and why.
+#[derive(Debug, Clone)]
+pub struct TransitionRequest<'a> {
+    pub to: VersionStatus,
+    pub reason: Option<&'a str>,
+    pub actor: &'a Actor,
+    pub audit_actor: &'a AuditActor,
+    pub request: &'a RequestMeta,
+}
+
+/// Applies `to` to version `number` inside `tx`: gathers the guard facts, asks core, writes the
+/// status, `blocked_from`, the history row and the audit row, and performs the side effects that
+/// belong to this storage. A refusal by core comes back as the inner `Err`, with nothing written.
+pub(crate) fn apply_transition(
+    tx: &Transaction<'_>,
+    id: AutomationId,
+    number: u32,
+    req: &TransitionRequest<'_>,
+) -> StoreResult<Result<Applied, TransitionError>> {
+    writable_automation(tx, id)?;
+    let before = load_version(tx, id, VersionRef::Number(number))?;
+    let reason = req.reason.map(str::trim).filter(|r| !r.is_empty());
+    let guards = guard_inputs(tx, &before, reason)?;
+    let t = match transition(
+        before.status,
+        before.blocked_from,
+        req.to,
+        req.actor,
+        &guards,
+    ) {
+        Ok(t) => t,
+        Err(e) => return Ok(Err(e)),
+    };
+    tx.execute(
+        "UPDATE versions SET status = ?3, blocked_from = ?4, updated_at = ?5
+         WHERE automation_id = ?1 AND number = ?2",
+        params![
+            id.to_string(),
+            number,
+            t.to.as_str(),
+            t.blocked_from.map(VersionStatus::as_str),
+            now()
+        ],
+    )?;
+    insert_history(
+        tx,
+        id,
+        number,
+        Some(t.from),
+        t.to,
+        req.actor,
+        req.audit_actor,
+        reason,
+    )?;
+    audit(
+        tx,
+        req.audit_actor,
+        req.request,
+        "version.transitioned",
+        ("version", version_entity(id, number)),
+        Some(json!({"status": t.from, "blocked_from": before.blocked_from})),
+        Some(
+            json!({"status": t.to, "blocked_from": t.blocked_from, "reason": reason,
+                    "effects": t.effects.iter().map(|e| e.code()).collect::<Vec<_>>()}),
+        ),
+    )?;
+    for effect in &t.effects {
+        match effect {
+            SideEffect::ArchivePreviousLive => archive_previous_live(tx, id, number, req)?,
+            SideEffect::CreateBuildChecklistTasks => {
+                for item in &before.checklist {
+                    let qa = item.code.starts_with("test_");
+                    tasks::ensure(
+                        tx,
+                        &NewTask {
+                            automation_id: id,
+                            version: Some(number),
+                            key: format!("checklist:{number}:{}", item.code),
+                            kind: if qa { "qa" } else { "build" },
+                            title: &item.title,
+                            assignee: TaskAssignee::parse(&item.assignee),
+                        },
+                        req.request,
+                    )?;
+                }
+            }
+            SideEffect::CreateOpsTask(OpsTaskKind::ReviseQuote) => {
+                let quote: Option<String> = tx
+                    .query_row(
+                        "SELECT id FROM quotes WHERE automation_id = ?1 AND version = ?2
+                         ORDER BY revision DESC LIMIT 1",
+                        params![id.to_string(), number],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                tasks::ensure(
+                    tx,
+                    &NewTask {
+                        automation_id: id,
+                        version: Some(number),
+                        key: format!(
+                            "quote:revise:{}",
+                            quote.unwrap_or_else(|| number.to_string())
+                        ),
+                        kind: "quote",
+                        title: "Revise the rejected quote",
+                        assignee: TaskAssignee::Ops,
+                    },
+                    req.request,
+                )?;
+            }
+            SideEffect::CreateOpsTask(OpsTaskKind::PriceManually) => {
+                tasks::ensure(tx, &tasks::price_manually(id, number), req.request)?;
+            }
+            SideEffect::MakeReadOnly => {
+                // Nothing about the version changes any more: the causes of its open tasks are
+                // moot, so they are closed by the system.
+                tasks::close_version_tasks(tx, id, number, req.request)?;
+            }
+            // `blocked_from` was written with the status above.
+            SideEffect::RememberBlockedFrom => {}
+            // Performed by the host right after this transaction: the pricing plugin runs
+            // outside any transaction, then the quote is stored in its own (flow 11).
+            SideEffect::CreateProjectAndQuote | SideEffect::RegenerateQuote => {}
+            // Not performed yet, on purpose: each belongs to a later issue and must not be faked.
+            // - CreateSubscription: billing (flow 16).
+            // - RecordDeployment: deployments table (flow 24).
+            // - NotifyPlatform(_): signed platform events through the job queue (flows 24, 24A, 24B).
+            // - NotifyClient: in-app notifications and email (flow 26).
+            SideEffect::CreateSubscription
+            | SideEffect::RecordDeployment
+            | SideEffect::NotifyPlatform(_)
+            | SideEffect::NotifyClient => {}
+        }
+    }
+    Ok(Ok(Applied {
+        version: load_version(tx, id, VersionRef::Number(number))?,
+        transition: t,
+    }))
+}
+
+/// Flow 24: the automation's previously deployed version (live or paused) goes to `archived`,
+/// with its own history and audit rows.
+fn archive_previous_live(
+    tx: &Transaction<'_>,
+    id: AutomationId,
+    number: u32,
+    req: &TransitionRequest<'_>,
+) -> StoreResult<()> {
+    let previous: Vec<(u32, String)> = {
+        let mut stmt = tx.prepare(
+            "SELECT number, status FROM versions
+             WHERE automation_id = ?1 AND number <> ?2 AND status IN ('live', 'paused')",
+        )?;
+        stmt.query_map(params![id.to_string(), number], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<Result<_, _>>()?
+    };
+    let reason = format!("version {number} went live");
+    for (n, status) in previous {
+        tx.execute(
+            "UPDATE versions SET status = 'archived', blocked_from = NULL, updated_at = ?3
+             WHERE automation_id = ?1 AND number = ?2",
+            params![id.to_string(), n, now()],
+        )?;
+        let from = status_col(&status)?;
+        insert_history(
+            tx,
+            id,
+            n,
+            Some(from),
+            VersionStatus::Archived,
+            &Actor::System,
+            &AuditActor::system(),
+            Some(&reason),
+        )?;
+        audit(
+            tx,
+            &AuditActor::system(),
+            req.request,
+            "version.transitioned",
+            ("version", version_entity(id, n)),
+            Some(json!({"status": from})),
+            Some(json!({"status": VersionStatus::Archived, "reason": reason})),
+        )?;
+        tasks::close_version_tasks(tx, id, n, req.request)?;
+    }
+    Ok(())
+}
+
+/// The outcome of validating a blueprint, as the host got it from the validation plugin.
+#[derive(Debug, Clone, Default)]
+pub struct Validation {
+    pub issues: Vec<StoredIssue>,
+    pub checklist: Vec<ChecklistEntry>,
+}
+
+/// Refuses edits of the blueprint (and requirements) outside the statuses that allow them.
+fn check_editable(v: &Version, actor: &Actor) -> StoreResult<()> {
+    if v.status.is_editable_blueprint_by(actor) {
+        return Ok(());
+    }
+    Err(StoreError::Conflict(format!(
+        "version {} is {}: the blueprint and requirements are editable only in \
+         intake_in_progress (and in needs_pricing by ops)",
+        v.number, v.status
+    )))
+}
+
+fn store_validation(
+    tx: &Transaction<'_>,
+    v: &Version,
+    validation: &Validation,
+    request: &RequestMeta,
+) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE versions SET issues = ?3, checklist = ?4 WHERE automation_id = ?1 AND number = ?2",
+        params![
+            v.automation_id.to_string(),
+            v.number,
+            serde_json::to_string(&validation.issues).unwrap_or_else(|_| "[]".into()),
+            serde_json::to_string(&validation.checklist).unwrap_or_else(|_| "[]".into()),
+        ],
+    )?;
+    tasks::sync_validation(tx, v.automation_id, v.number, &validation.issues, request)
+}
+
+impl TenantStore {
+    pub fn version(&self, id: AutomationId, n: VersionRef) -> StoreResult<Version> {
+        self.db().read(|c| load_version(c, id, n))
+    }
+
+    /// Every version of an automation, newest first.
+    pub fn versions(&self, id: AutomationId) -> StoreResult<Vec<Version>> {
+        self.db().read(|c| {
+            load_automation(c, id)?;
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {VERSION_COLS} FROM versions WHERE automation_id = ?1 ORDER BY number DESC"
+            ))?;
+            let rows = stmt.query_map([id.to_string()], version_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// Flow 12: a new version, allowed only when the newest non-archived version is `live` or
+    /// `paused`; it copies that version's blueprint (and its validation) and starts in intake.
+    pub fn create_next_version(
+        &self,
+        id: AutomationId,
+        actor: &Actor,
+        audit_actor: &AuditActor,
+        request: &RequestMeta,
+    ) -> StoreResult<Version> {
+        let status = create_version(actor).map_err(|e| StoreError::Conflict(e.to_string()))?;
+        self.db().write(|tx| {
+            writable_automation(tx, id)?;
+            let current = tx.query_row(
+                &format!(
+                    "SELECT {VERSION_COLS} FROM versions WHERE automation_id = ?1
+                     AND status <> 'archived' ORDER BY number DESC LIMIT 1"
+                ),
+                [id.to_string()],
+                version_row,
+            )?;
+            if !current.status.allows_new_version() {
+                return Err(StoreError::Conflict(format!(
+                    "version {} is still in flight ({}); a new version can be started once the \
+                     newest one is live or paused",
+                    current.number, current.status
+                )));
+            }
+            let number = resolve(tx, id, VersionRef::Latest)? + 1;
+            insert_version_with(
+                tx,
+                id,
+                number,
+                status,
+                (
+                    "",
+                    current.blueprint.clone(),
+                    &current.issues,
+                    &current.checklist,
+                ),
+                actor,
+                audit_actor,
+                request,
+            )
+        })
+    }
+
+    /// Replaces the free-text requirements and, when the blueprint was not changed meanwhile
+    /// (`validated_revision`), stores the validation re-run with the new text.
+    #[allow(clippy::too_many_arguments)]
+    pub fn set_requirements(
+        &self,
+        id: AutomationId,
+        n: VersionRef,
+        text: &str,
+        validated_revision: i64,
+        validation: &Validation,
+        actor: &Actor,
+        audit_actor: &AuditActor,
+        request: &RequestMeta,
+    ) -> StoreResult<Version> {
+        self.db().write(|tx| {
+            writable_automation(tx, id)?;
+            let v = load_version(tx, id, n)?;
+            check_editable(&v, actor)?;
+            if v.requirements != text {
+                tx.execute(
+                    "UPDATE versions SET requirements = ?3, updated_at = ?4
+                     WHERE automation_id = ?1 AND number = ?2",
+                    params![id.to_string(), v.number, text, now()],
+                )?;
+                audit(
+                    tx,
+                    audit_actor,
+                    request,
+                    "version.requirements_updated",
+                    ("version", v.entity_id()),
+                    Some(json!({"requirements": v.requirements})),
+                    Some(json!({"requirements": text})),
+                )?;
+            }
+            if v.revision == validated_revision {
+                store_validation(tx, &v, validation, request)?;
+            }
+            load_version(tx, id, VersionRef::Number(v.number))
+        })
+    }
+
+    /// Flow 10: stores a new blueprint if `revision` is still the stored one (else
+    /// `Stale`), bumps the revision, stores the validation issues and syncs their tasks — one
+    /// transaction. The compare-and-set is the `UPDATE … WHERE revision = ?` itself, so of two
+    /// concurrent updates from the same revision exactly one wins.
+    #[allow(clippy::too_many_arguments)]
+    pub fn update_blueprint(
+        &self,
+        id: AutomationId,
+        n: VersionRef,
+        bp: &Value,
+        revision: i64,
+        validation: &Validation,
+        actor: &Actor,
+        audit_actor: &AuditActor,
+        request: &RequestMeta,
+    ) -> StoreResult<Version> {
+        self.db().write(|tx| {
+            writable_automation(tx, id)?;
+            let v = load_version(tx, id, n)?;
+            check_editable(&v, actor)?;
+            let changed = tx.execute(
+                "UPDATE versions SET blueprint = ?4, revision = revision + 1, updated_at = ?5
+                 WHERE automation_id = ?1 AND number = ?2 AND revision = ?3",
+                params![id.to_string(), v.number, revision, bp.to_string(), now()],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::Stale {
+                    current: v.revision,
+                });
+            }
+            audit(
+                tx,
+                audit_actor,
+                request,
+                "version.blueprint_updated",
+                ("version", v.entity_id()),
+                Some(json!({"revision": v.revision, "blueprint": v.blueprint})),
+                Some(json!({"revision": v.revision + 1, "blueprint": bp,
+                            "validation_errors": validation.issues.iter().filter(|i| i.is_error()).count()})),
+            )?;
+            store_validation(tx, &v, validation, request)?;
+            load_version(tx, id, VersionRef::Number(v.number))
+        })
+    }
+
+    /// Flows 11, 13, 35: one transition through core's `transition`, in one transaction.
+    pub fn transition_version(
+        &self,
+        id: AutomationId,
+        n: VersionRef,
+        req: &TransitionRequest<'_>,
+    ) -> StoreResult<Result<Applied, TransitionError>> {
+        self.db().write(|tx| {
+            let number = resolve(tx, id, n)?;
+            apply_transition(tx, id, number, req)
+        })
+    }
+
+    /// A version's status history, oldest first.
+    pub fn history(&self, id: AutomationId, n: VersionRef) -> StoreResult<Vec<HistoryEntry>> {
+        self.db().read(|c| {
+            let v = load_version(c, id, n)?;
+            let mut stmt = c.prepare_cached(
+                "SELECT from_status, to_status, actor_kind, actor_id, reason, at
+                 FROM status_history WHERE automation_id = ?1 AND version = ?2 ORDER BY id",
+            )?;
+            let rows = stmt.query_map(params![id.to_string(), v.number], |r| {
+                let from: Option<String> = r.get(0)?;
+                Ok(HistoryEntry {
+                    from: from.as_deref().map(status_col).transpose()?,
+                    to: status_col(&r.get::<_, String>(1)?)?,
+                    actor: HistoryActor {
+                        kind: r.get(2)?,
+                        id: r.get(3)?,
+                    },
+                    reason: r.get(4)?,
+                    at: time_col(&r.get::<_, String>(5)?)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::NewAutomation;
+    use super::super::test_support::*;
+    use super::*;
+
+    fn issue(code: &str, severity: &str, path: &str, task: Option<(&str, &str)>) -> StoredIssue {
+        StoredIssue {
+            code: code.into(),
+            severity: severity.into(),
+            message: format!("{code} at {path}"),
+            path: Some(path.into()),
+            task: task.map(|(t, a)| super::super::IssueTask {
+                title: t.into(),
+                assignee: a.into(),
+            }),
+        }
+    }
+
+    fn setup() -> (tempfile::TempDir, std::sync::Arc<TenantStore>, AutomationId) {
+        let (d, s) = store();
+        let (a, _) = s
+            .create_automation(
+                &NewAutomation {
+                    name: "A",
+                    description: "",
+                },
+                &owner(),
+                &who(),
+                &req(),
+            )
+            .unwrap();
+        (d, s, a.id)
+    }
+
+    fn to(
+        s: &TenantStore,
+        id: AutomationId,
+        status: VersionStatus,
+        actor: &Actor,
+        reason: Option<&str>,
+    ) -> Result<Applied, TransitionError> {
+        s.transition_version(
+            id,
+            VersionRef::Latest,
+            &TransitionRequest {
+                to: status,
+                reason,
+                actor,
+                audit_actor: &who(),
+                request: &req(),
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_stale_revision_is_refused_and_the_winner_is_kept() {
+        let (_d, s, id) = setup();
+        let one = json!({"steps": [1]});
+        let v = s
+            .update_blueprint(
+                id,
+                VersionRef::Latest,
+                &one,
+                0,
+                &Validation::default(),
+                &owner(),
+                &who(),
+                &req(),
+            )
+            .unwrap();
+        assert_eq!(v.revision, 1);
+        let err = s
+            .update_blueprint(
+                id,
+                VersionRef::Latest,
+                &json!({"steps": [2]}),
+                0,
+                &Validation::default(),
+                &owner(),
+                &who(),
+                &req(),
+            )
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Stale { current: 1 }));
+        assert_eq!(s.version(id, VersionRef::Latest).unwrap().blueprint, one);
+    }
+
+    #[test]
+    fn guards_read_the_stored_validation_errors() {
+        let (_d, s, id) = setup();
+        let validation = Validation {
+            issues: vec![issue(
+                "missing_trigger",
+                "error",
+                "/trigger",
+                Some(("Describe", "client")),
+            )],
+            checklist: vec![],
+        };
+        s.update_blueprint(
+            id,
+            VersionRef::Latest,
+            &json!({"steps": []}),
+            0,
+            &validation,
+            &owner(),
+            &who(),
+            &req(),
+        )
+        .unwrap();
+        let err = to(&s, id, VersionStatus::NeedsPricing, &owner(), None).unwrap_err();
+        assert_eq!(err.code(), "guard_failed");
+        let ok = s
+            .update_blueprint(
+                id,
+                VersionRef::Latest,
+                &json!({"steps": [1]}),
+                1,
+                &Validation::default(),
+                &owner(),
+                &who(),
+                &req(),
+            )
+            .unwrap();
+        assert_eq!(ok.issues, vec![]);
+        let applied = to(&s, id, VersionStatus::NeedsPricing, &owner(), None).unwrap();
+        assert_eq!(applied.version.status, VersionStatus::NeedsPricing);
+        assert_eq!(
+            applied.transition.effects,
+            vec![SideEffect::CreateProjectAndQuote]
+        );
+        let history = s.history(id, VersionRef::Latest).unwrap();
+        assert_eq!(history.len(), 2);
+        assert_eq!(history[1].from, Some(VersionStatus::IntakeInProgress));
+    }
+
+    #[test]
+    fn the_blueprint_is_read_only_for_clients_after_intake() {
+        let (_d, s, id) = setup();
+        s.update_blueprint(
+            id,
+            VersionRef::Latest,
+            &json!({"a": 1}),
+            0,
+            &Validation::default(),
+            &owner(),
+            &who(),
+            &req(),
+        )
+        .unwrap();
+        to(&s, id, VersionStatus::NeedsPricing, &owner(), None).unwrap();
+        let err = s
+            .update_blueprint(
+                id,
+                VersionRef::Latest,
+                &json!({"a": 2}),
+                1,
+                &Validation::default(),
+                &owner(),
+                &who(),
+                &req(),
+            )
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)));
+        s.update_blueprint(
+            id,
+            VersionRef::Latest,
+            &json!({"a": 2}),
+            1,
+            &Validation::default(),
+            &ops(),
+            &who(),
+            &req(),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn archiving_makes_the_automation_read_only() {
+        let (_d, s, id) = setup();
+        assert_eq!(
+            to(&s, id, VersionStatus::Archived, &member(), None)
+                .unwrap_err()
+                .code(),
+            "transition_not_permitted"
+        );
+        to(&s, id, VersionStatus::Archived, &owner(), None).unwrap();
+        assert_eq!(s.automation(id).unwrap().status, VersionStatus::Archived);
+        assert!(matches!(
+            s.update_automation(id, Some("B"), None, &who(), &req()),
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            s.create_next_version(id, &owner(), &who(), &req()),
+            Err(StoreError::Conflict(_))
+        ));
+    }
+
+    #[test]
+    fn a_new_version_needs_the_newest_to_be_live_or_paused() {
+        let (_d, s, id) = setup();
+        assert!(matches!(
+            s.create_next_version(id, &owner(), &who(), &req()),
+            Err(StoreError::Conflict(_))
+        ));
+    }
+}
