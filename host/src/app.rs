@@ -106,6 +106,11 @@ pub fn build(state: AppState) -> Router {
             .layer(axum::middleware::from_fn(move |req, next| {
                 middleware::body_limit(DEFAULT_BODY_LIMIT, req, next)
             }))
+            // Per-IP limit of /api/auth/* and /api/ops/auth/* on every host (WRK_AUTH_RATE_LIMIT).
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                crate::auth::rate_limit::layer,
+            ))
             .with_state(state.clone())
     };
     let (apex, _) = scope_router(routes::apex::router());

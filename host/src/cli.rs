@@ -46,6 +46,16 @@ pub enum Command {
         #[command(subcommand)]
         action: TenantsAction,
     },
+    /// Ops (WRK staff) accounts
+    Ops {
+        #[command(subcommand)]
+        action: OpsAction,
+    },
+    /// Signing keys
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
     /// Write a consistent copy of every database into DIR, while the server runs
     Backup {
         #[arg(long, value_name = "DIR")]
@@ -66,6 +76,30 @@ pub enum Command {
 pub enum ConfigAction {
     /// Print the effective configuration as TOML (secrets left out)
     Show(Settings),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OpsAction {
+    /// Create an ops user; prints a generated password when none is given
+    CreateUser {
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+        /// ops or ops_admin
+        #[arg(long, value_name = "ROLE")]
+        role: String,
+        /// At least 12 characters [default: a generated one, printed once]
+        #[arg(long, value_name = "PASSWORD")]
+        password: Option<String>,
+        #[command(flatten)]
+        settings: Settings,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Add a new JWT signing key (DATA_DIR/keys/jwt/<kid>.key): it signs from now on; older keys
+    /// still verify the tokens they signed
+    RotateJwt(Settings),
 }
 
 #[derive(Debug, Subcommand)]
@@ -160,6 +194,37 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 })
             }
         },
+        Some(Command::Ops {
+            action:
+                OpsAction::CreateUser {
+                    email,
+                    role,
+                    password,
+                    settings,
+                },
+        }) => {
+            let role = wrk_core::roles::OpsRole::parse(&role)
+                .map_err(|e| anyhow::anyhow!("{e}: use ops or ops_admin"))?;
+            let storage = open_storage(&load(&settings, file)?)?;
+            let (user, generated) =
+                crate::auth::flows::create_ops_user(&storage, &email, role, password)?;
+            println!(
+                "created ops user {} ({}) with role {}",
+                user.email, user.id, user.role
+            );
+            if let Some(password) = generated {
+                println!("password: {password}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Keys {
+            action: KeysAction::RotateJwt(settings),
+        }) => {
+            let config = load(&settings, file)?;
+            let kid = crate::auth::keys::create_key(&config.data_dir)?;
+            println!("new JWT signing key {kid}; running servers pick it up within a minute");
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Backup { out, settings }) => {
             let storage = open_storage(&load(&settings, file)?)?;
             let n = storage.backup(&out)?;

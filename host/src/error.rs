@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
-use wrk_tenants::StoreError;
+use wrk_tenants::{Refusal, StoreError};
 
 /// An RFC 9457 problem document, as sent on the wire.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -28,6 +28,13 @@ pub struct Problem {
     #[serde(flatten)]
     #[schema(value_type = Object)]
     pub extra: Map<String, Value>,
+}
+
+/// One guard that did not hold, in a `guard_failed` problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FailedGuard {
+    pub code: String,
+    pub message: String,
 }
 
 /// A field-level validation message, shown next to the field in the UI.
@@ -62,6 +69,33 @@ pub enum ApiError {
     RateLimited { retry_after: u64 },
     #[error("the service is not ready yet")]
     Unavailable,
+    /// Login with an unverified email while verification is on.
+    #[error("verify your email address first: follow the link we emailed you")]
+    EmailNotVerified,
+    /// A presented token, link or invitation can't be used (see [`Refusal`]).
+    #[error("{}", .0.message())]
+    Refused(Refusal),
+    /// A version cannot make this move at all (state machine); `allowed` lists what the caller
+    /// could ask for instead.
+    #[error("{detail}")]
+    InvalidTransition {
+        detail: String,
+        allowed: Vec<String>,
+    },
+    /// The move exists but not for this caller.
+    #[error("{0}")]
+    TransitionNotPermitted(String),
+    /// Facts a transition needs do not hold; every failed guard is named.
+    #[error("{detail}")]
+    GuardFailed {
+        detail: String,
+        failed: Vec<FailedGuard>,
+    },
+    /// Optimistic concurrency: the caller's revision is not the stored one.
+    #[error(
+        "the blueprint was changed meanwhile: the current revision is {current}; reload and retry"
+    )]
+    StaleRevision { current: i64 },
     /// Anything we did not expect. The cause is logged, never sent.
     #[error("unexpected error: {0:#}")]
     Unexpected(#[from] anyhow::Error),
@@ -98,6 +132,17 @@ impl ApiError {
             }
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::EmailNotVerified => (StatusCode::FORBIDDEN, "email_not_verified"),
+            Self::Refused(r) => match r {
+                Refusal::InvalidToken => (StatusCode::BAD_REQUEST, "invalid_token"),
+                Refusal::InvitationExpired => (StatusCode::GONE, "invitation_expired"),
+                Refusal::InvitationRevoked => (StatusCode::GONE, "invitation_revoked"),
+                Refusal::InvitationAccepted => (StatusCode::CONFLICT, "invitation_accepted"),
+            },
+            Self::InvalidTransition { .. } => (StatusCode::CONFLICT, "invalid_transition"),
+            Self::TransitionNotPermitted(_) => (StatusCode::FORBIDDEN, "transition_not_permitted"),
+            Self::GuardFailed { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "guard_failed"),
+            Self::StaleRevision { .. } => (StatusCode::CONFLICT, "stale_revision"),
             Self::Unexpected(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -121,6 +166,18 @@ impl ApiError {
             }
             Self::PayloadTooLarge { limit } => {
                 extra.insert("limit_bytes".into(), (*limit).into());
+            }
+            Self::InvalidTransition { allowed, .. } => {
+                extra.insert("allowed".into(), allowed.clone().into());
+            }
+            Self::GuardFailed { failed, .. } => {
+                extra.insert(
+                    "failed".into(),
+                    serde_json::to_value(failed).unwrap_or_default(),
+                );
+            }
+            Self::StaleRevision { current } => {
+                extra.insert("current_revision".into(), (*current).into());
             }
             _ => {}
         }
@@ -162,7 +219,52 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::NotFound(entity) => Self::not_found(entity.as_str()),
             StoreError::Conflict(msg) => Self::Conflict(msg),
+            StoreError::Stale { current } => Self::StaleRevision { current },
+            StoreError::Refused(r) => Self::Refused(r),
             other => Self::Unexpected(other.into()),
+        }
+    }
+}
+
+impl From<wrk_core::machine::TransitionError> for ApiError {
+    fn from(err: wrk_core::machine::TransitionError) -> Self {
+        use wrk_core::machine::TransitionError as T;
+        match err {
+            T::InvalidTransition { from, to, allowed } => Self::InvalidTransition {
+                detail: format!(
+                    "a version cannot go from {from} to {to}; allowed from {from}: {}",
+                    if allowed.is_empty() {
+                        "nothing, for you".to_owned()
+                    } else {
+                        allowed
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                ),
+                allowed: allowed.iter().map(|s| s.as_str().to_owned()).collect(),
+            },
+            e @ (T::NotPermitted { .. } | T::CreationNotPermitted { .. }) => {
+                Self::TransitionNotPermitted(e.to_string())
+            }
+            T::GuardFailed(guards) => Self::GuardFailed {
+                detail: format!(
+                    "cannot move yet: {}",
+                    guards
+                        .iter()
+                        .map(|g| g.message())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+                failed: guards
+                    .iter()
+                    .map(|g| FailedGuard {
+                        code: g.code().to_owned(),
+                        message: g.message().to_owned(),
+                    })
+                    .collect(),
+            },
         }
     }
 }

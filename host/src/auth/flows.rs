@@ -1,0 +1,724 @@
+//! The identity flows, one function per endpoint, so handlers stay parse → call → map.
+//! Password hashing runs on blocking threads together with the store calls it belongs to.
+
+use chrono::{DateTime, Utc};
+use wrk_core::ids::ApiKeyId;
+use wrk_core::roles::{ClientRole, OpsRole, Scope};
+use wrk_core::slug::Slug;
+use wrk_tenants::audit::RequestMeta;
+use wrk_tenants::control::TenantRecord;
+use wrk_tenants::identity::api_keys::{ApiKey, NewApiKey};
+use wrk_tenants::identity::invitations::{Invitation, NewInvitation, invitation_ttl};
+use wrk_tenants::identity::memberships::Workspace;
+use wrk_tenants::identity::ops::OpsUser;
+use wrk_tenants::identity::sessions::{Rotation, Subject};
+use wrk_tenants::identity::users::{
+    AuthKind, NewLocalUser, User, password_reset_ttl, verification_ttl,
+};
+use wrk_tenants::identity::{NewToken, nothing, token_hash};
+use wrk_tenants::{Refusal, StoreError};
+
+use super::session::{self, Tokens, WorkspaceSession};
+use super::{mail, password, secret};
+use crate::app::AppState;
+use crate::error::ApiError;
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await?
+}
+
+/// Lower-cases and trims an email, and checks its rough shape (one `@`, a dot in the domain).
+pub fn normalize_email(field: &str, raw: &str) -> Result<String, ApiError> {
+    let email = raw.trim().to_ascii_lowercase();
+    let ok = email.len() <= 254
+        && email.split('@').count() == 2
+        && email.split_once('@').is_some_and(|(l, d)| {
+            !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
+        })
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(email)
+    } else {
+        Err(ApiError::validation(field, "is not a valid email address"))
+    }
+}
+
+fn new_token(ttl: chrono::Duration) -> (String, NewToken) {
+    let t = secret::token();
+    let stored = NewToken {
+        hash: token_hash(&t),
+        expires_at: Utc::now() + ttl,
+    };
+    (t, stored)
+}
+
+// ----------------------------------------------------------------------------------------------
+// Accounts
+
+pub struct Signup {
+    pub user: User,
+    pub verification_required: bool,
+}
+
+/// Flow 1B: a local account. With verification on, the verification email is queued in the same
+/// transaction and login waits for the link.
+pub async fn signup(
+    app: &AppState,
+    email: &str,
+    password: String,
+    name: &str,
+    meta: RequestMeta,
+) -> Result<Signup, ApiError> {
+    let email = normalize_email("email", email)?;
+    let name = name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::validation("name", "must be 1 to 200 characters"));
+    }
+    password::check_policy(&password).map_err(|m| ApiError::validation("password", m))?;
+    let verify = app.config.email_verification;
+    let state = app.clone();
+    let user = blocking(move || {
+        let hash = password::hash(&password)?;
+        let (token, stored) = new_token(verification_ttl());
+        let new = NewLocalUser {
+            email: &email,
+            name: &name,
+            password_hash: &hash,
+            verification: verify.then_some(stored),
+        };
+        let c = state.storage.control();
+        let user = if verify {
+            let msg = mail::verify_email(&state.config, &email, &name, &token);
+            c.create_local_user(&new, &meta, mail::queue(msg))?
+        } else {
+            c.create_local_user(&new, &meta, nothing)?
+        };
+        Ok(user)
+    })
+    .await?;
+    Ok(Signup {
+        user,
+        verification_required: verify,
+    })
+}
+
+pub async fn verify_email(
+    app: &AppState,
+    token: &str,
+    meta: RequestMeta,
+) -> Result<User, ApiError> {
+    let hash = token_hash(token.trim());
+    app.blocking(move |s| s.control().verify_email(&hash, &meta))
+        .await
+}
+
+/// What a successful password login yields.
+pub struct Login {
+    pub user: User,
+    pub tokens: Tokens,
+    pub workspaces: Vec<Workspace>,
+    /// The workspace the tokens are for (workspace-host login), with the user's role there.
+    pub tenant: Option<(TenantRecord, ClientRole)>,
+}
+
+/// Checks email + password with the lockout; every refusal looks the same (401) except an
+/// unverified email (403 `email_not_verified`, only after a correct password).
+async fn check_password(app: &AppState, email: &str, password: String) -> Result<User, ApiError> {
+    let email = email.trim().to_ascii_lowercase();
+    let state = app.clone();
+    blocking(move || {
+        let c = state.storage.control();
+        if c.login_locked(&email)? {
+            password::waste_time(&password);
+            return Err(ApiError::Unauthenticated);
+        }
+        let user = c.user_by_email(&email)?;
+        let ok = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
+            Some(phc) => password::verify(&password, phc),
+            None => {
+                password::waste_time(&password);
+                false
+            }
+        };
+        match user {
+            Some(user) if ok => {
+                c.clear_login_failures(&email)?;
+                if state.config.email_verification && !user.email_verified {
+                    return Err(ApiError::EmailNotVerified);
+                }
+                Ok(user)
+            }
+            _ => {
+                if c.record_login_failure(&email)? {
+                    tracing::warn!("password logins locked for an email after repeated failures");
+                }
+                Err(ApiError::Unauthenticated)
+            }
+        }
+    })
+    .await
+}
+
+/// Flow 3: password login. On the apex (`tenant = None`) an account token; on a workspace host a
+/// workspace token, refused with 403 when the user is not a member there.
+pub async fn login(
+    app: &AppState,
+    email: &str,
+    password: String,
+    tenant: Option<TenantRecord>,
+) -> Result<Login, ApiError> {
+    let user = check_password(app, email, password).await?;
+    let uid = user.id;
+    let workspaces = app
+        .blocking(move |s| s.control().workspaces_of(uid))
+        .await?;
+    let tenant = match tenant {
+        None => None,
+        Some(t) => {
+            let role = workspaces
+                .iter()
+                .find(|w| w.tenant.id == t.id)
+                .map(|w| w.role)
+                .ok_or_else(|| {
+                    ApiError::Forbidden("you are not a member of this workspace".into())
+                })?;
+            let tid = t.id;
+            app.blocking(move |s| s.control().set_last_tenant(uid, tid))
+                .await?;
+            Some((t, role))
+        }
+    };
+    let tokens = match &tenant {
+        None => session::issue_tokens(app, Subject::User(uid), None, vec![]).await?,
+        Some((t, role)) => {
+            session::issue_tokens(app, Subject::User(uid), Some(t.id), vec![role.to_string()])
+                .await?
+        }
+    };
+    Ok(Login {
+        user,
+        tokens,
+        workspaces,
+        tenant,
+    })
+}
+
+/// Rotates a bearer refresh token. The token must belong to this host: an account token on the
+/// apex, a workspace token on that workspace's host, an ops token on the ops host.
+pub async fn refresh(
+    app: &AppState,
+    refresh_token: &str,
+    host: crate::scope::Scope,
+) -> Result<Tokens, ApiError> {
+    let new = secret::token();
+    let stored = NewToken {
+        hash: token_hash(&new),
+        expires_at: Utc::now() + session::refresh_ttl(),
+    };
+    let old = token_hash(refresh_token.trim());
+    let outcome = app
+        .blocking(move |s| s.control().rotate_refresh(&old, &stored))
+        .await?;
+    let session = match outcome {
+        Rotation::Rotated(s) => s,
+        Rotation::ReuseDetected | Rotation::Invalid => return Err(ApiError::Unauthenticated),
+    };
+    let host_ok = match (&host, session.subject, session.tenant_id) {
+        (crate::scope::Scope::Apex, Subject::User(_), None) => true,
+        (crate::scope::Scope::Tenant(t), Subject::User(_), Some(tid)) => t.id == tid,
+        (crate::scope::Scope::Ops, Subject::Ops(_), None) => true,
+        _ => false,
+    };
+    if !host_ok {
+        app.blocking(move |s| s.control().revoke_session(&token_hash(&new)))
+            .await?;
+        return Err(ApiError::Unauthenticated);
+    }
+    let roles = match (session.subject, session.tenant_id) {
+        (Subject::User(u), Some(t)) => {
+            let role = app
+                .blocking(move |s| s.control().role_of(t, u))
+                .await?
+                .ok_or(ApiError::Unauthenticated)?;
+            vec![role.to_string()]
+        }
+        (Subject::Ops(o), _) => {
+            let user = app
+                .blocking(move |s| s.control().ops_user_by_id(o))
+                .await?
+                .ok_or(ApiError::Unauthenticated)?;
+            vec![user.role.to_string()]
+        }
+        (Subject::User(_), None) => vec![],
+    };
+    Ok(Tokens {
+        access_token: session::access_token(app, session.subject, session.tenant_id, roles)?,
+        refresh_token: new,
+        expires_in: super::keys::ACCESS_TTL_SECS,
+    })
+}
+
+/// Logout: revokes the family of the refresh token and of the session cookie, if given.
+pub async fn logout(
+    app: &AppState,
+    refresh_token: Option<String>,
+    cookie: Option<String>,
+) -> Result<(), ApiError> {
+    app.blocking(move |s| {
+        for t in refresh_token.iter().chain(cookie.iter()) {
+            s.control().revoke_session(&token_hash(t.trim()))?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Flow 4: always succeeds (202) whatever the email. A local user gets a reset link (1 h); an
+/// SSO-only user an email saying their password is managed by their IdP; an unknown email nothing.
+pub async fn request_password_reset(
+    app: &AppState,
+    email: &str,
+    meta: RequestMeta,
+) -> Result<(), ApiError> {
+    let email = email.trim().to_ascii_lowercase();
+    let state = app.clone();
+    blocking(move || {
+        let c = state.storage.control();
+        let Some(user) = c.user_by_email(&email)? else {
+            return Ok(());
+        };
+        match user.auth_kind() {
+            AuthKind::Local => {
+                let (token, stored) = new_token(password_reset_ttl());
+                let msg = mail::password_reset(&state.config, &user.email, &user.name, &token);
+                c.request_password_reset(&user, Some(&stored), &meta, mail::queue(msg))?;
+            }
+            AuthKind::Sso => {
+                let msg = mail::password_managed_by_idp(&state.config, &user.email, &user.name);
+                c.request_password_reset(&user, None, &meta, mail::queue(msg))?;
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Sets a new password from a reset link and revokes every session of the user.
+pub async fn confirm_password_reset(
+    app: &AppState,
+    token: &str,
+    new_password: String,
+    meta: RequestMeta,
+) -> Result<User, ApiError> {
+    password::check_policy(&new_password).map_err(|m| ApiError::validation("new_password", m))?;
+    let hash_of_token = token_hash(token.trim());
+    let state = app.clone();
+    blocking(move || {
+        let phc = password::hash(&new_password)?;
+        let user = state
+            .storage
+            .control()
+            .confirm_password_reset(&hash_of_token, &phc, &meta)?;
+        state.storage.control().clear_login_failures(&user.email)?;
+        Ok(user)
+    })
+    .await
+}
+
+// ----------------------------------------------------------------------------------------------
+// Workspaces
+
+/// Flow 1 step 2: a new workspace owned by `user`.
+pub async fn create_workspace(
+    app: &AppState,
+    user: &User,
+    name: &str,
+    subdomain: &str,
+    meta: RequestMeta,
+) -> Result<TenantRecord, ApiError> {
+    let name = name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::validation("name", "must be 1 to 200 characters"));
+    }
+    let slug = Slug::parse(subdomain.trim())
+        .map_err(|e| ApiError::validation("subdomain", e.to_string()))?;
+    let owner = user.id;
+    app.blocking(move |s| s.create_workspace(slug, &name, owner, &meta))
+        .await
+}
+
+/// What switching into a workspace yields.
+pub struct Switch {
+    pub tenant: TenantRecord,
+    pub role: ClientRole,
+    pub tokens: Tokens,
+    pub handoff_code: String,
+}
+
+/// Flow 6: tokens for the target workspace plus a one-time handoff code for the browser.
+pub async fn switch(app: &AppState, user: &User, subdomain: &str) -> Result<Switch, ApiError> {
+    let slug = subdomain.trim().to_owned();
+    let uid = user.id;
+    let (tenant, role) = app
+        .blocking(move |s| {
+            let Some(t) = s.tenant_by_slug(&slug)? else {
+                return Ok((None, None));
+            };
+            let role = s.control().role_of(t.id, uid)?;
+            Ok((Some(t), role))
+        })
+        .await?;
+    let (Some(tenant), Some(role)) = (tenant, role) else {
+        // Same answer whether the workspace exists or not.
+        return Err(ApiError::Forbidden(
+            "you are not a member of this workspace".into(),
+        ));
+    };
+    let tid = tenant.id;
+    app.blocking(move |s| s.control().set_last_tenant(uid, tid))
+        .await?;
+    let tokens =
+        session::issue_tokens(app, Subject::User(uid), Some(tid), vec![role.to_string()]).await?;
+    let handoff_code = session::handoff_code(app, uid, tid).await?;
+    Ok(Switch {
+        tenant,
+        role,
+        tokens,
+        handoff_code,
+    })
+}
+
+/// Redeems a handoff code on the workspace host; returns the browser cookies for that host.
+pub async fn redeem_handoff(
+    app: &AppState,
+    tenant: &TenantRecord,
+    code: &str,
+) -> Result<session::SessionCookies, ApiError> {
+    let hash = token_hash(code.trim());
+    let tid = tenant.id;
+    let user = app
+        .blocking(move |s| {
+            let user = s.control().redeem_handoff(&hash, tid)?;
+            if s.control().role_of(tid, user)?.is_none() {
+                return Err(StoreError::Refused(Refusal::InvalidToken));
+            }
+            Ok(user)
+        })
+        .await?;
+    session::cookie_session(app, Subject::User(user), Some(tid)).await
+}
+
+// ----------------------------------------------------------------------------------------------
+// Team
+
+/// Flow 2: invites `email` into the session's workspace with `role`. Only owners may invite
+/// owners.
+pub async fn invite(
+    app: &AppState,
+    by: &WorkspaceSession,
+    email: &str,
+    role: ClientRole,
+    meta: RequestMeta,
+) -> Result<Invitation, ApiError> {
+    by.require(wrk_core::roles::Access::Admin)?;
+    if role == ClientRole::Owner && by.role != ClientRole::Owner {
+        return Err(ApiError::Forbidden(
+            "only an owner may invite an owner".into(),
+        ));
+    }
+    let email = normalize_email("email", email)?;
+    let (token, stored) = new_token(invitation_ttl());
+    let inviter = inviter_name(by);
+    let msg = mail::invitation(
+        &app.config,
+        &email,
+        &token,
+        &by.tenant.name,
+        &inviter,
+        role.as_str(),
+    );
+    let actor = by.audit_actor();
+    let tenant = by.tenant.id;
+    app.blocking(move |s| {
+        s.control().create_invitation(
+            &NewInvitation {
+                tenant,
+                email: &email,
+                role,
+                token: stored,
+            },
+            &actor,
+            &meta,
+            mail::queue(msg),
+        )
+    })
+    .await
+}
+
+fn inviter_name(by: &WorkspaceSession) -> String {
+    match &by.principal {
+        session::Principal::User(u) => u.name.clone(),
+        session::Principal::ApiKey(_) => String::new(),
+    }
+}
+
+/// Issues a new link for an invitation; the old one stops working.
+pub async fn resend_invitation(
+    app: &AppState,
+    by: &WorkspaceSession,
+    id: uuid::Uuid,
+    meta: RequestMeta,
+) -> Result<Invitation, ApiError> {
+    by.require(wrk_core::roles::Access::Admin)?;
+    let tenant = by.tenant.id;
+    let current = app
+        .blocking(move |s| s.control().invitation(tenant, id))
+        .await?;
+    let (token, stored) = new_token(invitation_ttl());
+    let msg = mail::invitation(
+        &app.config,
+        &current.email,
+        &token,
+        &by.tenant.name,
+        &inviter_name(by),
+        current.role.as_str(),
+    );
+    let actor = by.audit_actor();
+    app.blocking(move |s| {
+        s.control()
+            .resend_invitation(tenant, id, &stored, &actor, &meta, mail::queue(msg))
+    })
+    .await
+}
+
+/// Accepts an invitation for the signed-in user: a membership in that workspace.
+pub async fn accept_invitation(
+    app: &AppState,
+    user: &User,
+    token: &str,
+    meta: RequestMeta,
+) -> Result<(TenantRecord, ClientRole), ApiError> {
+    let hash = token_hash(token.trim());
+    let uid = user.id;
+    app.blocking(move |s| s.control().accept_invitation(&hash, uid, &meta))
+        .await
+}
+
+// ----------------------------------------------------------------------------------------------
+// API keys
+
+/// A key just created: the secret is in `key`, and nowhere else, ever again.
+pub struct CreatedKey {
+    pub record: ApiKey,
+    pub key: String,
+}
+
+pub async fn create_api_key(
+    app: &AppState,
+    by: &WorkspaceSession,
+    name: &str,
+    scopes: Vec<Scope>,
+    expires_at: Option<DateTime<Utc>>,
+    meta: RequestMeta,
+) -> Result<CreatedKey, ApiError> {
+    by.require(wrk_core::roles::Access::Admin)?;
+    let name = name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::validation("name", "must be 1 to 100 characters"));
+    }
+    let mut scopes = scopes;
+    scopes.sort();
+    scopes.dedup();
+    if scopes.is_empty() {
+        return Err(ApiError::validation(
+            "scopes",
+            "give at least one of read, write, admin",
+        ));
+    }
+    if let Some(scopes_of_key) = &by.scopes
+        && scopes
+            .iter()
+            .any(|s| !scopes_of_key.contains(s) && *s == Scope::Admin)
+    {
+        return Err(ApiError::Forbidden(
+            "a key cannot create a key with more power than itself".into(),
+        ));
+    }
+    if expires_at.is_some_and(|t| t <= Utc::now()) {
+        return Err(ApiError::validation("expires_at", "must be in the future"));
+    }
+    let (key, prefix) = secret::api_key();
+    let hash = token_hash(&key);
+    let created_by = by.user_id();
+    let actor = by.audit_actor();
+    let tenant = by.tenant.id;
+    let record = app
+        .blocking(move |s| {
+            s.tenant(tenant)?.create_api_key(
+                &NewApiKey {
+                    name: &name,
+                    prefix: &prefix,
+                    key_hash: &hash,
+                    scopes: &scopes,
+                    created_by,
+                    expires_at,
+                },
+                &actor,
+                &meta,
+            )
+        })
+        .await?;
+    Ok(CreatedKey { record, key })
+}
+
+pub async fn list_api_keys(app: &AppState, by: &WorkspaceSession) -> Result<Vec<ApiKey>, ApiError> {
+    by.require(wrk_core::roles::Access::Admin)?;
+    let tenant = by.tenant.id;
+    app.blocking(move |s| s.tenant(tenant)?.api_keys()).await
+}
+
+pub async fn revoke_api_key(
+    app: &AppState,
+    by: &WorkspaceSession,
+    id: ApiKeyId,
+    meta: RequestMeta,
+) -> Result<(), ApiError> {
+    by.require(wrk_core::roles::Access::Admin)?;
+    let tenant = by.tenant.id;
+    let actor = by.audit_actor();
+    app.blocking(move |s| s.tenant(tenant)?.revoke_api_key(id, &actor, &meta))
+        .await
+}
+
+// ----------------------------------------------------------------------------------------------
+// Ops
+
+/// Ops login (ops host): same lockout and answers as client logins.
+pub async fn ops_login(
+    app: &AppState,
+    email: &str,
+    password: String,
+) -> Result<(OpsUser, Tokens), ApiError> {
+    let email = email.trim().to_ascii_lowercase();
+    // The lockout is keyed by email; prefix it so ops and client accounts never share a counter.
+    let lock_key = format!("ops:{email}");
+    let state = app.clone();
+    let user = blocking(move || {
+        let c = state.storage.control();
+        if c.login_locked(&lock_key)? {
+            password::waste_time(&password);
+            return Err(ApiError::Unauthenticated);
+        }
+        let user = c.ops_user_by_email(&email)?;
+        let ok = match &user {
+            Some(u) => password::verify(&password, &u.password_hash),
+            None => {
+                password::waste_time(&password);
+                false
+            }
+        };
+        match user {
+            Some(u) if ok => {
+                c.clear_login_failures(&lock_key)?;
+                Ok(u)
+            }
+            _ => {
+                c.record_login_failure(&lock_key)?;
+                Err(ApiError::Unauthenticated)
+            }
+        }
+    })
+    .await?;
+    let tokens = session::issue_tokens(
+        app,
+        Subject::Ops(user.id),
+        None,
+        vec![user.role.to_string()],
+    )
+    .await?;
+    Ok((user, tokens))
+}
+
+/// `wrk ops create-user`: returns the user and the password (generated when none was given).
+pub fn create_ops_user(
+    storage: &wrk_tenants::Storage,
+    email: &str,
+    role: OpsRole,
+    password: Option<String>,
+) -> anyhow::Result<(OpsUser, Option<String>)> {
+    let email = normalize_email("email", email).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (password, generated) = match password {
+        Some(p) => {
+            password::check_policy(&p).map_err(|m| anyhow::anyhow!("the password {m}"))?;
+            (p, false)
+        }
+        None => (secret::token()[..24].to_owned(), true),
+    };
+    let phc = password::hash(&password)?;
+    let user = storage.control().create_ops_user(&email, role, &phc)?;
+    Ok((user, generated.then_some(password)))
+}
+
+// ----------------------------------------------------------------------------------------------
+// Members
+
+/// Changes a member's role (admin/owner only; only an owner may touch owners; the last owner
+/// stays).
+pub async fn change_member_role(
+    app: &AppState,
+    by: &WorkspaceSession,
+    user: wrk_core::ids::UserId,
+    role: ClientRole,
+    meta: RequestMeta,
+) -> Result<wrk_tenants::identity::memberships::Member, ApiError> {
+    by.require(wrk_core::roles::Access::Admin)?;
+    let tenant = by.tenant.id;
+    let current = app
+        .blocking(move |s| s.control().role_of(tenant, user))
+        .await?;
+    let current = current.ok_or_else(|| ApiError::not_found("member"))?;
+    if (current == ClientRole::Owner || role == ClientRole::Owner) && by.role != ClientRole::Owner {
+        return Err(ApiError::Forbidden(
+            "only an owner may grant or change the owner role".into(),
+        ));
+    }
+    let actor = by.audit_actor();
+    app.blocking(move |s| {
+        s.control()
+            .set_member_role(tenant, user, role, &actor, &meta)?;
+        s.control()
+            .members(tenant)?
+            .into_iter()
+            .find(|m| m.user_id == user)
+            .ok_or(StoreError::NotFound(wrk_tenants::Entity::Membership))
+    })
+    .await
+}
+
+/// Removes a member (admin/owner, or a member leaving); the last owner stays.
+pub async fn remove_member(
+    app: &AppState,
+    by: &WorkspaceSession,
+    user: wrk_core::ids::UserId,
+    meta: RequestMeta,
+) -> Result<(), ApiError> {
+    let leaving = matches!(&by.principal, session::Principal::User(u) if u.id == user);
+    if !leaving {
+        by.require(wrk_core::roles::Access::Admin)?;
+    }
+    let tenant = by.tenant.id;
+    let current = app
+        .blocking(move |s| s.control().role_of(tenant, user))
+        .await?;
+    let current = current.ok_or_else(|| ApiError::not_found("member"))?;
+    if current == ClientRole::Owner && by.role != ClientRole::Owner {
+        return Err(ApiError::Forbidden(
+            "only an owner may remove an owner".into(),
+        ));
+    }
+    let actor = by.audit_actor();
+    app.blocking(move |s| s.control().remove_member(tenant, user, &actor, &meta))
+        .await
+}
