@@ -38,6 +38,7 @@ pub struct AppState {
     pub docs: Arc<Docs>,
     pub auth: Arc<crate::auth::AuthState>,
     pub jobs: Arc<crate::jobs::Jobs>,
+    pub plugins: Arc<crate::plugins::Plugins>,
 }
 
 impl std::fmt::Debug for AppState {

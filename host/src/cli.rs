@@ -274,9 +274,14 @@ async fn serve_async(mut config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let storage = Arc::new(storage);
     let jobs = crate::jobs::Jobs::start(config.clone(), storage.clone())?;
+    let plugins = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || crate::plugins::Plugins::start(&config)).await??
+    };
     let state = AppState {
         config,
         storage,
+        plugins: Arc::new(plugins),
         auth: Arc::new(auth),
         jobs: Arc::new(jobs),
         metrics: Arc::new(Metrics::new()),

@@ -25,6 +25,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod middleware;
 pub mod oidc;
+pub mod plugins;
 pub mod routes;
 pub mod scope;
 pub mod server;
