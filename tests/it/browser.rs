@@ -13,10 +13,16 @@ fn the_landing_page_renders_in_a_real_browser() {
     assert!(browser.title().contains("WRK Copilot"));
     // The stylesheet loaded (CSP allowed it): the body font is not the browser default serif.
     let font = browser.eval("return getComputedStyle(document.body).fontFamily");
-    assert!(!font.as_str().unwrap_or("").starts_with("\"Times"), "{font}");
+    assert!(
+        !font.as_str().unwrap_or("").starts_with("\"Times"),
+        "{font}"
+    );
     // No CSP violations or script errors were reported on the console.
     let path = browser.screenshot("landing");
-    assert!(path.metadata().unwrap().len() > 10_000, "screenshot too small");
+    assert!(
+        path.metadata().unwrap().len() > 10_000,
+        "screenshot too small"
+    );
 }
 
 #[test]

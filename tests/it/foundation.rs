@@ -47,7 +47,12 @@ fn an_unknown_workspace_is_a_404_page_for_browsers() {
         .send()
         .unwrap();
     assert_eq!(r.status(), 404);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     let html = r.text().unwrap();
     assert!(html.contains("Workspace not found"), "{html}");
 }
@@ -58,7 +63,11 @@ fn a_workspace_host_routes_to_its_workspace_whatever_the_port() {
     wrk_tests::seed_workspace(dir.path(), "acme", "Acme Inc");
     let app = TestApp::builder().data_dir(dir).spawn();
     let r = app.get("acme", "/");
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "workspace root redirects into the app");
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "workspace root redirects into the app"
+    );
     assert_eq!(r.headers()["location"], "/app");
     let r = app
         .request(Method::GET, "acme", "/app")
@@ -83,7 +92,12 @@ fn the_apex_serves_the_landing_page_and_ops_its_console() {
     let app = TestApp::spawn();
     let r = app.get("", "/");
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     assert!(r.text().unwrap().contains("WRK Copilot"));
     assert_eq!(app.get("ops", "/").headers()["location"], "/ops");
     assert_eq!(app.get("ops", "/ops").status(), 200);
@@ -140,9 +154,17 @@ fn the_openapi_document_is_openapi_3_1_on_every_host() {
         assert_eq!(r.status(), 200, "{host}");
         let doc: Value = r.json().unwrap();
         assert_eq!(doc["openapi"], "3.1.0");
-        assert!(doc["info"]["title"].as_str().unwrap().contains("WRK Copilot"));
+        assert!(
+            doc["info"]["title"]
+                .as_str()
+                .unwrap()
+                .contains("WRK Copilot")
+        );
         for path in ["/healthz", "/readyz", "/metrics", "/api/openapi.json"] {
-            assert!(doc["paths"][path]["get"].is_object(), "{host}: {path} missing");
+            assert!(
+                doc["paths"][path]["get"].is_object(),
+                "{host}: {path} missing"
+            );
         }
         assert!(doc["components"]["schemas"]["Problem"].is_object());
     }
@@ -155,7 +177,12 @@ fn metrics_are_prometheus_text_with_request_and_tenant_series() {
     app.get("nope", "/api/x");
     let r = app.get("", "/metrics");
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
     let text = r.text().unwrap();
     for needle in [
         "# TYPE wrk_http_requests counter",
@@ -167,7 +194,10 @@ fn metrics_are_prometheus_text_with_request_and_tenant_series() {
         assert!(text.contains(needle), "missing {needle} in:\n{text}");
     }
     // Every sample line is `name{labels} value` or `name value`.
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let value = line.rsplit(' ').next().unwrap();
         assert!(value.parse::<f64>().is_ok(), "bad sample line {line}");
     }
@@ -258,7 +288,10 @@ fn an_oversized_body_is_refused_from_content_length_before_it_is_sent() {
     let answer = raw_exchange(&app, req.as_bytes(), Duration::from_secs(5));
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains("application/problem+json"), "{answer}");
-    assert!(answer.contains("\"code\":\"payload_too_large\""), "{answer}");
+    assert!(
+        answer.contains("\"code\":\"payload_too_large\""),
+        "{answer}"
+    );
 }
 
 #[test]
@@ -276,7 +309,10 @@ fn malformed_requests_get_4xx_never_5xx() {
     );
     let bad_utf8 = b"GET /assets/\xff\xfe HTTP/1.1\r\nHost: localhost\r\n\r\n";
     let answer = raw_exchange(&app, bad_utf8, Duration::from_secs(5));
-    assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 4"), "{answer}");
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 4"),
+        "{answer}"
+    );
     let r = app
         .request(Method::POST, "", "/api/nothing-here")
         .header("content-type", "application/json")

@@ -50,7 +50,10 @@ fn sigterm_during_a_burst_finishes_every_answered_request_and_exits_zero() {
         .into_iter()
         .flat_map(|w| w.join().unwrap())
         .collect();
-    assert!(broken.is_empty(), "truncated or failed responses: {broken:?}");
+    assert!(
+        broken.is_empty(),
+        "truncated or failed responses: {broken:?}"
+    );
     assert_eq!(code, Some(0), "exit code\n{}", app.logs());
     assert!(app.logs().contains("SIGTERM received"));
 }

@@ -54,7 +54,9 @@ impl Browser {
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {driver_bin}: {e} (scripts/test installs chromium-driver)"));
+                .unwrap_or_else(|e| {
+                    panic!("cannot start {driver_bin}: {e} (scripts/test installs chromium-driver)")
+                });
             let caps: serde_json::Map<String, serde_json::Value> = serde_json::from_value(serde_json::json!({
                 "browserName": "chrome",
                 "goog:chromeOptions": {
@@ -72,7 +74,12 @@ impl Browser {
             let url = format!("http://127.0.0.1:{port}");
             let deadline = Instant::now() + Duration::from_secs(20);
             let client = loop {
-                let attempt = rt.block_on(ClientBuilder::rustls().expect("tls").capabilities(caps.clone()).connect(&url));
+                let attempt = rt.block_on(
+                    ClientBuilder::rustls()
+                        .expect("tls")
+                        .capabilities(caps.clone())
+                        .connect(&url),
+                );
                 match attempt {
                     Ok(c) => break Some(c),
                     Err(_) if Instant::now() < deadline => {
@@ -131,7 +138,10 @@ impl Browser {
 
     /// Saves a PNG screenshot as `target/screenshots/<name>.png` and returns its path.
     pub fn screenshot(&self, name: &str) -> PathBuf {
-        let png = self.rt.block_on(self.client.screenshot()).expect("screenshot");
+        let png = self
+            .rt
+            .block_on(self.client.screenshot())
+            .expect("screenshot");
         let dir = crate::target_dir().join("screenshots");
         std::fs::create_dir_all(&dir).expect("screenshots dir");
         let path = dir.join(format!("{name}.png"));

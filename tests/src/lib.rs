@@ -240,7 +240,11 @@ impl TestApp {
     }
 
     fn assert_running(&mut self, when: &str) {
-        if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+        if let Some(status) = self
+            .child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
+        {
             panic!("wrk exited with {status} {when}:\n{}", self.logs());
         }
     }
