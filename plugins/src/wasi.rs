@@ -5,6 +5,8 @@
 //! (tokio, cap-std, resource tables) — many more crates to compile on a 2-core machine and a
 //! `WasiCtx` with tables to build per call, for a sandbox that must offer *nothing*: no files, no
 //! sockets, no env, no args. Here a call's WASI state is two byte buffers and two integers.
+//! Measured (plugins/README.md): bare instantiate + run p50 3.6 µs here vs 5.5 µs with
+//! `wasmtime-wasi`'s preview 1, and 86 vs 167 crates in the dependency graph.
 //!
 //! - stdin (fd 0): the input bytes; stdout (fd 1): captured up to the output cap, and writing
 //!   past the cap traps ([`OutputOverflow`]); stderr (fd 2): kept up to 8 KiB for error messages.
