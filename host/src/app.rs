@@ -38,6 +38,8 @@ pub struct AppState {
     pub docs: Arc<Docs>,
     pub auth: Arc<crate::auth::AuthState>,
     pub jobs: Arc<crate::jobs::Jobs>,
+    /// OpenID Connect providers and their sign-in flows.
+    pub oidc: Arc<crate::oidc::Oidc>,
     pub plugins: Arc<crate::plugins::Plugins>,
 }
 

@@ -274,6 +274,7 @@ async fn serve_async(mut config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let storage = Arc::new(storage);
     let jobs = crate::jobs::Jobs::start(config.clone(), storage.clone())?;
+    let oidc = Arc::new(crate::oidc::Oidc::new(&config)?);
     let plugins = {
         let config = config.clone();
         tokio::task::spawn_blocking(move || crate::plugins::Plugins::start(&config)).await??
@@ -284,6 +285,7 @@ async fn serve_async(mut config: Config) -> anyhow::Result<()> {
         plugins: Arc::new(plugins),
         auth: Arc::new(auth),
         jobs: Arc::new(jobs),
+        oidc,
         metrics: Arc::new(Metrics::new()),
         ready: Arc::new(AtomicBool::new(false)),
         docs: Arc::new(app::docs()),

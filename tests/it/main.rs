@@ -6,5 +6,6 @@ mod browser;
 mod email;
 mod foundation;
 mod jobs;
+mod oidc;
 mod serving;
 mod shutdown;

@@ -6,6 +6,7 @@
 //! as browsers do, so cookies and Host headers behave as they will for users.
 
 pub mod browser;
+pub mod oidc;
 pub mod smtp;
 
 use std::net::SocketAddr;

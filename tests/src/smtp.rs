@@ -66,9 +66,10 @@ impl SmtpSink {
             .spawn()
             .expect("start python3 tests/support/smtp_sink.py (is python3 installed?)");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read the sink's port");
+        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+        out.read_line(&mut line).expect("read the sink's port");
+        // Keep draining: a closed pipe would kill the child at its next write.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
         let port = line.trim().parse().unwrap_or_else(|_| {
             let _ = child.kill();
             panic!("smtp_sink.py did not print its port (is aiosmtpd installed? pip install aiosmtpd); got {line:?}")

@@ -1,0 +1,139 @@
+//! SSO (flow 1A) against a real OpenID provider (node-oidc-provider): the whole browser redirect
+//! dance, first login creating the user, the second finding the same one, and the refusals.
+
+use serde_json::Value;
+use wrk_tests::TestApp;
+use wrk_tests::oidc::{IdProvider, browser_client, free_port, sign_in, sign_in_with};
+
+/// A WRK app on a port known in advance (the provider must know the redirect URI) with the
+/// provider configured as `corp`.
+fn setup() -> (IdProvider, TestApp, String) {
+    let port = free_port();
+    let base = format!("http://localhost:{port}");
+    let idp = IdProvider::start(&format!("{base}/api/auth/oidc/corp/callback"));
+    let mut builder = TestApp::builder()
+        .env("WRK_LISTEN", format!("127.0.0.1:{port}"))
+        .env("WRK_BASE_DOMAIN", format!("localhost:{port}"));
+    for (k, v) in idp.env("corp") {
+        builder = builder.env(&k, v);
+    }
+    // A second provider that is down must not break start-up or the first one.
+    builder = builder
+        .env(
+            "WRK_OIDC_DOWN_ISSUER",
+            format!("http://127.0.0.1:{}", free_port()),
+        )
+        .env("WRK_OIDC_DOWN_CLIENT_ID", "x");
+    (idp, builder.spawn(), base)
+}
+
+fn me(client: &reqwest::blocking::Client, base: &str) -> (u16, Value) {
+    let res = client
+        .get(format!("{base}/api/account/me"))
+        .send()
+        .expect("GET /api/account/me");
+    let status = res.status().as_u16();
+    (status, res.json().unwrap_or(Value::Null))
+}
+
+#[test]
+fn first_sso_login_creates_the_user_and_the_second_finds_the_same_one() {
+    let (_idp, _app, base) = setup();
+
+    let first = sign_in(&base, "corp", "ada", "");
+    assert_eq!(first.status, 302, "{}", first.body);
+    // No workspace yet: on to "create workspace".
+    assert_eq!(
+        first.location.as_deref(),
+        Some(format!("{base}/workspaces/new").as_str())
+    );
+    let (status, user) = me(&first.client, &base);
+    assert_eq!(status, 200, "{user}");
+    assert_eq!(user["auth"], "sso");
+    assert_eq!(user["email"], "ada@example.com");
+    assert_eq!(user["name"], "User ada");
+
+    let second = sign_in(&base, "corp", "ada", "");
+    assert_eq!(second.status, 302, "{}", second.body);
+    let (_, again) = me(&second.client, &base);
+    assert_eq!(again["id"], user["id"]);
+    assert_eq!(again["auth"], "sso");
+
+    // Another account is another user.
+    let other = sign_in(&base, "corp", "grace", "");
+    let (_, grace) = me(&other.client, &base);
+    assert_ne!(grace["id"], user["id"]);
+}
+
+#[test]
+fn an_unverified_email_is_refused() {
+    let (_idp, _app, base) = setup();
+    let res = sign_in(&base, "corp", "unverified-bob", "");
+    assert_eq!(res.status, 403, "{}", res.body);
+    assert!(res.body.contains("not verified"), "{}", res.body);
+    assert_eq!(me(&res.client, &base).0, 401);
+}
+
+#[test]
+fn a_tampered_or_foreign_state_is_refused() {
+    let (_idp, _app, base) = setup();
+    let tampered = sign_in_with(browser_client(), &base, "corp", "eve", "", |mut url| {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k == "state" {
+                    format!("{v}x")
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+        url
+    });
+    assert_eq!(tampered.status, 400, "{}", tampered.body);
+    assert!(tampered.body.contains("state"), "{}", tampered.body);
+    assert_eq!(me(&tampered.client, &base).0, 401);
+
+    // The right state, but in a browser that did not start the flow (no flow cookie).
+    let captured = std::sync::Mutex::new(None);
+    let _ = sign_in_with(browser_client(), &base, "corp", "eve", "", |url| {
+        *captured.lock().unwrap() = Some(url.clone());
+        // Send this browser somewhere harmless instead.
+        reqwest::Url::parse(&format!("{base}/api/auth/oidc/corp/callback")).unwrap()
+    });
+    let url = captured.lock().unwrap().take().expect("callback url");
+    let stranger = browser_client().get(url).send().unwrap();
+    assert_eq!(stranger.status(), 400);
+}
+
+#[test]
+fn unknown_and_unreachable_providers_answer_without_breaking_others() {
+    let (_idp, _app, base) = setup();
+    let http = browser_client();
+    let unknown = http
+        .get(format!("{base}/api/auth/oidc/nope/start"))
+        .send()
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    let down = http
+        .get(format!("{base}/api/auth/oidc/down/start"))
+        .send()
+        .unwrap();
+    assert_eq!(down.status(), 503);
+    let start = http
+        .get(format!("{base}/api/auth/oidc/corp/start"))
+        .send()
+        .unwrap();
+    assert_eq!(start.status(), 302);
+    let to = start.headers()["location"].to_str().unwrap();
+    assert!(to.contains("code_challenge_method=S256"), "{to}");
+    assert!(to.contains("nonce=") && to.contains("state="), "{to}");
+    let cookie = start.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.starts_with("wrk_oidc=") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    assert!(!cookie.to_ascii_lowercase().contains("domain="), "{cookie}");
+}
