@@ -137,3 +137,63 @@ fn unknown_and_unreachable_providers_answer_without_breaking_others() {
     );
     assert!(!cookie.to_ascii_lowercase().contains("domain="), "{cookie}");
 }
+
+#[test]
+fn an_invitation_carried_through_sso_lands_in_that_workspace_and_is_remembered() {
+    use wrk_core::roles::ClientRole;
+    use wrk_tenants::audit::{AuditActor, RequestMeta};
+    use wrk_tenants::identity::invitations::NewInvitation;
+    use wrk_tenants::identity::{NewToken, nothing, token_hash};
+
+    let port = free_port();
+    let base = format!("http://localhost:{port}");
+    let data = tempfile::tempdir().unwrap();
+    let tenant = wrk_tests::seed_workspace(data.path(), "acme", "Acme");
+    {
+        let storage =
+            wrk_tenants::Storage::open(wrk_tenants::StorageConfig::new(data.path())).unwrap();
+        storage
+            .control()
+            .create_invitation(
+                &NewInvitation {
+                    tenant: wrk_core::ids::TenantId::parse(&tenant).unwrap(),
+                    email: "invitee@example.com",
+                    role: ClientRole::Member,
+                    token: NewToken {
+                        hash: token_hash("invite-secret-token"),
+                        expires_at: chrono::Utc::now() + chrono::Duration::days(1),
+                    },
+                },
+                &AuditActor::system(),
+                &RequestMeta::default(),
+                nothing,
+            )
+            .unwrap();
+    }
+    let idp = IdProvider::start(&format!("{base}/api/auth/oidc/corp/callback"));
+    let mut builder = TestApp::builder()
+        .data_dir(data)
+        .env("WRK_LISTEN", format!("127.0.0.1:{port}"))
+        .env("WRK_BASE_DOMAIN", format!("localhost:{port}"));
+    for (k, v) in idp.env("corp") {
+        builder = builder.env(&k, v);
+    }
+    let _app = builder.spawn();
+
+    let handoff = format!("http://acme.localhost:{port}/auth/handoff?code=");
+    let first = sign_in(
+        &base,
+        "corp",
+        "invitee@example.com",
+        "?invite=invite-secret-token",
+    );
+    assert_eq!(first.status, 302, "{}", first.body);
+    let to = first.location.unwrap();
+    assert!(to.starts_with(&handoff), "{to}");
+    assert_eq!(me(&first.client, &base).1["auth"], "sso");
+
+    // The invitation is spent, and the workspace is now the last used one.
+    let again = sign_in(&base, "corp", "invitee@example.com", "");
+    let to = again.location.unwrap();
+    assert!(to.starts_with(&handoff), "{to}");
+}
