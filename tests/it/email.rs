@@ -23,6 +23,46 @@ fn message(to: &str) -> OutgoingEmail {
     }
 }
 
+/// Holds a port and closes every connection to it at once, until dropped.
+struct Down {
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Down {
+    fn start() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if flag.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                drop(stream);
+            }
+        });
+        Self {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Down {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag and closes the listener.
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 fn status(storage: &wrk_tenants::Storage, id: &str) -> EmailStatus {
     storage.control().email(id).unwrap().expect("email").status
 }
@@ -59,12 +99,10 @@ fn an_enqueued_email_arrives_with_text_and_html_parts() {
 
 #[test]
 fn with_smtp_down_the_email_is_retried_and_arrives_once_the_server_is_up() {
-    // A port with nothing listening yet.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A server that is down: the port is ours (no other test can take it), and every connection
+    // is closed at once.
+    let down = Down::start();
+    let port = down.port;
     let app = TestApp::builder()
         .env("WRK_SMTP_URL", format!("smtp://127.0.0.1:{port}"))
         .spawn();
@@ -87,6 +125,7 @@ fn with_smtp_down_the_email_is_retried_and_arrives_once_the_server_is_up() {
         .unwrap();
     assert!(job.last_error.is_some());
 
+    drop(down);
     let sink = SmtpSink::start_on(port);
     let mail = sink.wait_for_mail("retry@example.com", WAIT);
     assert!(mail.text.is_some() && mail.html.is_some());
