@@ -5,15 +5,13 @@ use serde_json::Value;
 use wrk_tests::TestApp;
 use wrk_tests::oidc::{IdProvider, browser_client, free_port, sign_in, sign_in_with};
 
-/// A WRK app on a port known in advance (the provider must know the redirect URI) with the
-/// provider configured as `corp`.
+/// The provider accepts WRK's callback on any port, so WRK can take a free port itself.
+const REDIRECT: &str = "http://localhost:*/api/auth/oidc/corp/callback";
+
+/// A WRK app with the provider configured as `corp`, and its apex base URL.
 fn setup() -> (IdProvider, TestApp, String) {
-    let port = free_port();
-    let base = format!("http://localhost:{port}");
-    let idp = IdProvider::start(&format!("{base}/api/auth/oidc/corp/callback"));
-    let mut builder = TestApp::builder()
-        .env("WRK_LISTEN", format!("127.0.0.1:{port}"))
-        .env("WRK_BASE_DOMAIN", format!("localhost:{port}"));
+    let idp = IdProvider::start(REDIRECT);
+    let mut builder = TestApp::builder();
     for (k, v) in idp.env("corp") {
         builder = builder.env(&k, v);
     }
@@ -24,7 +22,9 @@ fn setup() -> (IdProvider, TestApp, String) {
             format!("http://127.0.0.1:{}", free_port()),
         )
         .env("WRK_OIDC_DOWN_CLIENT_ID", "x");
-    (idp, builder.spawn(), base)
+    let app = builder.spawn();
+    let base = format!("http://localhost:{}", app.port());
+    (idp, app, base)
 }
 
 fn me(client: &reqwest::blocking::Client, base: &str) -> (u16, Value) {
@@ -145,8 +145,6 @@ fn an_invitation_carried_through_sso_lands_in_that_workspace_and_is_remembered()
     use wrk_tenants::identity::invitations::NewInvitation;
     use wrk_tenants::identity::{NewToken, nothing, token_hash};
 
-    let port = free_port();
-    let base = format!("http://localhost:{port}");
     let data = tempfile::tempdir().unwrap();
     let tenant = wrk_tests::seed_workspace(data.path(), "acme", "Acme");
     {
@@ -170,15 +168,14 @@ fn an_invitation_carried_through_sso_lands_in_that_workspace_and_is_remembered()
             )
             .unwrap();
     }
-    let idp = IdProvider::start(&format!("{base}/api/auth/oidc/corp/callback"));
-    let mut builder = TestApp::builder()
-        .data_dir(data)
-        .env("WRK_LISTEN", format!("127.0.0.1:{port}"))
-        .env("WRK_BASE_DOMAIN", format!("localhost:{port}"));
+    let idp = IdProvider::start(REDIRECT);
+    let mut builder = TestApp::builder().data_dir(data);
     for (k, v) in idp.env("corp") {
         builder = builder.env(&k, v);
     }
-    let _app = builder.spawn();
+    let app = builder.spawn();
+    let port = app.port();
+    let base = format!("http://localhost:{port}");
 
     let handoff = format!("http://acme.localhost:{port}/auth/handoff?code=");
     let first = sign_in(

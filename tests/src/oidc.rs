@@ -53,7 +53,7 @@ impl std::fmt::Debug for IdProvider {
 
 impl IdProvider {
     /// Starts a provider on a free port with one client ([`CLIENT_ID`], [`CLIENT_SECRET`]) whose
-    /// only redirect URI is `redirect_uri`.
+    /// only redirect URI is `redirect_uri` (a port of `*` allows any port).
     pub fn start(redirect_uri: &str) -> Self {
         ensure_installed();
         let mut child = Command::new("node")

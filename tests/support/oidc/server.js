@@ -6,7 +6,8 @@
 //                  line of stdout; the issuer is http://127.0.0.1:<port>
 //   CLIENT_ID      the one client's id
 //   CLIENT_SECRET  its secret (client_secret_basic)
-//   REDIRECT_URI   its redirect URI (exact match)
+//   REDIRECT_URI   its redirect URI (exact match); a port of `*` (e.g.
+//                  http://localhost:*/cb) allows any port, for a relying party on port 0
 //
 // Accounts: any id. Claims: sub = id, email = "<id>@example.com" (or the id itself when it
 // contains "@"), name = "User <id>", email_verified = true — except ids starting with
@@ -24,6 +25,14 @@ if (!redirectUri) {
   process.exit(2);
 }
 
+// `http://host:*/path` → any port: registered with a placeholder port, matched by pattern.
+const anyPort = redirectUri.includes(':*/');
+const registered = anyPort ? redirectUri.replace(':*/', ':1/') : redirectUri;
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const pattern = new RegExp(
+  '^' + redirectUri.split(':*/').map(escapeRe).join(':[0-9]{1,5}/') + '$',
+);
+
 const server = http.createServer();
 server.listen(port, '127.0.0.1', () => {
   const bound = server.address().port;
@@ -33,7 +42,7 @@ server.listen(port, '127.0.0.1', () => {
       {
         client_id: clientId,
         client_secret: clientSecret,
-        redirect_uris: [redirectUri],
+        redirect_uris: [registered],
         grant_types: ['authorization_code'],
         response_types: ['code'],
         token_endpoint_auth_method: 'client_secret_basic',
@@ -64,6 +73,12 @@ server.listen(port, '127.0.0.1', () => {
     },
     cookies: { keys: ['wrk-test-cookie-key'] },
   });
+  if (anyPort) {
+    const allowed = provider.Client.prototype.redirectUriAllowed;
+    provider.Client.prototype.redirectUriAllowed = function (value) {
+      return pattern.test(value) || allowed.call(this, value);
+    };
+  }
   provider.on('server_error', (ctx, err) => console.error('server_error', err));
   server.on('request', provider.callback());
   console.log(bound);
