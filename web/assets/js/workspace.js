@@ -9,7 +9,7 @@
 // Pages without a module get a helpful empty state, so no nav item is ever a dead end.
 import { api, get, isUnauthenticated } from './api.js';
 import {
-  $, $$, el, mount, bindText, emptyState, problemBanner, skeletonCard, initials, setTitle, announce,
+  $, $$, el, mount, bindText, emptyState, problemBanner, skeletonCard, initials, setTitle, announce, icon,
 } from './ui.js';
 import { initShell, setUnread, markCurrentNav } from './shell.js';
 import { apexHost, apexUrl, subdomain } from './hosts.js';
@@ -17,6 +17,8 @@ import { apexHost, apexUrl, subdomain } from './hosts.js';
 /** name → () => import('./pages/<name>.js'). Add pages here. */
 export const PAGES = {
   // automations: () => import('./pages/automations.js'),
+  team: () => import('./pages/team.js'),
+  'api-keys': () => import('./pages/api-keys.js'),
 };
 
 /** What each section is, for its title and its empty state until a real page module exists. */
@@ -127,6 +129,39 @@ function renderSection(root, name, ctx) {
   );
 }
 
+/** The member's workspaces in the switcher and the user menu; each opens through the apex switch. */
+async function fillWorkspaces(me) {
+  let items = [];
+  try {
+    items = (await get('/api/me/workspaces')).items || [];
+  } catch {
+    return; /* the menus keep their "All workspaces" link */
+  }
+  const current = me?.tenant?.subdomain || subdomain();
+  for (const menu of $$('#workspace-menu, #user-menu')) {
+    const header = $('.menu-header', menu);
+    if (!header || !items.length) continue;
+    const group = el('div', { class: 'menu-group', role: 'group', 'aria-label': 'Your workspaces', dataset: { workspaceList: '' } },
+      items.map((w) => {
+        const here = w.subdomain === current;
+        return el('a', {
+          class: ['menu-item', 'menu-ws', here && 'is-current'],
+          role: 'menuitem',
+          href: here ? '/app' : apexUrl(`/workspaces?switch=${encodeURIComponent(w.subdomain)}`),
+          'aria-current': here ? 'true' : null,
+          dataset: { subdomain: w.subdomain },
+        },
+        el('span', { class: 'workspace-avatar', 'aria-hidden': 'true' }, initials(w.name || w.subdomain)),
+        el('span', { class: 'ws-text' }, el('span', { class: 'ws-name' }, w.name), el('span', { class: 'ws-host' }, `${w.role}`)),
+        here ? icon('check') : null);
+      }),
+      el('div', { class: 'menu-sep', role: 'separator' }),
+    );
+    $('[data-workspace-list]', menu)?.remove();
+    header.after(group);
+  }
+}
+
 export async function refreshUnread() {
   try {
     const data = await get('/api/notifications', { query: { limit: 200 } });
@@ -141,7 +176,8 @@ function wireLogout() {
   for (const b of $$('[data-logout]')) {
     b.addEventListener('click', async () => {
       try { await api('/api/auth/logout', { method: 'POST', body: {} }); } catch { /* leaving anyway */ }
-      location.assign(apexUrl('/login'));
+      // The apex logs its own session out too (its cookie is host-only, so it must do it itself).
+      location.assign(apexUrl('/login?logout=1'));
     });
   }
   for (const a of $$('[data-apex-href]')) a.setAttribute('href', apexUrl(a.dataset.apexHref));
@@ -164,6 +200,7 @@ export async function boot() {
   }
   fillIdentity(me);
   refreshUnread();
+  if (me.user) fillWorkspaces(me);
 
   const ctx = makeContext(me, root);
   const loader = PAGES[name];
