@@ -4,9 +4,14 @@
 
 pub mod account;
 pub mod apex;
+pub mod audit;
+pub mod automations;
 pub mod common;
 pub mod oidc;
 pub mod ops;
 pub mod ops_auth;
+pub mod ops_automations;
+pub mod quotes;
+pub mod tasks;
 pub mod team;
 pub mod tenant;

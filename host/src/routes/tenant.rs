@@ -14,6 +14,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .route("/app", get(shell))
         .route("/app/{*rest}", get(shell))
         .merge(super::team::router())
+        .merge(super::automations::router())
+        .merge(super::tasks::router())
+        .merge(super::quotes::router())
+        .merge(super::audit::router())
 }
 
 async fn shell(headers: HeaderMap) -> Response {

@@ -1,0 +1,584 @@
+//! Routes: automations and their versions on a workspace host (flows 8-13, 35), and the
+//! blueprint's JSON Schema. The views here are shared with the ops routes.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use wrk_core::ids::AutomationId;
+use wrk_core::machine::{Actor, VersionStatus, allowed_transitions};
+use wrk_core::roles::Access;
+use wrk_tenants::automations::versions::{HistoryEntry, VersionRef};
+use wrk_tenants::automations::{Automation, AutomationFilter, StoredIssue, Version, parse_name};
+
+use crate::app::AppState;
+use crate::auth::session::WorkspaceSession;
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, ClientMeta};
+use crate::services::{Caller, automations as svc, page_limit, paginate};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(automations_list, automation_create))
+        .routes(routes!(automation_get, automation_update))
+        .routes(routes!(versions_list, version_create))
+        .routes(routes!(version_get))
+        .routes(routes!(requirements_put))
+        .routes(routes!(blueprint_put))
+        .routes(routes!(transition_post))
+        .routes(routes!(history_get))
+        .routes(routes!(blueprint_schema))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Views
+
+/// An automation (API.md): `status` is its newest non-archived version's.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AutomationView {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub status: String,
+    pub latest_version: u32,
+    /// The deployed version (`live` or `paused`), if any.
+    pub live_version: Option<u32>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Set on the ops host's cross-workspace list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+}
+
+impl From<&Automation> for AutomationView {
+    fn from(a: &Automation) -> Self {
+        Self {
+            id: a.id.to_string(),
+            name: a.name.clone(),
+            description: a.description.clone(),
+            status: a.status.as_str().to_owned(),
+            latest_version: a.latest_version,
+            live_version: a.live_version,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+            tenant_id: None,
+        }
+    }
+}
+
+/// A validation issue: `{code, severity, message, path}` (plus the task it opened, if any).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssueView {
+    pub code: String,
+    /// `error` or `warning`.
+    pub severity: String,
+    pub message: String,
+    pub path: Option<String>,
+}
+
+impl From<&StoredIssue> for IssueView {
+    fn from(i: &StoredIssue) -> Self {
+        Self {
+            code: i.code.clone(),
+            severity: i.severity.clone(),
+            message: i.message.clone(),
+            path: i.path.clone(),
+        }
+    }
+}
+
+/// A version (API.md), plus `allowed_transitions`: the statuses the caller may ask for from here
+/// (guards not checked), which the UI builds its buttons from.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionView {
+    pub automation_id: String,
+    pub number: u32,
+    pub status: String,
+    pub requirements: String,
+    #[schema(value_type = Object)]
+    pub blueprint: Value,
+    pub revision: i64,
+    pub issues: Vec<IssueView>,
+    pub blocked_from: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub allowed_transitions: Vec<String>,
+}
+
+impl VersionView {
+    pub fn new(v: &Version, actor: &Actor) -> Self {
+        Self {
+            automation_id: v.automation_id.to_string(),
+            number: v.number,
+            status: v.status.as_str().to_owned(),
+            requirements: v.requirements.clone(),
+            blueprint: v.blueprint.clone(),
+            revision: v.revision,
+            issues: v.issues.iter().map(IssueView::from).collect(),
+            blocked_from: v.blocked_from.map(|s| s.as_str().to_owned()),
+            created_at: v.created_at,
+            updated_at: v.updated_at,
+            allowed_transitions: allowed_transitions(v.status, v.blocked_from, actor)
+                .iter()
+                .map(|s| s.as_str().to_owned())
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryActorView {
+    /// `client`, `ops` or `system`.
+    pub kind: String,
+    pub id: Option<String>,
+}
+
+/// One status change: `{from, to, actor, reason, at}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryView {
+    /// `null` for the version's creation.
+    pub from: Option<String>,
+    pub to: String,
+    pub actor: HistoryActorView,
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+impl From<&HistoryEntry> for HistoryView {
+    fn from(h: &HistoryEntry) -> Self {
+        Self {
+            from: h.from.map(|s| s.as_str().to_owned()),
+            to: h.to.as_str().to_owned(),
+            actor: HistoryActorView {
+                kind: h.actor.kind.clone(),
+                id: h.actor.id.clone(),
+            },
+            reason: h.reason.clone(),
+            at: h.at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AutomationPage {
+    pub items: Vec<AutomationView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionList {
+    pub items: Vec<VersionView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryList {
+    pub items: Vec<HistoryView>,
+    pub next_cursor: Option<String>,
+}
+
+/// `POST /api/automations` answers the automation with its first version.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedAutomation {
+    #[serde(flatten)]
+    pub automation: AutomationView,
+    pub version: VersionView,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAutomation {
+    /// Required, at most 200 characters (trimmed).
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAutomation {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequirementsBody {
+    pub text: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlueprintBody {
+    /// The whole blueprint (see `GET /api/schemas/blueprint`).
+    #[schema(value_type = Object)]
+    pub blueprint: Value,
+    /// The revision this edit is based on; a stale one is `409 stale_revision`.
+    pub revision: i64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionBody {
+    /// The status to move to.
+    pub to: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AutomationQuery {
+    /// Displayed status to filter on.
+    pub status: Option<String>,
+    /// Search in names (case-insensitive).
+    pub q: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    /// Archived automations are hidden unless this is `true`.
+    #[serde(default)]
+    pub include_archived: bool,
+}
+
+/// The longest description kept.
+const MAX_DESCRIPTION_CHARS: usize = 5_000;
+/// The longest requirements text kept (documents carry the long material).
+const MAX_REQUIREMENTS_CHARS: usize = 100_000;
+
+// ---------------------------------------------------------------------------------------------
+// Parsing helpers, shared with the ops routes
+
+pub fn parse_automation_id(s: &str) -> Result<AutomationId, ApiError> {
+    AutomationId::parse(s).map_err(|_| ApiError::not_found("automation"))
+}
+
+pub fn parse_version_ref(s: &str) -> Result<VersionRef, ApiError> {
+    if s == "latest" {
+        return Ok(VersionRef::Latest);
+    }
+    s.parse::<u32>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .map(VersionRef::Number)
+        .ok_or_else(|| ApiError::not_found("version"))
+}
+
+pub fn parse_status(field: &str, s: &str) -> Result<VersionStatus, ApiError> {
+    VersionStatus::parse(s).map_err(|_| {
+        ApiError::validation(
+            field,
+            format!(
+                "must be one of {}",
+                VersionStatus::ALL
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })
+}
+
+fn description(d: Option<String>) -> Result<Option<String>, ApiError> {
+    match d {
+        Some(d) if d.chars().count() > MAX_DESCRIPTION_CHARS => Err(ApiError::validation(
+            "description",
+            "must be at most 5000 characters",
+        )),
+        other => Ok(other.map(|d| d.trim().to_owned())),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handlers
+
+/// List automations: filter by displayed status, search by name, newest first.
+#[utoipa::path(get, path = "/api/automations", tag = "automations", params(AutomationQuery),
+    responses((status = 200, body = AutomationPage)))]
+pub async fn automations_list(
+    State(app): State<AppState>,
+    session: WorkspaceSession,
+    Query(query): Query<AutomationQuery>,
+) -> Result<Json<AutomationPage>, ApiError> {
+    session.require(Access::Read)?;
+    let status = query
+        .status
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| parse_status("status", s))
+        .transpose()?;
+    let limit = page_limit(query.limit);
+    let filter = AutomationFilter {
+        status,
+        q: query.q,
+        include_archived: query.include_archived,
+        before_id: query.cursor,
+        limit: limit + 1,
+    };
+    let tenant = session.tenant_id();
+    let rows = app
+        .blocking(move |s| s.tenant(tenant)?.list_automations(&filter))
+        .await?;
+    let (rows, next_cursor) = paginate(rows, limit, |a| a.id.to_string());
+    Ok(Json(AutomationPage {
+        items: rows.iter().map(AutomationView::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// Create an automation (flow 8): version 1 starts in `intake_in_progress`.
+#[utoipa::path(post, path = "/api/automations", tag = "automations", request_body = CreateAutomation,
+    responses((status = 201, body = CreatedAutomation),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn automation_create(
+    State(app): State<AppState>,
+    session: WorkspaceSession,
+    meta: ClientMeta,
+    ApiJson(body): ApiJson<CreateAutomation>,
+) -> Result<(StatusCode, Json<CreatedAutomation>), ApiError> {
+    session.require(Access::Write)?;
+    let name = parse_name(&body.name).map_err(|m| ApiError::validation("name", m))?;
+    let description = description(body.description)?.unwrap_or_default();
+    let caller = Caller::workspace(&session, meta);
+    let (a, v) = svc::create(&app, session.tenant_id(), &caller, name, description).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedAutomation {
+            automation: AutomationView::from(&a),
+            version: VersionView::new(&v, &caller.actor),
+        }),
+    ))
+}
+
+/// One automation.
+#[utoipa::path(get, path = "/api/automations/{id}", tag = "automations",
+    params(("id" = String, Path)),
+    responses((status = 200, body = AutomationView),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn automation_get(
+    State(app): State<AppState>,
+    session: WorkspaceSession,
+    Path(id): Path<String>,
+) -> Result<Json<AutomationView>, ApiError> {
+    session.require(Access::Read)?;
+    let id = parse_automation_id(&id)?;
+    let tenant = session.tenant_id();
+    let a = app
+        .blocking(move |s| s.tenant(tenant)?.automation(id))
+        .await?;
+    Ok(Json(AutomationView::from(&a)))
+}
+
+/// Rename or re-describe an automation; archived ones are read-only (409).
+#[utoipa::path(patch, path = "/api/automations/{id}", tag = "automations",
+    params(("id" = String, Path)), request_body = UpdateAutomation,
+    responses((status = 200, body = AutomationView),
+              (status = 409, body = Problem, content_type = "application/problem+json")))]
+pub async fn automation_update(
+    State(app): State<AppState>,
+    session: WorkspaceSession,
+    meta: ClientMeta,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateAutomation>,
+) -> Result<Json<AutomationView>, ApiError> {
+    session.require(Access::Write)?;
+    let id = parse_automation_id(&id)?;
+    let name = body
+        .name
+        .map(|n| parse_name(&n).map_err(|m| ApiError::validation("name", m)))
+        .transpose()?;
+    let description = description(body.description)?;
+    let caller = Caller::workspace(&session, meta);
+    let tenant = session.tenant_id();
+    let a = app
+        .blocking(move |s| {
+            s.tenant(tenant)?.update_automation(
+                id,
+                name.as_deref(),
+                description.as_deref(),
+                &caller.audit,
+                &caller.request,
+            )
+        })
+        .await?;
+    Ok(Json(AutomationView::from(&a)))
+}
+
+/// Every version of an automation, newest first.
+#[utoipa::path(get, path = "/api/automations/{id}/versions", tag = "automations",
+    params(("id" = String, Path)),
+    responses((status = 200, body = VersionList)))]
+pub async fn versions_list(
+    State(app): State<AppState>,
+    session: WorkspaceSession,
+    Path(id): Path<String>,
+) -> Result<Json<VersionList>, ApiError> {
+    session.require(Access::Read)?;
+    let id = parse_automation_id(&id)?;
+    let tenant = session.tenant_id();
+    let versions = app
+        .blocking(move |s| s.tenant(tenant)?.versions(id))
+        .await?;
+    let actor = session.actor();
+    Ok(Json(VersionList {
+        items: versions
+            .iter()
+            .map(|v| VersionView::new(v, &actor))
+            .collect(),
+        next_cursor: None,
+    }))
+}
+
+/// Start a new version (flow 12): only when the newest is `live` or `paused`; copies its
+/// blueprint; 409 `conflict` while a version is in flight.
+#[utoipa::path(post, path = "/api/automations/{id}/versions", tag = "automations",
+    params(("id" = String, Path)),
+    responses((status = 201, body = VersionView),
+              (status = 409, body = Problem, content_type = "application/problem+json")))]
+pub async fn version_create(
+    State(app): State<AppState>,
+    session: WorkspaceSession,
+    meta: ClientMeta,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<VersionView>), ApiError> {
+    session.require(Access::Write)?;
+    let id = parse_automation_id(&id)?;
+    let caller = Caller::workspace(&session, meta);
+    let v = svc::create_version_of(&app, session.tenant_id(), &caller, id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(VersionView::new(&v, &caller.actor)),
+    ))
+}
+
+/// One version; `{n}` may be `latest`.
+#[utoipa::path(get, path = "/api/automations/{id}/versions/{n}", tag = "automations",
+    params(("id" = String, Path), ("n" = String, Path, description = "number or `latest`")),
+    responses((status = 200, body = VersionView),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn version_get(
+    State(app): State<AppState>,
+    session: WorkspaceSession,
+    Path((id, n)): Path<(String, String)>,
+) -> Result<Json<VersionView>, ApiError> {
+    session.require(Access::Read)?;
+    let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
+    let tenant = session.tenant_id();
+    let v = app
+        .blocking(move |s| s.tenant(tenant)?.version(id, n))
+        .await?;
+    Ok(Json(VersionView::new(&v, &session.actor())))
+}
+
+/// Replace the free-text requirements (re-runs validation).
+#[utoipa::path(put, path = "/api/automations/{id}/versions/{n}/requirements", tag = "automations",
+    params(("id" = String, Path), ("n" = String, Path)), request_body = RequirementsBody,
+    responses((status = 200, body = VersionView),
+              (status = 409, body = Problem, content_type = "application/problem+json")))]
+pub async fn requirements_put(
+    State(app): State<AppState>,
+    session: WorkspaceSession,
+    meta: ClientMeta,
+    Path((id, n)): Path<(String, String)>,
+    ApiJson(body): ApiJson<RequirementsBody>,
+) -> Result<Json<VersionView>, ApiError> {
+    session.require(Access::Write)?;
+    let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
+    if body.text.chars().count() > MAX_REQUIREMENTS_CHARS {
+        return Err(ApiError::validation(
+            "text",
+            "must be at most 100000 characters; upload a document instead",
+        ));
+    }
+    let caller = Caller::workspace(&session, meta);
+    let v = svc::set_requirements(&app, session.tenant_id(), &caller, id, n, body.text).await?;
+    Ok(Json(VersionView::new(&v, &caller.actor)))
+}
+
+/// Update the blueprint (flow 10) from the last seen `revision`; runs the validation plugin and
+/// stores its issues (and their tasks) with the version.
+#[utoipa::path(put, path = "/api/automations/{id}/versions/{n}/blueprint", tag = "automations",
+    params(("id" = String, Path), ("n" = String, Path)), request_body = BlueprintBody,
+    responses((status = 200, body = VersionView),
+              (status = 409, description = "`stale_revision`, or not editable in this status", body = Problem, content_type = "application/problem+json")))]
+pub async fn blueprint_put(
+    State(app): State<AppState>,
+    session: WorkspaceSession,
+    meta: ClientMeta,
+    Path((id, n)): Path<(String, String)>,
+    ApiJson(body): ApiJson<BlueprintBody>,
+) -> Result<Json<VersionView>, ApiError> {
+    session.require(Access::Write)?;
+    let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
+    let caller = Caller::workspace(&session, meta);
+    let v = svc::update_blueprint(
+        &app,
+        session.tenant_id(),
+        &caller,
+        id,
+        n,
+        body.blueprint,
+        body.revision,
+    )
+    .await?;
+    Ok(Json(VersionView::new(&v, &caller.actor)))
+}
+
+/// Move a version (flows 11, 13, 35), enforcing the state machine: 409 `invalid_transition`
+/// with `allowed`, 403 `transition_not_permitted`, 422 `guard_failed` with `failed`.
+#[utoipa::path(post, path = "/api/automations/{id}/versions/{n}/transitions", tag = "automations",
+    params(("id" = String, Path), ("n" = String, Path)), request_body = TransitionBody,
+    responses((status = 200, body = VersionView),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn transition_post(
+    State(app): State<AppState>,
+    session: WorkspaceSession,
+    meta: ClientMeta,
+    Path((id, n)): Path<(String, String)>,
+    ApiJson(body): ApiJson<TransitionBody>,
+) -> Result<Json<VersionView>, ApiError> {
+    session.require(Access::Write)?;
+    let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
+    let to = parse_status("to", &body.to)?;
+    let caller = Caller::workspace(&session, meta);
+    let v = svc::transition(&app, session.tenant_id(), &caller, id, n, to, body.reason).await?;
+    Ok(Json(VersionView::new(&v, &caller.actor)))
+}
+
+/// A version's status history, oldest first.
+#[utoipa::path(get, path = "/api/automations/{id}/versions/{n}/history", tag = "automations",
+    params(("id" = String, Path), ("n" = String, Path)),
+    responses((status = 200, body = HistoryList)))]
+pub async fn history_get(
+    State(app): State<AppState>,
+    session: WorkspaceSession,
+    Path((id, n)): Path<(String, String)>,
+) -> Result<Json<HistoryList>, ApiError> {
+    session.require(Access::Read)?;
+    let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
+    let rows = svc::history(&app, session.tenant_id(), id, n).await?;
+    Ok(Json(HistoryList {
+        items: rows.iter().map(HistoryView::from).collect(),
+        next_cursor: None,
+    }))
+}
+
+/// The blueprint's JSON Schema (draft 2020-12).
+#[utoipa::path(get, path = "/api/schemas/blueprint", tag = "automations",
+    responses((status = 200, description = "JSON Schema", body = Object)))]
+pub async fn blueprint_schema(session: WorkspaceSession) -> Result<Json<Value>, ApiError> {
+    session.require(Access::Read)?;
+    Ok(Json(wrk_core::blueprint::schema()))
+}

@@ -1,0 +1,235 @@
+//! Routes: projects and quotes on a workspace host (read only here; flow 11 makes them, flows
+//! 14-18 act on them).
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use wrk_core::ids::QuoteId;
+use wrk_core::roles::Access;
+use wrk_tenants::automations::quotes::{Project, Quote, QuoteFilter};
+
+use crate::app::AppState;
+use crate::auth::session::WorkspaceSession;
+use crate::error::{ApiError, Problem};
+use crate::services::{page_limit, paginate};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(projects_list))
+        .routes(routes!(quotes_list))
+        .routes(routes!(quote_get))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectView {
+    pub id: String,
+    pub automation_id: String,
+    pub version: u32,
+    pub created_at: DateTime<Utc>,
+    /// The project's current quote (newest revision).
+    pub quote_id: Option<String>,
+}
+
+impl From<&Project> for ProjectView {
+    fn from(p: &Project) -> Self {
+        Self {
+            id: p.id.to_string(),
+            automation_id: p.automation_id.to_string(),
+            version: p.version,
+            created_at: p.created_at,
+            quote_id: p.quote_id.map(|q| q.to_string()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LineItemView {
+    pub code: String,
+    pub description: String,
+    pub quantity: i64,
+    pub unit_cents: i64,
+    pub amount_cents: i64,
+    /// `one_time` or `monthly`.
+    pub recurrence: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PluginView {
+    pub name: String,
+    pub version: String,
+    pub sha256: String,
+}
+
+/// A quote (API.md). Money is integer cents in `currency`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuoteView {
+    pub id: String,
+    pub project_id: String,
+    pub automation_id: String,
+    pub version: u32,
+    pub revision: u32,
+    pub status: String,
+    pub currency: String,
+    pub setup_fee_cents: i64,
+    pub monthly_fee_cents: i64,
+    pub included_runs: i64,
+    pub overage_unit_cents: i64,
+    pub line_items: Vec<LineItemView>,
+    pub valid_until: DateTime<Utc>,
+    pub plugin: PluginView,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&Quote> for QuoteView {
+    fn from(q: &Quote) -> Self {
+        Self {
+            id: q.id.to_string(),
+            project_id: q.project_id.to_string(),
+            automation_id: q.automation_id.to_string(),
+            version: q.version,
+            revision: q.revision,
+            status: q.status.clone(),
+            currency: q.currency.clone(),
+            setup_fee_cents: q.setup_fee_cents,
+            monthly_fee_cents: q.monthly_fee_cents,
+            included_runs: q.included_runs,
+            overage_unit_cents: q.overage_unit_cents,
+            line_items: q
+                .line_items
+                .iter()
+                .map(|l| LineItemView {
+                    code: l.code.clone(),
+                    description: l.description.clone(),
+                    quantity: l.quantity,
+                    unit_cents: l.unit_cents,
+                    amount_cents: l.amount_cents,
+                    recurrence: l.recurrence.clone(),
+                })
+                .collect(),
+            valid_until: q.valid_until,
+            plugin: PluginView {
+                name: q.plugin.name.clone(),
+                version: q.plugin.version.clone(),
+                sha256: q.plugin.sha256.clone(),
+            },
+            created_at: q.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectPage {
+    pub items: Vec<ProjectView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuotePage {
+    pub items: Vec<QuoteView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QuoteQuery {
+    /// `draft`, `sent`, `accepted`, `signed`, `rejected`, `expired` or `superseded`.
+    pub status: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+const QUOTE_STATUSES: [&str; 7] = [
+    "draft",
+    "sent",
+    "accepted",
+    "signed",
+    "rejected",
+    "expired",
+    "superseded",
+];
+
+/// Projects, newest first (flow 11 creates one per version that is priced).
+#[utoipa::path(get, path = "/api/projects", tag = "quotes", params(PageQuery),
+    responses((status = 200, body = ProjectPage)))]
+pub async fn projects_list(
+    State(app): State<AppState>,
+    session: WorkspaceSession,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<ProjectPage>, ApiError> {
+    session.require(Access::Read)?;
+    let limit = page_limit(query.limit);
+    let tenant = session.tenant_id();
+    let rows = app
+        .blocking(move |s| {
+            s.tenant(tenant)?
+                .projects(query.cursor.as_deref(), limit + 1)
+        })
+        .await?;
+    let (rows, next_cursor) = paginate(rows, limit, |p| p.id.to_string());
+    Ok(Json(ProjectPage {
+        items: rows.iter().map(ProjectView::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// Quotes, newest first, optionally by status.
+#[utoipa::path(get, path = "/api/quotes", tag = "quotes", params(QuoteQuery),
+    responses((status = 200, body = QuotePage)))]
+pub async fn quotes_list(
+    State(app): State<AppState>,
+    session: WorkspaceSession,
+    Query(query): Query<QuoteQuery>,
+) -> Result<Json<QuotePage>, ApiError> {
+    session.require(Access::Read)?;
+    let status = query.status.filter(|s| !s.is_empty());
+    if let Some(s) = &status
+        && !QUOTE_STATUSES.contains(&s.as_str())
+    {
+        return Err(ApiError::validation(
+            "status",
+            format!("must be one of {}", QUOTE_STATUSES.join(", ")),
+        ));
+    }
+    let limit = page_limit(query.limit);
+    let filter = QuoteFilter {
+        status,
+        before_id: query.cursor,
+        limit: limit + 1,
+    };
+    let tenant = session.tenant_id();
+    let rows = app
+        .blocking(move |s| s.tenant(tenant)?.quotes(&filter))
+        .await?;
+    let (rows, next_cursor) = paginate(rows, limit, |q| q.id.to_string());
+    Ok(Json(QuotePage {
+        items: rows.iter().map(QuoteView::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// One quote.
+#[utoipa::path(get, path = "/api/quotes/{id}", tag = "quotes", params(("id" = String, Path)),
+    responses((status = 200, body = QuoteView),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn quote_get(
+    State(app): State<AppState>,
+    session: WorkspaceSession,
+    Path(id): Path<String>,
+) -> Result<Json<QuoteView>, ApiError> {
+    session.require(Access::Read)?;
+    let id = QuoteId::parse(&id).map_err(|_| ApiError::not_found("quote"))?;
+    let tenant = session.tenant_id();
+    let q = app.blocking(move |s| s.tenant(tenant)?.quote(id)).await?;
+    Ok(Json(QuoteView::from(&q)))
+}

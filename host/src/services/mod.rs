@@ -1,0 +1,67 @@
+//! Services: the orchestration between handlers and the store — the steps that involve more
+//! than one call (validate a blueprint with a plugin, then store it; apply a transition, then
+//! price it outside any transaction, then store the quote in one transaction). Handlers parse,
+//! call one function here, and map the result.
+//!
+//! - [`automations`]: flows 8-13, 31, 32, 35.
+
+pub mod automations;
+
+use wrk_core::machine::Actor;
+use wrk_tenants::audit::{AuditActor, RequestMeta};
+
+use crate::auth::session::{OpsSession, WorkspaceSession};
+use crate::extract::ClientMeta;
+
+/// Who is acting, resolved once from the session: the state-machine actor, the audit actor and
+/// the request's metadata for audit rows.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub actor: Actor,
+    pub audit: AuditActor,
+    pub request: RequestMeta,
+}
+
+impl Caller {
+    pub fn workspace(session: &WorkspaceSession, meta: ClientMeta) -> Self {
+        Self {
+            actor: session.actor(),
+            audit: session.audit_actor(),
+            request: meta.0,
+        }
+    }
+
+    pub fn ops(session: &OpsSession, meta: ClientMeta) -> Self {
+        Self {
+            actor: session.actor(),
+            audit: session.audit_actor(),
+            request: meta.0,
+        }
+    }
+}
+
+/// Default and maximum page sizes of every list (API.md, conventions).
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 200;
+
+/// The page size a request asks for, clamped to 1..=200.
+pub fn page_limit(limit: Option<u32>) -> u32 {
+    limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT)
+}
+
+/// Cuts a list fetched with `limit + 1` rows to `limit` and names the cursor of the next page
+/// (the last item's id) when there is one.
+pub fn paginate<T>(
+    mut items: Vec<T>,
+    limit: u32,
+    id: impl Fn(&T) -> String,
+) -> (Vec<T>, Option<String>) {
+    let limit = limit as usize;
+    if items.len() > limit {
+        items.truncate(limit);
+        let next = items.last().map(id);
+        (items, next)
+    } else {
+        (items, None)
+    }
+}
