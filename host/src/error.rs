@@ -96,6 +96,13 @@ pub enum ApiError {
         "the blueprint was changed meanwhile: the current revision is {current}; reload and retry"
     )]
     StaleRevision { current: i64 },
+    /// An uploaded plugin failed install validation: every reason, and the validation report
+    /// (manifest, sample runs with fuel and time).
+    #[error("the plugin failed validation: {}", .reasons.join("; "))]
+    PluginInvalid {
+        reasons: Vec<String>,
+        report: Value,
+    },
     /// Anything we did not expect. The cause is logged, never sent.
     #[error("unexpected error: {0:#}")]
     Unexpected(#[from] anyhow::Error),
@@ -143,6 +150,7 @@ impl ApiError {
             Self::TransitionNotPermitted(_) => (StatusCode::FORBIDDEN, "transition_not_permitted"),
             Self::GuardFailed { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "guard_failed"),
             Self::StaleRevision { .. } => (StatusCode::CONFLICT, "stale_revision"),
+            Self::PluginInvalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             Self::Unexpected(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -178,6 +186,10 @@ impl ApiError {
             }
             Self::StaleRevision { current } => {
                 extra.insert("current_revision".into(), (*current).into());
+            }
+            Self::PluginInvalid { reasons, report } => {
+                extra.insert("reasons".into(), reasons.clone().into());
+                extra.insert("report".into(), report.clone());
             }
             _ => {}
         }

@@ -6,6 +6,7 @@ mod automations;
 mod browser;
 mod email;
 mod foundation;
+mod identity;
 mod jobs;
 mod oidc;
 mod serving;
