@@ -420,6 +420,97 @@ async fn run_one(shared: &Arc<Shared>, job: JobRecord) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use wrk_tenants::jobs::NewJob;
+
+    async fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(v) = f() {
+                return v;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn handlers_run_retry_fail_and_stop_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Arc::new(Storage::open(wrk_tenants::StorageConfig::new(dir.path())).unwrap());
+        let config =
+            Arc::new(Config::load(&crate::config::Settings::default(), None, &[]).unwrap());
+        let services = Arc::new(Services {
+            mailer: crate::email::Mailer::from_config(&config).unwrap(),
+        });
+        let calls = Arc::new(AtomicU32::new(0));
+        let mut registry = Registry::new();
+        let counter = calls.clone();
+        registry
+            .register("flaky", move |_ctx| {
+                let counter = counter.clone();
+                async move {
+                    if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                        Err(JobError::retry("the first attempt fails"))
+                    } else {
+                        Ok(())
+                    }
+                }
+            })
+            .register("bad", |_ctx| async {
+                Err(JobError::permanent("bad payload"))
+            })
+            .register("panics", |_ctx| async { panic!("handler bug") });
+        let jobs = Jobs::start_with(
+            config,
+            storage.clone(),
+            services,
+            registry,
+            RunnerOptions {
+                workers: 2,
+                lease: Duration::from_secs(30),
+            },
+        );
+        let c = storage.control();
+        let flaky = c
+            .enqueue_job(&NewJob::new("flaky", serde_json::json!({})))
+            .unwrap();
+        let bad = c
+            .enqueue_job(&NewJob::new("bad", serde_json::json!({})))
+            .unwrap();
+        let panics = c
+            .enqueue_job(&NewJob::new("panics", serde_json::json!({})).max_attempts(1))
+            .unwrap();
+        let unknown = c
+            .enqueue_job(&NewJob::new("not_registered", serde_json::json!({})))
+            .unwrap();
+        jobs.wake();
+
+        let done = until("the flaky job done", || {
+            let j = c.job(flaky).unwrap()?;
+            (j.status == JobStatus::Done).then_some(j)
+        })
+        .await;
+        assert_eq!(done.attempts, 2);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        let failed = c.job(bad).unwrap().unwrap();
+        assert_eq!(failed.status, JobStatus::Failed);
+        assert_eq!(failed.attempts, 1);
+        assert_eq!(failed.last_error.as_deref(), Some("bad payload"));
+        let panicked = c.job(panics).unwrap().unwrap();
+        assert_eq!(panicked.status, JobStatus::Failed);
+        assert!(panicked.last_error.unwrap().contains("panicked"));
+        // A kind this binary has no handler for is left alone (a newer binary may run it).
+        let left = c.job(unknown).unwrap().unwrap();
+        assert_eq!((left.status, left.attempts), (JobStatus::Queued, 0));
+
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            jobs.shutdown(Duration::from_secs(5)),
+        )
+        .await
+        .expect("shutdown in time");
+    }
 
     #[test]
     fn jitter_is_in_range() {
