@@ -16,7 +16,9 @@ import { apexHost, apexUrl, subdomain } from './hosts.js';
 
 /** name → () => import('./pages/<name>.js'). Add pages here. */
 export const PAGES = {
-  // automations: () => import('./pages/automations.js'),
+  automations: () => import('./pages/automations.js'),
+  tasks: () => import('./pages/tasks.js'),
+  'audit-log': () => import('./pages/audit-log.js'),
   team: () => import('./pages/team.js'),
   'api-keys': () => import('./pages/api-keys.js'),
 };
