@@ -11,6 +11,7 @@ import { initShell, markCurrentNav, setUnread } from './shell.js';
 
 export const PAGES = {
   // plugins: () => import('./pages/ops-plugins.js'),
+  automations: () => import('./pages/ops-automations.js'),
 };
 
 const SECTIONS = {
