@@ -3,6 +3,7 @@
 //! so every test can run in parallel with every other.
 
 mod automations;
+mod automations_ui;
 mod browser;
 mod email;
 mod foundation;
