@@ -169,3 +169,77 @@ fn without_smtp_the_email_is_held_and_logged_then_sent_by_a_start_with_smtp() {
     });
     assert_eq!(sink.mails_to("held@example.com").len(), 1);
 }
+
+/// An ops token from a freshly created ops user (`wrk ops create-user`).
+fn ops_token(app: &TestApp) -> String {
+    let out = std::process::Command::new(wrk_tests::wrk_bin())
+        .args([
+            "ops",
+            "create-user",
+            "--email",
+            "ops@wrk.example",
+            "--role",
+            "ops",
+        ])
+        .env("WRK_DATA_DIR", app.data_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let password = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .expect("a generated password")
+        .trim()
+        .to_owned();
+    let res = app.post_json(
+        "ops",
+        "/api/ops/auth/login",
+        &serde_json::json!({"email": "ops@wrk.example", "password": password}),
+    );
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn ops_see_the_outbox_and_the_jobs() {
+    let app = TestApp::spawn();
+    let storage = store(&app);
+    let id = storage
+        .control()
+        .enqueue_email(&message("shown@example.com"))
+        .unwrap();
+    eventually(WAIT, "the email held", || {
+        (status(&storage, &id) == EmailStatus::Held).then_some(())
+    });
+    let token = ops_token(&app);
+    let get = |path: &str| -> (u16, serde_json::Value) {
+        let res = app
+            .request(reqwest::Method::GET, "ops", path)
+            .bearer_auth(&token)
+            .send()
+            .unwrap();
+        (res.status().as_u16(), res.json().unwrap_or_default())
+    };
+    let (s, outbox) = get("/api/ops/outbox?status=held");
+    assert_eq!(s, 200, "{outbox}");
+    let item = &outbox["items"][0];
+    assert_eq!(item["id"], id.as_str());
+    assert_eq!(item["to"], "shown@example.com");
+    assert_eq!(item["status"], "held");
+    assert!(item["text"].as_str().unwrap().contains("?token=t0k3n"));
+
+    let (s, jobs) = get("/api/ops/jobs?kind=send_email");
+    assert_eq!(s, 200, "{jobs}");
+    assert_eq!(jobs["items"][0]["status"], "done");
+    assert_eq!(jobs["items"][0]["payload"]["email_id"], id.as_str());
+
+    // Not for anyone else.
+    let anon = app.get("ops", "/api/ops/outbox");
+    assert_eq!(anon.status(), 401);
+}
