@@ -13,6 +13,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .route("/", get(landing))
         .merge(super::account::router())
         .merge(super::oidc::router())
+        .merge(super::pages::apex())
 }
 
 async fn landing(headers: HeaderMap) -> Response {

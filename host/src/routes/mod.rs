@@ -10,6 +10,7 @@ pub mod common;
 pub mod oidc;
 pub mod ops;
 pub mod ops_auth;
+pub mod pages;
 pub mod ops_outbox;
 pub mod ops_automations;
 pub mod quotes;

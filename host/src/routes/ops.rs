@@ -14,6 +14,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .route("/ops", get(shell))
         .route("/ops/{*rest}", get(shell))
         .merge(super::ops_auth::router())
+        .merge(super::pages::ops())
         .merge(super::ops_outbox::router())
         .merge(super::ops_automations::router())
 }

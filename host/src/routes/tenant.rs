@@ -18,6 +18,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(super::tasks::router())
         .merge(super::quotes::router())
         .merge(super::audit::router())
+        .merge(super::pages::tenant())
 }
 
 async fn shell(headers: HeaderMap) -> Response {

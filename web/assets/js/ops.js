@@ -10,7 +10,7 @@ import { $, $$, el, mount, emptyState, bindText, problemBanner, showBanner, setT
 import { initShell, markCurrentNav, setUnread } from './shell.js';
 
 export const PAGES = {
-  // plugins: () => import('./pages/ops-plugins.js'),
+  plugins: () => import('./pages/ops-plugins.js'),
   automations: () => import('./pages/ops-automations.js'),
 };
 
@@ -104,6 +104,18 @@ export async function boot() {
   bindText(document, { user_name: 'Ops' });
   for (const n of $$('[data-user-initials]')) n.textContent = 'OP';
   setUnread(0);
+
+  // Not signed in (or a session that ended): the ops login, then back here.
+  try {
+    const me = await get('/api/ops/me');
+    bindText(document, { user_name: me.email, user_email: `${me.role === 'ops_admin' ? 'Ops admin' : 'Ops'} · ${me.email}` });
+    for (const n of $$('[data-user-initials]')) n.textContent = (me.email || 'OP').slice(0, 2).toUpperCase();
+  } catch (err) {
+    if (isUnauthenticated(err)) {
+      location.replace(`/ops/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+      return;
+    }
+  }
 
   const root = $('[data-page-root]');
   const name = pageName();
