@@ -1,7 +1,7 @@
 // Automation detail (/app/automations/{id}?v=n): header (name, status, version switcher), the
 // status timeline, Paused/Blocked banner, the allowed moves, and tabs: Requirements (text,
 // documents, ingestion proposal), Blueprint (structured + JSON editor), Quote, Tasks, History.
-import { get, put } from '../api.js';
+import { get, post } from '../api.js';
 import {
   $, $$, el, mount, statusBadge, statusTimeline, emptyState, skeleton, skeletonCard, setBusy, showBanner,
   problemBanner, announce, formatDate, relativeTime, statusLabel, wireTabs, icon,
@@ -73,7 +73,9 @@ async function renderPage(page) {
         el('h1', { dataset: { automationName: '' } }, automation.name),
         el('span', { dataset: { statusBadge: '' } }, statusBadge(version.status)),
       ),
-      el('div', { class: 'field field-inline no-print' }, el('label', { for: 'version-switch' }, 'Version'), switcher),
+      el('div', { class: 'cluster no-print' },
+        el('div', { class: 'field field-inline' }, el('label', { for: 'version-switch' }, 'Version'), switcher),
+        newVersionButton(page)),
     ),
     automation.description ? el('p', { class: 'muted automation-desc' }, automation.description) : null,
     banners,
@@ -95,6 +97,25 @@ async function renderPage(page) {
   page.reloadPanel = (key) => { if (loaded.has(key)) loadPanel(page, key); };
   await loadHistory(page);
   renderHead(page);
+}
+
+/** Flow 12: a new version (copy of the blueprint) once the newest one is live or paused. */
+function newVersionButton(page) {
+  const newest = Math.max(...page.versions.map((v) => v.number));
+  const latest = page.versions.find((v) => v.number === newest);
+  if (!latest || !['live', 'paused'].includes(latest.status)) return null;
+  const btn = el('button', { type: 'button', class: 'btn btn-secondary btn-sm', dataset: { newVersion: '' } }, icon('plus'), 'New version');
+  btn.addEventListener('click', async () => {
+    setBusy(btn, true);
+    try {
+      const v = await post(`${page.base}/versions`, {});
+      location.assign(`/app/automations/${page.id}?v=${v.number}#requirements`);
+    } catch (err) {
+      setBusy(btn, false);
+      problemBanner(err, { title: "The new version wasn't created", in: page.banners });
+    }
+  });
+  return btn;
 }
 
 async function loadHistory(page) {
