@@ -237,9 +237,11 @@ fn ops_see_the_outbox_and_the_jobs() {
     assert_eq!(item["status"], "held");
     assert!(item["text"].as_str().unwrap().contains("?token=t0k3n"));
 
-    let (s, jobs) = get("/api/ops/jobs?kind=send_email");
-    assert_eq!(s, 200, "{jobs}");
-    assert_eq!(jobs["items"][0]["status"], "done");
+    let jobs = eventually(WAIT, "the send_email job done", || {
+        let (s, jobs) = get("/api/ops/jobs?kind=send_email");
+        assert_eq!(s, 200, "{jobs}");
+        (jobs["items"][0]["status"] == "done").then_some(jobs)
+    });
     assert_eq!(jobs["items"][0]["payload"]["email_id"], id.as_str());
 
     // Not for anyone else.
