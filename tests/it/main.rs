@@ -8,6 +8,7 @@ mod browser;
 mod email;
 mod foundation;
 mod identity;
+mod identity_ui;
 mod jobs;
 mod oidc;
 mod serving;

@@ -136,6 +136,60 @@ impl Browser {
             .expect("execute script")
     }
 
+    /// Clicks the element matching the CSS selector (waiting for it first).
+    pub fn click(&self, css: &str) {
+        let el = self.wait_for(css);
+        self.rt
+            .block_on(el.click())
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// Clears the input matching the CSS selector and types `text` into it (real key events).
+    pub fn fill(&self, css: &str, text: &str) {
+        let el = self.wait_for(css);
+        self.rt
+            .block_on(async {
+                el.clear().await?;
+                el.send_keys(text).await
+            })
+            .unwrap_or_else(|e| panic!("fill {css}: {e}"));
+    }
+
+    /// The page's current URL.
+    pub fn url(&self) -> String {
+        self.rt
+            .block_on(self.client.current_url())
+            .expect("current url")
+            .to_string()
+    }
+
+    /// Polls the JavaScript expression `js` (e.g. `location.pathname === '/app'`) until it is
+    /// truthy, for up to 15 s; panics with `what` otherwise.
+    pub fn wait_until(&self, js: &str, what: &str) {
+        let script = format!("return Boolean({js});");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Ok(v) = self.rt.block_on(self.client.execute(&script, vec![]))
+                && v.as_bool() == Some(true)
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what} ({js}) at {}",
+                self.url()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Resizes the window (e.g. 375 wide for phone screenshots).
+    pub fn resize(&self, width: u32, height: u32) {
+        self.rt
+            .block_on(self.client.set_window_size(width, height))
+            .expect("resize window");
+    }
+
     /// Saves a PNG screenshot as `target/screenshots/<name>.png` and returns its path.
     pub fn screenshot(&self, name: &str) -> PathBuf {
         let png = self

@@ -100,6 +100,7 @@ function createCard(onCreated) {
     try {
       const created = await post('/api/api-keys', body);
       form.reset();
+      form.querySelector('input[name="scopes"][value="read"]').checked = true;
       await onCreated(created);
     } catch (err) {
       applyProblemToForm(form, err);
