@@ -4,7 +4,11 @@
 //!   [`password_managed_by_idp`], [`notification`]) return `(subject, text, html)`.
 //! - Callers store a message with `wrk_tenants::outbox::enqueue_email(tx, &OutgoingEmail{..})`
 //!   inside their own control-plane transaction; [`outgoing`] builds that value from a template.
-//! - The `send_email` job delivers it.
+//! - The `send_email` job delivers it (at least once, retried with backoff; a message already
+//!   `sent` is never re-sent). Call `app.jobs.wake()` after the transaction commits for immediate
+//!   delivery; otherwise an idle worker notices within a second.
+//! - With no `WRK_SMTP_URL` the message is logged at info (with its links) and kept as `held`;
+//!   a later start with SMTP configured sends every held message.
 
 pub mod delivery;
 pub mod templates;
