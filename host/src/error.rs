@@ -99,10 +99,7 @@ pub enum ApiError {
     /// An uploaded plugin failed install validation: every reason, and the validation report
     /// (manifest, sample runs with fuel and time).
     #[error("the plugin failed validation: {}", .reasons.join("; "))]
-    PluginInvalid {
-        reasons: Vec<String>,
-        report: Value,
-    },
+    PluginInvalid { reasons: Vec<String>, report: Value },
     /// Anything we did not expect. The cause is logged, never sent.
     #[error("unexpected error: {0:#}")]
     Unexpected(#[from] anyhow::Error),
