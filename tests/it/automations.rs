@@ -368,6 +368,25 @@ fn moving_a_valid_blueprint_to_needs_pricing_sends_a_quote_whose_lines_add_up() 
     assert_eq!(review.len(), 1);
     assert_eq!(review[0]["assignee"], "client");
 
+    // The workspace admins got an email (queued in the outbox) about the quote.
+    let storage = wrk_tenants::Storage::open(wrk_tenants::StorageConfig::new(app.data_dir()))
+        .expect("storage");
+    let mails = storage
+        .control()
+        .list_emails(&wrk_tenants::outbox::EmailFilter {
+            to: Some("owner@acme.example".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    let quote_mails: Vec<_> = mails.iter().filter(|m| m.kind == "quote_sent").collect();
+    assert_eq!(quote_mails.len(), 1, "{mails:?}");
+    assert!(
+        quote_mails[0].text.contains("Invoice intake"),
+        "{}",
+        quote_mails[0].text
+    );
+    drop(storage);
+
     // The blueprint a quote was made from is not editable by the client any more.
     let (s, p) = put(
         &app,
@@ -947,6 +966,33 @@ fn a_new_version_is_refused_while_one_is_in_flight_and_names_are_checked() {
         json!({"name": "x", "owner": "me"}),
     );
     assert_eq!(s, 422, "unknown fields are refused: {p}");
+    let (_, doc) = get(&app, "acme", "/api/openapi.json", &acme);
+    for path in [
+        "/api/automations",
+        "/api/automations/{id}/versions/{n}/transitions",
+        "/api/automations/{id}/versions/{n}/blueprint",
+        "/api/tasks/{id}",
+        "/api/quotes/{id}",
+        "/api/projects",
+        "/api/audit-logs",
+        "/api/schemas/blueprint",
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} is not in the workspace OpenAPI"
+        );
+    }
+    let (_, doc) = get(&app, "ops", "/api/openapi.json", &acme);
+    for path in [
+        "/api/ops/automations",
+        "/api/ops/tenants/{tid}/automations/{id}/versions/{n}/transitions",
+        "/api/ops/tenants/{tid}/tasks/{id}",
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} is not in the ops OpenAPI"
+        );
+    }
     let (s, schema) = get(&app, "acme", "/api/schemas/blueprint", &acme);
     assert_eq!(s, 200);
     assert_eq!(

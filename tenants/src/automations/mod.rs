@@ -70,12 +70,6 @@ pub struct AutomationFilter {
     pub limit: u32,
 }
 
-/// An automation of some tenant, for the ops cross-workspace list.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AutomationSummary {
-    pub automation: Automation,
-}
-
 pub(crate) fn conv<E: std::fmt::Display>(e: E) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.to_string().into())
 }
