@@ -346,6 +346,8 @@ impl TenantStore {
                 Err(e) => return Err(StoreError::Conflict(e.to_string())),
             };
             let automation = load_automation(tx, id)?;
+            // A quote exists now: the cause of a "price manually" task is gone.
+            tasks::close_key(tx, id, &format!("quote:price_manually:{number}"), request)?;
             insert_message(
                 tx,
                 id,

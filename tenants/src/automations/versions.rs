@@ -906,6 +906,173 @@ mod tests {
         ));
     }
 
+    /// Puts version `n` in `status` directly (statuses reachable only through later flows).
+    fn force(s: &TenantStore, id: AutomationId, n: u32, status: VersionStatus) {
+        s.db()
+            .write(|tx| {
+                tx.execute(
+                    "UPDATE versions SET status = ?3 WHERE automation_id = ?1 AND number = ?2",
+                    params![id.to_string(), n, status.as_str()],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn deploying_a_new_version_archives_the_previous_live_one() {
+        let (_d, s, id) = setup();
+        s.update_blueprint(
+            id,
+            VersionRef::Latest,
+            &json!({"a": 1}),
+            0,
+            &Validation::default(),
+            &owner(),
+            &who(),
+            &req(),
+        )
+        .unwrap();
+        force(&s, id, 1, VersionStatus::Live);
+        let v2 = s.create_next_version(id, &owner(), &who(), &req()).unwrap();
+        assert_eq!((v2.number, v2.status), (2, VersionStatus::IntakeInProgress));
+        assert_eq!(v2.blueprint, json!({"a": 1}));
+        assert_eq!(s.automation(id).unwrap().live_version, Some(1));
+        assert!(matches!(
+            s.create_next_version(id, &owner(), &who(), &req()),
+            Err(StoreError::Conflict(_))
+        ));
+        force(&s, id, 2, VersionStatus::ReadyToLaunch);
+        let applied = to(&s, id, VersionStatus::Live, &ops(), None).unwrap();
+        assert_eq!(applied.version.status, VersionStatus::Live);
+        assert_eq!(
+            s.version(id, VersionRef::Number(1)).unwrap().status,
+            VersionStatus::Archived
+        );
+        assert_eq!(s.automation(id).unwrap().live_version, Some(2));
+        let h1 = s.history(id, VersionRef::Number(1)).unwrap();
+        assert_eq!(h1.last().unwrap().to, VersionStatus::Archived);
+        assert_eq!(h1.last().unwrap().actor.kind, "system");
+    }
+
+    #[test]
+    fn a_missing_credential_keeps_a_version_from_going_live() {
+        let (_d, s, id) = setup();
+        let validation = Validation {
+            issues: vec![issue(
+                "credentials_missing",
+                "warning",
+                "/systems",
+                Some(("Provide credentials for X", "client")),
+            )],
+            checklist: vec![],
+        };
+        s.update_blueprint(
+            id,
+            VersionRef::Latest,
+            &json!({"systems": [{"name": "X"}]}),
+            0,
+            &validation,
+            &owner(),
+            &who(),
+            &req(),
+        )
+        .unwrap();
+        force(&s, id, 1, VersionStatus::ReadyToLaunch);
+        let err = to(&s, id, VersionStatus::Live, &ops(), None).unwrap_err();
+        assert_eq!(
+            err,
+            TransitionError::GuardFailed(vec![wrk_core::machine::Guard::CredentialsActive])
+        );
+    }
+
+    #[test]
+    fn a_blocked_version_remembers_and_returns_to_where_it_was() {
+        let (_d, s, id) = setup();
+        force(&s, id, 1, VersionStatus::BuildInProgress);
+        assert_eq!(
+            to(&s, id, VersionStatus::Blocked, &ops(), None)
+                .unwrap_err()
+                .code(),
+            "guard_failed"
+        );
+        let blocked = to(
+            &s,
+            id,
+            VersionStatus::Blocked,
+            &ops(),
+            Some("credential failed"),
+        )
+        .unwrap();
+        assert_eq!(
+            blocked.version.blocked_from,
+            Some(VersionStatus::BuildInProgress)
+        );
+        let back = to(&s, id, VersionStatus::BuildInProgress, &ops(), None).unwrap();
+        assert_eq!(
+            (back.version.status, back.version.blocked_from),
+            (VersionStatus::BuildInProgress, None)
+        );
+        let history = s.history(id, VersionRef::Latest).unwrap();
+        assert_eq!(history[1].reason.as_deref(), Some("credential failed"));
+    }
+
+    #[test]
+    fn requesting_a_build_opens_the_checklist_and_qa_tasks_gate_the_launch() {
+        let (_d, s, id) = setup();
+        let validation = Validation {
+            issues: vec![],
+            checklist: vec![
+                ChecklistEntry {
+                    code: "build_step_read".into(),
+                    title: "Build read".into(),
+                    assignee: "ops".into(),
+                },
+                ChecklistEntry {
+                    code: "test_end_to_end".into(),
+                    title: "Test it".into(),
+                    assignee: "ops".into(),
+                },
+            ],
+        };
+        s.update_blueprint(
+            id,
+            VersionRef::Latest,
+            &json!({"a": 1}),
+            0,
+            &validation,
+            &owner(),
+            &who(),
+            &req(),
+        )
+        .unwrap();
+        force(&s, id, 1, VersionStatus::ReadyToBuild);
+        to(&s, id, VersionStatus::BuildInProgress, &owner(), None).unwrap();
+        let open = s
+            .tasks(&tasks::TaskFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(open.len(), 2);
+        assert_eq!(
+            to(&s, id, VersionStatus::QaTesting, &owner(), None)
+                .unwrap_err()
+                .code(),
+            "transition_not_permitted"
+        );
+        to(&s, id, VersionStatus::QaTesting, &ops(), None).unwrap();
+        let err = to(&s, id, VersionStatus::ReadyToLaunch, &ops(), None).unwrap_err();
+        assert_eq!(
+            err,
+            TransitionError::GuardFailed(vec![wrk_core::machine::Guard::NoOpenQaTasks])
+        );
+        let qa = open.iter().find(|t| t.kind == "qa").unwrap();
+        s.set_task_status(qa.id, tasks::TaskStatus::Done, &who(), &req())
+            .unwrap();
+        to(&s, id, VersionStatus::ReadyToLaunch, &ops(), None).unwrap();
+    }
+
     #[test]
     fn a_new_version_needs_the_newest_to_be_live_or_paused() {
         let (_d, s, id) = setup();
