@@ -108,6 +108,10 @@ fn an_automation_goes_from_intake_to_a_quote_through_the_ui() {
     browser.click("#tab-blueprint");
     browser.wait_for("form[data-form=blueprint]");
     browser.click("[data-save-blueprint]");
+    browser.wait_until(
+        "document.querySelector('.save-status').textContent.startsWith('Saved')",
+        "the empty blueprint saved",
+    );
     browser.wait_for(".issue-box.has-errors");
     browser.wait_for("[data-path-group='/trigger'] .field-error");
 

@@ -249,6 +249,7 @@ export function blueprintEditor({ version, url, readOnly, onSaved, reloadVersion
     setBusy(save, true);
     status.textContent = 'Saving…';
     try {
+      const sent = JSON.stringify(draft);
       const res = await put(url, { blueprint: draft, revision });
       revision = res.revision;
       issues = res.issues || [];
@@ -256,7 +257,9 @@ export function blueprintEditor({ version, url, readOnly, onSaved, reloadVersion
       version = { ...version, blueprint: res.blueprint, revision, issues };
       dirty = false;
       onSaved?.(res);
-      if (mode === 'form') renderForm(); else renderJson();
+      // Keep the same inputs (focus, caret) when the server kept the blueprint as sent.
+      if (mode === 'form' && JSON.stringify(res.blueprint) === sent) placeIssues();
+      else if (mode === 'form') renderForm(); else renderJson();
       const n = issues.filter((i) => i.severity === 'error').length;
       status.textContent = n ? `Saved · ${n} error${n === 1 ? '' : 's'} to fix` : 'Saved · no errors';
       announce(status.textContent);
