@@ -5,6 +5,9 @@ import { put } from '../api.js';
 import { el, mount, setBusy, showBanner, announce, icon } from '../ui.js';
 
 const clone = (v) => JSON.parse(JSON.stringify(v ?? {}));
+/** JSON with sorted keys, to compare blueprints whatever order the server keeps keys in. */
+const canon = (v) => JSON.stringify(v, (k, x) => (x && typeof x === 'object' && !Array.isArray(x)
+  ? Object.fromEntries(Object.keys(x).sort().map((key) => [key, x[key]])) : x));
 const TRIGGER_KINDS = ['email', 'schedule', 'webhook', 'form', 'file', 'manual', 'event'];
 
 function normalise(bp) {
@@ -249,7 +252,7 @@ export function blueprintEditor({ version, url, readOnly, onSaved, reloadVersion
     setBusy(save, true);
     status.textContent = 'Saving…';
     try {
-      const sent = JSON.stringify(draft);
+      const sent = canon(draft);
       const res = await put(url, { blueprint: draft, revision });
       revision = res.revision;
       issues = res.issues || [];
@@ -258,7 +261,7 @@ export function blueprintEditor({ version, url, readOnly, onSaved, reloadVersion
       dirty = false;
       onSaved?.(res);
       // Keep the same inputs (focus, caret) when the server kept the blueprint as sent.
-      if (mode === 'form' && JSON.stringify(res.blueprint) === sent) placeIssues();
+      if (mode === 'form' && canon(res.blueprint) === sent) placeIssues();
       else if (mode === 'form') renderForm(); else renderJson();
       const n = issues.filter((i) => i.severity === 'error').length;
       status.textContent = n ? `Saved · ${n} error${n === 1 ? '' : 's'} to fix` : 'Saved · no errors';
