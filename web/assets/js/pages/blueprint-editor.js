@@ -256,12 +256,13 @@ export function blueprintEditor({ version, url, readOnly, onSaved, reloadVersion
       const res = await put(url, { blueprint: draft, revision });
       revision = res.revision;
       issues = res.issues || [];
-      draft = normalise(res.blueprint);
+      const same = canon(res.blueprint) === sent;
+      if (!same) draft = normalise(res.blueprint);
       version = { ...version, blueprint: res.blueprint, revision, issues };
-      dirty = false;
+      dirty = canon(draft) !== canon(res.blueprint); // typed on while it saved
       onSaved?.(res);
       // Keep the same inputs (focus, caret) when the server kept the blueprint as sent.
-      if (mode === 'form' && canon(res.blueprint) === sent) placeIssues();
+      if (mode === 'form' && same) placeIssues();
       else if (mode === 'form') renderForm(); else renderJson();
       const n = issues.filter((i) => i.severity === 'error').length;
       status.textContent = n ? `Saved · ${n} error${n === 1 ? '' : 's'} to fix` : 'Saved · no errors';
