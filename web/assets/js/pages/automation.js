@@ -87,12 +87,16 @@ async function renderPage(page) {
   const initial = (location.hash || '').replace('#', '');
   if (TABS.some(([k]) => k === initial)) $(`#tab-${initial}`, root).setAttribute('aria-selected', 'true');
   const loaded = new Set();
-  wireTabs(tablist, {
+  const tabs = wireTabs(tablist, {
     onChange: (tab) => {
       const key = tab.dataset.tab;
       if (location.hash !== `#${key}`) history.replaceState(null, '', `${location.pathname}${location.search}#${key}`);
       if (!loaded.has(key)) { loaded.add(key); loadPanel(page, key); }
     },
+  });
+  window.addEventListener('hashchange', () => {
+    const t = $(`#tab-${location.hash.replace('#', '')}`, root);
+    if (t && t.getAttribute('aria-selected') !== 'true') tabs.select(t);
   });
   page.reloadPanel = (key) => { if (loaded.has(key)) loadPanel(page, key); };
   await loadHistory(page);
