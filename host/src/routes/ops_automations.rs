@@ -93,7 +93,7 @@ pub async fn ops_automations_list(
             Ok(all)
         })
         .await?;
-    rows.sort_by(|a, b| b.1.id.cmp(&a.1.id));
+    rows.sort_by_key(|(_, a)| std::cmp::Reverse(a.id));
     rows.truncate(limit as usize);
     Ok(Json(OpsAutomationPage {
         items: rows
