@@ -1189,3 +1189,67 @@ fn the_openapi_documents_list_the_identity_endpoints() {
     let ops: Value = app.get("ops", "/api/openapi.json").json().unwrap();
     assert!(ops["paths"].get("/api/ops/auth/login").is_some());
 }
+
+#[test]
+fn a_verification_link_can_be_sent_again_and_only_the_newest_works() {
+    let app = spawn(true);
+    signup(&app, "v@example.com");
+    let first = token_from_email(&app, "v@example.com", "verify_email");
+    let (s, _) = post(
+        &app,
+        "",
+        "/api/auth/verify-email/resend",
+        None,
+        json!({"email": "v@example.com"}),
+    );
+    assert_eq!(s, 202);
+    let (s, _) = post(
+        &app,
+        "",
+        "/api/auth/verify-email/resend",
+        None,
+        json!({"email": "nobody@example.com"}),
+    );
+    assert_eq!(s, 202, "no account enumeration");
+    let second = eventually(
+        Duration::from_secs(10),
+        "a second verification email",
+        || {
+            let t = token_from_email(&app, "v@example.com", "verify_email");
+            (t != first).then_some(t)
+        },
+    );
+    assert_eq!(
+        post(
+            &app,
+            "",
+            "/api/auth/verify-email",
+            None,
+            json!({"token": first})
+        )
+        .0,
+        400
+    );
+    assert_eq!(
+        post(
+            &app,
+            "",
+            "/api/auth/verify-email",
+            None,
+            json!({"token": second})
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        post(
+            &app,
+            "",
+            "/api/auth/login",
+            None,
+            json!({"email": "v@example.com", "password": PASSWORD})
+        )
+        .0,
+        200
+    );
+}

@@ -197,11 +197,14 @@ impl JwtKeys {
                 .find(|(k, _)| *k == kid)
                 .map(|(_, s)| s.clone())
         };
-        let secret = match find(&self.loaded.read()) {
+        // Bind the lookup first: a read guard living through the reload below would deadlock.
+        let known = find(&self.loaded.read());
+        let secret = match known {
             Some(s) => s,
             None => {
                 self.reload_if_older_than(Duration::from_secs(1));
-                find(&self.loaded.read()).ok_or(TokenError::UnknownKid)?
+                let reloaded = find(&self.loaded.read());
+                reloaded.ok_or(TokenError::UnknownKid)?
             }
         };
         let mut validation = Validation::new(Algorithm::HS256);

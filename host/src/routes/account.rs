@@ -32,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(signup))
         .routes(routes!(verify_email))
+        .routes(routes!(verify_email_resend))
         .routes(routes!(login))
         .routes(routes!(refresh))
         .routes(routes!(logout))
@@ -314,6 +315,18 @@ async fn verify_email(
         cookies,
         VerifiedResponse { verified: true },
     ))
+}
+
+/// Sends a new verification link to an unverified local account (the previous link dies).
+/// Always 202, whether or not the email has an account.
+#[utoipa::path(post, path = "/api/auth/verify-email/resend", tag = "auth", request_body = EmailRequest,
+    responses((status = 202, description = "Accepted (always)")))]
+async fn verify_email_resend(
+    State(app): State<AppState>,
+    ApiJson(req): ApiJson<EmailRequest>,
+) -> Result<StatusCode, ApiError> {
+    flows::resend_verification(&app, &req.email).await?;
+    Ok(StatusCode::ACCEPTED)
 }
 
 /// Password login on the apex: an account token (no tenant) and the user's workspaces.

@@ -363,4 +363,48 @@ mod tests {
             Err(StoreError::Conflict(_))
         ));
     }
+
+    #[test]
+    fn an_expired_invitation_is_refused_with_its_own_reason() {
+        let (_d, s) = testing::storage();
+        let c = s.control();
+        let meta = RequestMeta::default();
+        let owner = c
+            .create_local_user(
+                &NewLocalUser {
+                    email: "o@example.com",
+                    name: "o",
+                    password_hash: "h",
+                    verification: None,
+                },
+                &meta,
+                nothing,
+            )
+            .unwrap();
+        let t = s
+            .create_workspace(Slug::parse("acme").unwrap(), "Acme", owner.id, &meta)
+            .unwrap();
+        let past = NewToken {
+            hash: token_hash("old"),
+            expires_at: Utc::now() - Duration::seconds(1),
+        };
+        let inv = c
+            .create_invitation(
+                &NewInvitation {
+                    tenant: t.id,
+                    email: "x@example.com",
+                    role: ClientRole::Member,
+                    token: past,
+                },
+                &owner.actor(),
+                &meta,
+                nothing,
+            )
+            .unwrap();
+        assert_eq!(inv.status, InvitationStatus::Expired);
+        assert!(matches!(
+            c.accept_invitation(&token_hash("old"), owner.id, &meta),
+            Err(StoreError::Refused(Refusal::InvitationExpired))
+        ));
+    }
 }
