@@ -28,6 +28,7 @@ pub mod identity;
 pub mod jobs;
 pub mod migrate;
 pub mod outbox;
+pub mod plugins;
 pub mod storage;
 pub mod tenant;
 

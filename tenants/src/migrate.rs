@@ -31,6 +31,11 @@ pub const CONTROL: &[Migration] = &[
         name: "outbox",
         sql: include_str!("../migrations/control/0003_outbox.sql"),
     },
+    Migration {
+        version: 4,
+        name: "plugins",
+        sql: include_str!("../migrations/control/0004_plugins.sql"),
+    },
 ];
 
 /// Every tenant database's migrations, in order.
