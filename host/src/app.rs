@@ -106,8 +106,11 @@ pub fn build(state: AppState) -> Router {
             .route("/assets/{*path}", get(web::asset))
             .fallback(web::fallback)
             .route_layer(axum::middleware::from_fn(middleware::label_route))
-            .layer(axum::middleware::from_fn(move |req, next| {
-                middleware::body_limit(DEFAULT_BODY_LIMIT, req, next)
+            .layer(axum::middleware::from_fn(move |req: Request, next| {
+                // Routes that take files declare their own limit.
+                let limit = routes::documents::body_limit_for(req.uri().path())
+                    .unwrap_or(DEFAULT_BODY_LIMIT);
+                middleware::body_limit(limit, req, next)
             }))
             // Per-IP limit of /api/auth/* and /api/ops/auth/* on every host (WRK_AUTH_RATE_LIMIT).
             .layer(axum::middleware::from_fn_with_state(

@@ -290,6 +290,7 @@ async fn serve_async(mut config: Config) -> anyhow::Result<()> {
         ready: Arc::new(AtomicBool::new(false)),
         docs: Arc::new(app::docs()),
     };
+    state.jobs.set_plugins(state.plugins.clone());
     let config = state.config.clone();
     write_listen_addr(&config.data_dir, local)?;
     tracing::info!(

@@ -60,6 +60,20 @@ pub struct Settings {
         hide_env_values = true
     )]
     pub platform_secret: Option<String>,
+    /// OpenAI-compatible chat-completions URL for document ingestion [default: unset: the ingestion plugin]
+    #[arg(long, env = "WRK_INGESTION_URL", value_name = "URL")]
+    pub ingestion_url: Option<String>,
+    /// API key sent as a bearer token to the ingestion URL [default: unset]
+    #[arg(
+        long,
+        env = "WRK_INGESTION_API_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    pub ingestion_api_key: Option<String>,
+    /// Model name sent to the ingestion URL [default: gpt-4o-mini]
+    #[arg(long, env = "WRK_INGESTION_MODEL", value_name = "NAME")]
+    pub ingestion_model: Option<String>,
     /// PEM certificate chain; with --tls-key, serve HTTPS [default: unset: plain HTTP]
     #[arg(long, env = "WRK_TLS_CERT", value_name = "FILE")]
     pub tls_cert: Option<PathBuf>,
@@ -136,6 +150,9 @@ struct FileConfig {
     stripe_api_base: Option<String>,
     platform_url: Option<String>,
     platform_secret: Option<String>,
+    ingestion_url: Option<String>,
+    ingestion_api_key: Option<String>,
+    ingestion_model: Option<String>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     auth_rate_limit: Option<u32>,
@@ -165,6 +182,10 @@ pub struct Config {
     pub platform_url: Option<String>,
     #[serde(skip_serializing)]
     pub platform_secret: Option<String>,
+    pub ingestion_url: Option<String>,
+    #[serde(skip_serializing)]
+    pub ingestion_api_key: Option<String>,
+    pub ingestion_model: String,
     pub oidc: BTreeMap<String, OidcProvider>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -190,6 +211,9 @@ const KNOWN_ENV: &[&str] = &[
     "WRK_STRIPE_API_BASE",
     "WRK_PLATFORM_URL",
     "WRK_PLATFORM_SECRET",
+    "WRK_INGESTION_URL",
+    "WRK_INGESTION_API_KEY",
+    "WRK_INGESTION_MODEL",
     "WRK_TLS_CERT",
     "WRK_TLS_KEY",
     "WRK_AUTH_RATE_LIMIT",
@@ -265,6 +289,12 @@ impl Config {
                 .unwrap_or_else(|| "https://api.stripe.com".into()),
             platform_url: s.platform_url.or(file.platform_url),
             platform_secret: s.platform_secret.or(file.platform_secret),
+            ingestion_url: s.ingestion_url.or(file.ingestion_url),
+            ingestion_api_key: s.ingestion_api_key.or(file.ingestion_api_key),
+            ingestion_model: s
+                .ingestion_model
+                .or(file.ingestion_model)
+                .unwrap_or_else(|| "gpt-4o-mini".into()),
             oidc,
             tls_cert,
             tls_key,

@@ -83,6 +83,9 @@ impl JobContext {
 #[derive(Debug)]
 pub struct Services {
     pub mailer: crate::email::Mailer,
+    /// Set once the plugin engine has started (after the workers): handlers that need it retry
+    /// until then.
+    pub plugins: std::sync::OnceLock<Arc<crate::plugins::Plugins>>,
 }
 
 /// Runs `f` on the blocking pool (for SQLite and other blocking work inside a handler).
@@ -140,6 +143,10 @@ pub fn registry() -> Registry {
     r.register(
         wrk_tenants::outbox::SEND_EMAIL_JOB,
         crate::email::send_email_job,
+    );
+    r.register(
+        crate::documents::INGEST_JOB,
+        crate::documents::ingest::ingest_documents_job,
     );
     r
 }
@@ -202,6 +209,7 @@ impl Jobs {
         let options = RunnerOptions::from_config(&config);
         let services = Arc::new(Services {
             mailer: crate::email::Mailer::from_config(&config)?,
+            plugins: std::sync::OnceLock::new(),
         });
         let jobs = Self::start_with(config, storage, services, registry(), options);
         jobs.after_start();
@@ -256,6 +264,13 @@ impl Jobs {
                 Err(e) => tracing::warn!(error = %e, "cannot release held emails"),
             }
         });
+    }
+
+    /// Hands the started plugin engine to job handlers.
+    pub fn set_plugins(&self, plugins: Arc<crate::plugins::Plugins>) {
+        if let Some(s) = &self.shared {
+            let _ = s.services.plugins.set(plugins);
+        }
     }
 
     /// Wakes idle workers: call after committing a transaction that enqueued jobs.
@@ -442,6 +457,7 @@ mod tests {
             Arc::new(Config::load(&crate::config::Settings::default(), None, &[]).unwrap());
         let services = Arc::new(Services {
             mailer: crate::email::Mailer::from_config(&config).unwrap(),
+            plugins: std::sync::OnceLock::new(),
         });
         let calls = Arc::new(AtomicU32::new(0));
         let mut registry = Registry::new();

@@ -55,6 +55,11 @@ pub const TENANT: &[Migration] = &[
         name: "automations",
         sql: include_str!("../migrations/tenant/0003_automations.sql"),
     },
+    Migration {
+        version: 4,
+        name: "documents",
+        sql: include_str!("../migrations/tenant/0004_documents.sql"),
+    },
 ];
 
 /// The version a fully migrated file of this kind has.

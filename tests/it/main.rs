@@ -5,6 +5,7 @@
 mod automations;
 mod automations_ui;
 mod browser;
+mod documents;
 mod email;
 mod foundation;
 mod identity;

@@ -15,6 +15,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .route("/app/{*rest}", get(shell))
         .merge(super::team::router())
         .merge(super::automations::router())
+        .merge(super::documents::router())
         .merge(super::tasks::router())
         .merge(super::quotes::router())
         .merge(super::audit::router())

@@ -1,0 +1,235 @@
+//! Requirements documents and AI ingestion (flow 9).
+//!
+//! Upload: the bytes are sniffed ([`extract::sniff`]), written to
+//! `DATA_DIR/files/<tenant id>/<document id>` (the client's file name is metadata only), then
+//! one tenant transaction records the document, its audit row and the version's ingestion row
+//! (`queued`, keyed by the current document set), and an `ingest_documents` job with that key is
+//! enqueued. The job extracts every document's text, runs the workspace's ingestion plugin (or
+//! the configured OpenAI-compatible endpoint, whose answer passes the same output check) and
+//! stores a blueprint *proposal*; applying it goes through the blueprint-update service.
+
+pub mod extract;
+pub mod ingest;
+
+use std::path::PathBuf;
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+use wrk_core::ids::{AutomationId, TenantId};
+use wrk_tenants::automations::Version;
+use wrk_tenants::automations::versions::VersionRef;
+use wrk_tenants::documents::{Document, Ingestion, IngestionStatus, NewDocument};
+use wrk_tenants::jobs::NewJob;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::services::Caller;
+use crate::services::automations as automations_svc;
+
+pub use ingest::INGEST_JOB;
+
+/// Where a tenant's files live.
+pub fn tenant_dir(data_dir: &std::path::Path, tenant: TenantId) -> PathBuf {
+    data_dir.join("files").join(tenant.to_string())
+}
+
+/// A document's file: named by its id only.
+pub fn document_path(data_dir: &std::path::Path, tenant: TenantId, id: Uuid) -> PathBuf {
+    tenant_dir(data_dir, tenant).join(id.to_string())
+}
+
+/// Keeps a client file name as display metadata: no control characters, at most 255 chars.
+fn clean_name(name: Option<&str>) -> String {
+    let name: String = name
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(255)
+        .collect();
+    if name.trim().is_empty() {
+        "document".into()
+    } else {
+        name
+    }
+}
+
+/// Flow 9, upload: sniff, store, record, enqueue.
+pub async fn upload(
+    app: &AppState,
+    tenant: TenantId,
+    caller: &Caller,
+    id: AutomationId,
+    n: VersionRef,
+    file_name: Option<&str>,
+    bytes: bytes::Bytes,
+) -> Result<(Document, String), ApiError> {
+    if bytes.len() as u64 > extract::MAX_DOCUMENT_BYTES {
+        return Err(ApiError::PayloadTooLarge {
+            limit: extract::MAX_DOCUMENT_BYTES,
+        });
+    }
+    let file_name = clean_name(file_name);
+    if bytes.is_empty() {
+        return Err(ApiError::validation("file", "the file is empty"));
+    }
+    let kind = extract::sniff(&bytes, &file_name).ok_or_else(|| {
+        ApiError::UnsupportedMediaType(
+            "only text, Markdown, PDF and DOCX documents are accepted (the type is read from \
+             the file's content)"
+                .into(),
+        )
+    })?;
+    // Fail fast (before writing a file) on a version that can't take documents; the write
+    // transaction checks again.
+    {
+        let (a, v) = app
+            .blocking(move |s| {
+                let t = s.tenant(tenant)?;
+                Ok((t.automation(id)?, t.version(id, n)?))
+            })
+            .await?;
+        if a.is_read_only() {
+            return Err(ApiError::Conflict(
+                "this automation is archived and read-only; create a new automation instead".into(),
+            ));
+        }
+        if v.status != wrk_core::machine::VersionStatus::IntakeInProgress {
+            return Err(ApiError::Conflict(format!(
+                "version {} is {}: documents can be added only in intake_in_progress",
+                v.number, v.status
+            )));
+        }
+    }
+    let doc_id = Uuid::now_v7();
+    let sha = hex::encode(Sha256::digest(&bytes));
+    let path = document_path(&app.config.data_dir, tenant, doc_id);
+    let dir = tenant_dir(&app.config.data_dir, tenant);
+    {
+        let (path, bytes) = (path.clone(), bytes.clone());
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            std::fs::create_dir_all(&dir)?;
+            let tmp = dir.join(format!(".{doc_id}.part"));
+            std::fs::write(&tmp, &bytes)?;
+            std::fs::rename(&tmp, &path)
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("file write task failed: {e}"))?
+        .map_err(|e| anyhow::anyhow!("cannot store document: {e}"))?;
+    }
+    let c = caller.clone();
+    let size = bytes.len() as u64;
+    let recorded = app
+        .blocking(move |s| {
+            let uploaded = s.tenant(tenant)?.add_document(
+                id,
+                n,
+                &NewDocument {
+                    id: doc_id,
+                    file_name: &file_name,
+                    kind: kind.as_str(),
+                    content_type: kind.content_type(),
+                    size_bytes: size,
+                    sha256: &sha,
+                },
+                &c.audit,
+                &c.request,
+            )?;
+            let job = NewJob::new(
+                INGEST_JOB,
+                json!({
+                    "tenant_id": tenant.to_string(),
+                    "automation_id": id.to_string(),
+                    "version": uploaded.document.version,
+                    "key": uploaded.job_key,
+                }),
+            )
+            .tenant(tenant)
+            .unique_key(uploaded.job_key.clone())
+            .max_attempts(3);
+            let job_id = s.control().enqueue_job(&job)?;
+            Ok((uploaded.document, job_id.to_string()))
+        })
+        .await;
+    match recorded {
+        Ok(r) => {
+            app.jobs.wake();
+            Ok(r)
+        }
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&path).await;
+            Err(e)
+        }
+    }
+}
+
+pub async fn list(
+    app: &AppState,
+    tenant: TenantId,
+    id: AutomationId,
+    n: VersionRef,
+) -> Result<Vec<Document>, ApiError> {
+    app.blocking(move |s| s.tenant(tenant)?.documents(id, n))
+        .await
+}
+
+pub async fn ingestion(
+    app: &AppState,
+    tenant: TenantId,
+    id: AutomationId,
+    n: VersionRef,
+) -> Result<Ingestion, ApiError> {
+    app.blocking(move |s| s.tenant(tenant)?.ingestion(id, n))
+        .await?
+        .ok_or_else(|| ApiError::not_found("ingestion"))
+}
+
+/// Applies the proposal as the blueprint through the blueprint-update service (validation,
+/// issues, tasks, optimistic concurrency), then clears it.
+pub async fn apply(
+    app: &AppState,
+    tenant: TenantId,
+    caller: &Caller,
+    id: AutomationId,
+    n: VersionRef,
+    revision: i64,
+) -> Result<Version, ApiError> {
+    let ing = ingestion(app, tenant, id, n).await?;
+    let proposal = match (ing.status, ing.proposal) {
+        (IngestionStatus::Done, Some(p)) => p,
+        (status, _) => {
+            return Err(ApiError::Conflict(format!(
+                "the ingestion is {}: there is no proposal to apply",
+                status.as_str()
+            )));
+        }
+    };
+    let number = VersionRef::Number(ing.version);
+    let version =
+        automations_svc::update_blueprint(app, tenant, caller, id, number, proposal, revision)
+            .await?;
+    let c = caller.clone();
+    app.blocking(move |s| {
+        s.tenant(tenant)?
+            .clear_ingestion(id, number, "ingestion.applied", &c.audit, &c.request)
+    })
+    .await?;
+    Ok(version)
+}
+
+pub async fn discard(
+    app: &AppState,
+    tenant: TenantId,
+    caller: &Caller,
+    id: AutomationId,
+    n: VersionRef,
+) -> Result<(), ApiError> {
+    // 404 when there is nothing to discard (rather than the store's generic not-found).
+    ingestion(app, tenant, id, n).await?;
+    let c = caller.clone();
+    app.blocking(move |s| {
+        s.tenant(tenant)?
+            .clear_ingestion(id, n, "ingestion.discarded", &c.audit, &c.request)
+    })
+    .await
+}

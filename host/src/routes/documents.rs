@@ -1,0 +1,294 @@
+//! Routes: requirements documents of a version and their AI ingestion (flow 9).
+
+use axum::Json;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use wrk_core::roles::Access;
+use wrk_tenants::documents::{Document, Ingestion};
+
+use super::automations::{VersionView, parse_automation_id, parse_version_ref};
+use crate::app::AppState;
+use crate::auth::session::WorkspaceSession;
+use crate::documents::{self as svc, extract::MAX_DOCUMENT_BYTES};
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, ClientMeta};
+use crate::services::Caller;
+
+/// The body limit of an upload: one file plus room for the multipart framing.
+pub const UPLOAD_BODY_LIMIT: u64 = MAX_DOCUMENT_BYTES + 64 * 1024;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(documents_list, document_upload))
+        .layer(axum::middleware::from_fn(|req: Request, next: Next| {
+            crate::middleware::body_limit(UPLOAD_BODY_LIMIT, req, next)
+        }))
+        .layer(DefaultBodyLimit::disable());
+    OpenApiRouter::new()
+        .merge(uploads)
+        .routes(routes!(ingestion_get))
+        .routes(routes!(ingestion_apply))
+        .routes(routes!(ingestion_discard))
+}
+
+/// The body limit the scope-wide layer applies to `path`: uploads carry their own (larger)
+/// limit, which the 1 MiB default must not cut short.
+pub fn body_limit_for(path: &str) -> Option<u64> {
+    let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    matches!(
+        segs.as_slice(),
+        ["", "api", "automations", _, "versions", _, "documents"]
+    )
+    .then_some(UPLOAD_BODY_LIMIT)
+}
+
+/// A stored requirements document. The file name is the client's, kept for display only.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentView {
+    pub id: String,
+    pub file_name: String,
+    /// `txt`, `md`, `pdf` or `docx`, sniffed from the content.
+    pub kind: String,
+    pub content_type: String,
+    pub size_bytes: u64,
+    pub sha256: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&Document> for DocumentView {
+    fn from(d: &Document) -> Self {
+        Self {
+            id: d.id.to_string(),
+            file_name: d.file_name.clone(),
+            kind: d.kind.clone(),
+            content_type: d.content_type.clone(),
+            size_bytes: d.size_bytes,
+            sha256: d.sha256.clone(),
+            created_at: d.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentList {
+    pub items: Vec<DocumentView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadAccepted {
+    pub document_id: String,
+    /// The ingestion job of the version's new document set.
+    pub job_id: String,
+}
+
+/// A version's ingestion: `queued`, `running`, `done` (with a proposal) or `failed` (with why).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IngestionView {
+    pub status: String,
+    /// The proposed blueprint (not yet the version's): apply or discard it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub proposal: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Ingestion> for IngestionView {
+    fn from(i: Ingestion) -> Self {
+        Self {
+            status: i.status.as_str().to_owned(),
+            proposal: i.proposal,
+            error: i.error,
+            confidence: i.confidence,
+            notes: i.notes,
+            updated_at: i.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyBody {
+    /// The blueprint revision the proposal replaces; a stale one is `409 stale_revision`.
+    pub revision: i64,
+}
+
+/// The multipart form of an upload (documentation only).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// The document: text, Markdown, PDF or DOCX, at most 20 MiB.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge {
+            limit: MAX_DOCUMENT_BYTES,
+        }
+    } else {
+        ApiError::BadRequest(format!("malformed multipart body: {}", e.body_text()))
+    }
+}
+
+/// Upload a requirements document (flow 9): multipart field `file`. The type is read from the
+/// content; the file is stored under its own id; ingestion of the version's documents is
+/// queued.
+#[utoipa::path(post, path = "/api/automations/{id}/versions/{n}/documents", tag = "documents",
+    params(("id" = String, Path), ("n" = String, Path)),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = 202, body = UploadAccepted),
+              (status = 409, description = "archived, or the blueprint is not editable", body = Problem, content_type = "application/problem+json"),
+              (status = 413, body = Problem, content_type = "application/problem+json"),
+              (status = 415, body = Problem, content_type = "application/problem+json")))]
+pub async fn document_upload(
+    State(app): State<AppState>,
+    session: WorkspaceSession,
+    meta: ClientMeta,
+    Path((id, n)): Path<(String, String)>,
+    mut form: Multipart,
+) -> Result<(StatusCode, Json<UploadAccepted>), ApiError> {
+    session.require(Access::Write)?;
+    let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
+    let caller = Caller::workspace(&session, meta);
+    let mut file = None;
+    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
+        if field.name() == Some("file") {
+            let name = field.file_name().map(str::to_owned);
+            let bytes = field.bytes().await.map_err(multipart_error)?;
+            file = Some((name, bytes));
+            break;
+        }
+    }
+    let Some((name, bytes)) = file else {
+        return Err(ApiError::validation(
+            "file",
+            "a multipart field `file` is required",
+        ));
+    };
+    let (doc, job_id) = svc::upload(
+        &app,
+        session.tenant_id(),
+        &caller,
+        id,
+        n,
+        name.as_deref(),
+        bytes,
+    )
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(UploadAccepted {
+            document_id: doc.id.to_string(),
+            job_id,
+        }),
+    ))
+}
+
+/// A version's documents, oldest first.
+#[utoipa::path(get, path = "/api/automations/{id}/versions/{n}/documents", tag = "documents",
+    params(("id" = String, Path), ("n" = String, Path)),
+    responses((status = 200, body = DocumentList),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn documents_list(
+    State(app): State<AppState>,
+    session: WorkspaceSession,
+    Path((id, n)): Path<(String, String)>,
+) -> Result<Json<DocumentList>, ApiError> {
+    session.require(Access::Read)?;
+    let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
+    let docs = svc::list(&app, session.tenant_id(), id, n).await?;
+    Ok(Json(DocumentList {
+        items: docs.iter().map(DocumentView::from).collect(),
+    }))
+}
+
+/// Where the version's ingestion stands, with its proposal when done or its error when failed.
+#[utoipa::path(get, path = "/api/automations/{id}/versions/{n}/ingestion", tag = "documents",
+    params(("id" = String, Path), ("n" = String, Path)),
+    responses((status = 200, body = IngestionView),
+              (status = 404, description = "no ingestion (no documents, or the proposal was applied or discarded)", body = Problem, content_type = "application/problem+json")))]
+pub async fn ingestion_get(
+    State(app): State<AppState>,
+    session: WorkspaceSession,
+    Path((id, n)): Path<(String, String)>,
+) -> Result<Json<IngestionView>, ApiError> {
+    session.require(Access::Read)?;
+    let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
+    Ok(Json(
+        svc::ingestion(&app, session.tenant_id(), id, n)
+            .await?
+            .into(),
+    ))
+}
+
+/// Apply the proposal as the blueprint (validated and stored like `PUT …/blueprint`).
+#[utoipa::path(post, path = "/api/automations/{id}/versions/{n}/ingestion/apply", tag = "documents",
+    params(("id" = String, Path), ("n" = String, Path)), request_body = ApplyBody,
+    responses((status = 200, body = VersionView),
+              (status = 409, description = "`stale_revision`, no proposal, or not editable", body = Problem, content_type = "application/problem+json")))]
+pub async fn ingestion_apply(
+    State(app): State<AppState>,
+    session: WorkspaceSession,
+    meta: ClientMeta,
+    Path((id, n)): Path<(String, String)>,
+    ApiJson(body): ApiJson<ApplyBody>,
+) -> Result<Json<VersionView>, ApiError> {
+    session.require(Access::Write)?;
+    let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
+    let caller = Caller::workspace(&session, meta);
+    let v = svc::apply(&app, session.tenant_id(), &caller, id, n, body.revision).await?;
+    Ok(Json(VersionView::new(&v, &caller.actor)))
+}
+
+/// Discard the proposal (and the ingestion's status).
+#[utoipa::path(post, path = "/api/automations/{id}/versions/{n}/ingestion/discard", tag = "documents",
+    params(("id" = String, Path), ("n" = String, Path)),
+    responses((status = 204),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn ingestion_discard(
+    State(app): State<AppState>,
+    session: WorkspaceSession,
+    meta: ClientMeta,
+    Path((id, n)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    session.require(Access::Write)?;
+    let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
+    let caller = Caller::workspace(&session, meta);
+    svc::discard(&app, session.tenant_id(), &caller, id, n).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_upload_path_has_its_own_limit() {
+        assert_eq!(
+            body_limit_for("/api/automations/abc/versions/1/documents"),
+            Some(UPLOAD_BODY_LIMIT)
+        );
+        assert_eq!(
+            body_limit_for("/api/automations/abc/versions/1/blueprint"),
+            None
+        );
+        assert_eq!(
+            body_limit_for("/api/automations/abc/versions/1/documents/x"),
+            None
+        );
+    }
+}
