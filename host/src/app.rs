@@ -108,7 +108,8 @@ pub fn build(state: AppState) -> Router {
             .route_layer(axum::middleware::from_fn(middleware::label_route))
             .layer(axum::middleware::from_fn(move |req: Request, next| {
                 // Routes that take files declare their own limit.
-                let limit = routes::documents::body_limit_for(req.uri().path())
+                let limit = routes::ops_plugins::body_limit(req.uri().path())
+                    .or_else(|| routes::documents::body_limit_for(req.uri().path()))
                     .unwrap_or(DEFAULT_BODY_LIMIT);
                 middleware::body_limit(limit, req, next)
             }))

@@ -70,6 +70,39 @@ pub enum Command {
         #[command(flatten)]
         settings: Settings,
     },
+    /// Plugins: check, try and install WASI plugins
+    Plugin {
+        #[command(subcommand)]
+        action: PluginAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginAction {
+    /// Run the install validation on FILE (exit status 1 when it fails)
+    Check {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Run FILE once on the JSON input IN.json; prints the checked output, fuel, time and memory
+    Run {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[arg(long, value_name = "IN.json")]
+        input: PathBuf,
+    },
+    /// Install FILE into the data directory's registry, with the server stopped (the server
+    /// reads the registry at start). While the server runs, drop the file into
+    /// DATA_DIR/plugins/inbox/ instead: it is validated, installed and activated live.
+    Install {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Also make it the active plugin of its kind
+        #[arg(long)]
+        activate: bool,
+        #[command(flatten)]
+        settings: Settings,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -231,6 +264,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("backed up {n} database files to {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Plugin { action }) => plugin_command(action, file),
         Some(Command::Restore { from, settings }) => {
             let config = load(&settings, file)?;
             let n = wrk_tenants::storage::restore(&from, &config.data_dir)?;
@@ -275,9 +309,15 @@ async fn serve_async(mut config: Config) -> anyhow::Result<()> {
     let storage = Arc::new(storage);
     let jobs = crate::jobs::Jobs::start(config.clone(), storage.clone())?;
     let oidc = Arc::new(crate::oidc::Oidc::new(&config)?);
+    let metrics = Arc::new(Metrics::new());
     let plugins = {
         let config = config.clone();
-        tokio::task::spawn_blocking(move || crate::plugins::Plugins::start(&config)).await??
+        let storage = storage.clone();
+        let metrics = metrics.clone();
+        tokio::task::spawn_blocking(move || {
+            crate::plugins::Plugins::start(&config, storage, metrics)
+        })
+        .await??
     };
     let state = AppState {
         config,
@@ -286,7 +326,7 @@ async fn serve_async(mut config: Config) -> anyhow::Result<()> {
         auth: Arc::new(auth),
         jobs: Arc::new(jobs),
         oidc,
-        metrics: Arc::new(Metrics::new()),
+        metrics,
         ready: Arc::new(AtomicBool::new(false)),
         docs: Arc::new(app::docs()),
     };
@@ -322,6 +362,7 @@ async fn serve_async(mut config: Config) -> anyhow::Result<()> {
     };
 
     let app = app::build(state.clone());
+    state.plugins.watch_inbox(&config.data_dir)?;
     state.ready.store(true, Ordering::Release);
     server::serve(
         listener,
@@ -332,6 +373,7 @@ async fn serve_async(mut config: Config) -> anyhow::Result<()> {
     )
     .await;
     sweeper.abort();
+    state.plugins.stop_inbox();
     // Let in-flight jobs finish (a few seconds); the rest are retried after their lease.
     state.jobs.shutdown(Duration::from_secs(5)).await;
     tracing::info!("stopped");
@@ -345,4 +387,60 @@ fn write_listen_addr(data_dir: &Path, addr: std::net::SocketAddr) -> anyhow::Res
     std::fs::write(&tmp, format!("{addr}\n"))?;
     std::fs::rename(&tmp, data_dir.join("listen.addr"))?;
     Ok(())
+}
+
+/// `wrk plugin check|run|install`: glue over `wrk_plugins::cli` and [`crate::plugins`].
+fn plugin_command(action: PluginAction, file: Option<&Path>) -> anyhow::Result<ExitCode> {
+    use wrk_plugins::cli::{CliError, check_file, run_file};
+    match action {
+        PluginAction::Check { file: wasm } => {
+            match check_file(&wasm, wrk_plugins::HostConfig::default()) {
+                Ok(report) => {
+                    print!("{}", report.render());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(CliError::Invalid(report)) => {
+                    print!("{}", report.render());
+                    Ok(ExitCode::FAILURE)
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        PluginAction::Run { file: wasm, input } => {
+            let report = run_file(&wasm, &input, wrk_plugins::HostConfig::default())?;
+            println!("{}", serde_json::to_string_pretty(&report.output)?);
+            eprintln!(
+                "plugin {} {} ({})",
+                report.manifest.name, report.manifest.version, report.manifest.kind
+            );
+            eprintln!("fuel used: {}", report.stats.fuel_used);
+            eprintln!("time: {} µs", report.stats.wall_time.as_micros());
+            eprintln!("peak memory: {} KiB", report.stats.peak_memory_bytes / 1024);
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginAction::Install {
+            file: wasm,
+            activate,
+            settings,
+        } => {
+            let config = load(&settings, file)?;
+            let bytes =
+                std::fs::read(&wasm).with_context(|| format!("cannot read {}", wasm.display()))?;
+            let storage = open_storage(&config)?;
+            let (plugin, record, activation) =
+                crate::plugins::install_offline(&config.data_dir, &storage, &bytes, activate)?;
+            println!(
+                "installed {} {} ({}) id {} sha256 {}",
+                plugin.manifest.name,
+                plugin.manifest.version,
+                plugin.manifest.kind,
+                record.id,
+                plugin.sha256
+            );
+            if activation.is_some() {
+                println!("activated: it runs from the next server start");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }

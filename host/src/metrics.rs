@@ -25,6 +25,13 @@ pub struct RequestLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PluginCallLabels {
+    pub kind: String,
+    /// `ok` or the error's code (`plugin_out_of_fuel`, `plugin_trap`, ...).
+    pub outcome: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
     pub method: String,
     pub route: String,
@@ -38,6 +45,9 @@ pub struct Metrics {
     pub open_tenants: Gauge,
     pub job_queue_depth: Gauge,
     pub tenants_total: Gauge,
+    pub plugin_calls: Family<PluginCallLabels, Counter>,
+    pub plugin_traps: Family<PluginCallLabels, Counter>,
+    pub plugin_records_dropped: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -81,6 +91,24 @@ impl Metrics {
             job_queue_depth.clone(),
         );
         registry.register("tenants", "Workspaces on this host", tenants_total.clone());
+        let plugin_calls = Family::<PluginCallLabels, Counter>::default();
+        let plugin_traps = Family::<PluginCallLabels, Counter>::default();
+        let plugin_records_dropped = Counter::default();
+        registry.register(
+            "plugin_calls",
+            "Plugin calls by kind and outcome (ok or the error code)",
+            plugin_calls.clone(),
+        );
+        registry.register(
+            "plugin_traps",
+            "Plugin calls that trapped (fuel, memory, wall time, other traps) by kind and outcome",
+            plugin_traps.clone(),
+        );
+        registry.register(
+            "plugin_call_records_dropped",
+            "Plugin call samples for shadow runs dropped because the recorder queue was full",
+            plugin_records_dropped.clone(),
+        );
         Self {
             registry,
             requests,
@@ -88,7 +116,30 @@ impl Metrics {
             open_tenants,
             job_queue_depth,
             tenants_total,
+            plugin_calls,
+            plugin_traps,
+            plugin_records_dropped,
         }
+    }
+
+    /// Counts one plugin call; traps (fuel, memory, wall time, other traps) are counted twice,
+    /// also under `plugin_traps`.
+    pub fn plugin_call(&self, kind: &str, outcome: &str) {
+        let labels = PluginCallLabels {
+            kind: kind.to_owned(),
+            outcome: outcome.to_owned(),
+        };
+        self.plugin_calls.get_or_create(&labels).inc();
+        if matches!(
+            outcome,
+            "plugin_out_of_fuel" | "plugin_memory_limit" | "plugin_timeout" | "plugin_trap"
+        ) {
+            self.plugin_traps.get_or_create(&labels).inc();
+        }
+    }
+
+    pub fn plugin_record_dropped(&self) {
+        self.plugin_records_dropped.inc();
     }
 
     /// Prometheus text exposition format.

@@ -12,5 +12,6 @@ mod identity;
 mod identity_ui;
 mod jobs;
 mod oidc;
+mod plugins;
 mod serving;
 mod shutdown;

@@ -14,9 +14,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .route("/ops", get(shell))
         .route("/ops/{*rest}", get(shell))
         .merge(super::ops_auth::router())
-        .merge(super::pages::ops())
         .merge(super::ops_outbox::router())
         .merge(super::ops_automations::router())
+        .merge(super::ops_plugins::router())
+        .merge(super::pages::ops())
 }
 
 async fn shell(headers: HeaderMap) -> Response {
