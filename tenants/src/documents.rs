@@ -178,6 +178,7 @@ pub fn ingestion_key(tenant: &str, id: AutomationId, number: u32, docs: &[Docume
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn ingestion_audit(
     tx: &Transaction<'_>,
     action: &str,
