@@ -137,8 +137,17 @@ impl Browser {
     }
 
     /// Clicks the element matching the CSS selector (waiting for it first).
+    /// The element is first scrolled to the middle of the viewport, as a person would, so sticky
+    /// bars never sit on top of it.
     pub fn click(&self, css: &str) {
         let el = self.wait_for(css);
+        let reference = serde_json::to_value(&el).expect("element reference");
+        self.rt
+            .block_on(self.client.execute(
+                "arguments[0].scrollIntoView({block: 'center', inline: 'center'});",
+                vec![reference],
+            ))
+            .unwrap_or_else(|e| panic!("scroll to {css}: {e}"));
         self.rt
             .block_on(el.click())
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
