@@ -101,7 +101,7 @@ pub enum PluginAction {
         #[arg(long)]
         activate: bool,
         #[command(flatten)]
-        settings: Settings,
+        settings: Box<Settings>,
     },
 }
 

@@ -278,6 +278,12 @@ pub fn install_offline(
     Ok((plugin, record, activation))
 }
 
+/// One typed registry call (`Registry::price`, `validate`, `ingest`).
+type RegistryCall<I, O> = fn(&Registry, Option<&str>, &I) -> Result<Answer<O>, PluginError>;
+
+/// An installed plugin: the registry's view and the stored row (id, installed_by).
+pub type Listed = (wrk_plugins::PluginInfo, PluginRecord);
+
 /// Why an upload was refused: the report with every reason.
 #[derive(Debug)]
 pub enum InstallError {
@@ -388,7 +394,7 @@ impl Plugins {
         kind: PluginKind,
         tenant: TenantId,
         input: I,
-        f: fn(&Registry, Option<&str>, &I) -> Result<Answer<O>, PluginError>,
+        f: RegistryCall<I, O>,
     ) -> Result<Answer<O>, PluginError>
     where
         I: serde::Serialize + Send + 'static,
@@ -451,7 +457,7 @@ impl Plugins {
     // ---- ops: reads ----
 
     /// Every installed plugin with its stored row (id, installed_by).
-    pub async fn list(&self) -> Result<Vec<(wrk_plugins::PluginInfo, PluginRecord)>, ApiError> {
+    pub async fn list(&self) -> Result<Vec<Listed>, ApiError> {
         let storage = self.storage.clone();
         let rows = tokio::task::spawn_blocking(move || storage.control().list_plugins()).await??;
         let infos = self.registry.list();

@@ -276,8 +276,6 @@ fn the_three_built_ins_are_active_and_hostile_uploads_are_refused() {
     if let Ok(res) = res {
         assert_eq!(res.status(), 413);
     }
-    let metrics = app.get("", "/metrics").text().unwrap();
-    assert!(metrics.contains("wrk_plugin_calls"), "{metrics}");
 }
 
 #[test]
@@ -324,6 +322,12 @@ fn a_new_pricing_version_installs_shadow_runs_activates_rolls_back_and_survives_
         "{report}"
     );
     assert_eq!(diffs[0]["after"]["setup_fee_cents"], 200_000, "{report}");
+
+    let metrics = app.get("", "/metrics").text().unwrap();
+    assert!(
+        metrics.contains(r#"wrk_plugin_calls_total{kind="pricing",outcome="ok"}"#),
+        "{metrics}"
+    );
 
     // Activate: new quotes come from alt-pricing.
     let (s, a) = call(
@@ -577,6 +581,9 @@ fn wrk_plugin_check_run_and_install_work_from_the_command_line() {
 fn the_ops_plugins_page_uploads_a_plugin_and_shows_the_report() {
     let app = spawn();
     let ops = ops_admin(&app);
+    let acme = owner_of(&app, "owner@acme.example", "acme");
+    quote(&app, "acme", &acme, "Invoices", 2500);
+    quote(&app, "acme", &acme, "Receipts", 40_000);
     let browser = Browser::start();
     browser.goto(&app.url("ops", "/ops/login?next=/ops/plugins"));
     browser.wait_for("form[data-form=ops-login]");
@@ -608,6 +615,30 @@ fn the_ops_plugins_page_uploads_a_plugin_and_shows_the_report() {
         "the new version listed",
     );
     assert_eq!(list(&app, &ops).len(), 4);
+    browser.screenshot("ops-plugins-report");
+
+    // Shadow run of the new version over the two recorded quotes: a diff table.
+    let alt_id = list(&app, &ops)
+        .into_iter()
+        .find(|p| p["name"] == "alt-pricing")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    eventually(Duration::from_secs(5), "recorded pricing calls", || {
+        let (_, r) = call(
+            &app,
+            Method::POST,
+            "ops",
+            &format!("/api/ops/plugins/{alt_id}/shadow-run"),
+            &ops,
+            None,
+        );
+        (r["cases"].as_u64() >= Some(2)).then_some(())
+    });
+    browser.click(&format!("[data-shadow-run='{alt_id}']"));
+    browser.wait_for("[data-shadow] table tbody tr");
+    browser.eval("document.querySelector('[data-shadow]').scrollIntoView(); return true;");
     let path = browser.screenshot("ops-plugins");
     assert!(std::fs::metadata(path).unwrap().len() > 10_000);
 }

@@ -32,7 +32,7 @@ function reportView(report, { ok, reasons = [] }) {
         el('dt', {}, 'SHA-256'), el('dd', { class: 'mono' }, short(report?.sha256)),
         el('dt', {}, 'Size'), el('dd', {}, `${Math.ceil((report?.size_bytes || 0) / 1024)} KiB`),
       ),
-      reasons.length ? el('ul', { class: 'stack stack-sm', 'data-reasons': '' },
+      reasons.length ? el('ul', { class: 'ws-list', 'data-reasons': '' },
         reasons.map((r) => el('li', { class: 'field-error' }, r))) : null,
       samples.length ? el('div', { class: 'table-wrap' }, el('table', { class: 'table' },
         el('caption', { class: 'sr-only' }, 'Sample runs'),
@@ -142,12 +142,14 @@ export async function render(root, ctx) {
     try {
       const res = await api('/api/ops/plugins', { method: 'POST', body: file, headers: { 'Content-Type': 'application/wasm' } });
       mount(output, reportView(res.report, { ok: true }));
+      output.scrollIntoView({ block: 'nearest' });
       announce(`${res.name} ${res.version} installed`);
       await refresh();
     } catch (err) {
       const p = err?.problem || {};
       if (p.code === 'validation_failed' && p.report) {
         mount(output, reportView(p.report, { ok: false, reasons: p.reasons || [] }));
+        output.scrollIntoView({ block: 'nearest' });
         announce('The plugin was refused', { assertive: true });
       } else {
         mount(output);
@@ -212,7 +214,7 @@ export async function render(root, ctx) {
       ),
       el('div', { class: 'card-body stack stack-sm' },
         el('p', { class: 'muted text-xs' }, k.body),
-        mine.length ? el('ul', { class: 'stack stack-sm' }, mine.map((p) => el('li', { 'data-plugin': p.id, class: 'stack stack-sm' },
+        mine.length ? el('ul', { class: 'ws-list' }, mine.map((p) => el('li', { 'data-plugin': p.id, class: 'stack stack-sm' },
           el('div', { class: 'cluster' },
             el('strong', {}, `${p.name} ${p.version}`),
             p.active ? badge('active', 'success') : null,
