@@ -491,7 +491,11 @@ fn the_drop_folder_activates_a_valid_plugin_and_sets_garbage_aside() {
     std::fs::write(inbox.join(".alt.wasm.tmp"), guest("wrk-test-pricing-alt")).unwrap();
     std::fs::rename(inbox.join(".alt.wasm.tmp"), inbox.join("alt.wasm")).unwrap();
     eventually(Duration::from_secs(2), "the inbox plugin active", || {
-        (active(&app, &ops, "pricing").0 == "alt-pricing").then_some(())
+        // The watcher swaps first and stores the row right after: poll the stored list.
+        list(&app, &ops)
+            .iter()
+            .any(|p| p["name"] == "alt-pricing" && p["active"] == true)
+            .then_some(())
     });
     let (_, h) = call(
         &app,
