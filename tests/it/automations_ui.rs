@@ -27,7 +27,11 @@ fn account_with_workspace(app: &TestApp, email: &str, slug: &str, name: &str) {
     );
     assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().unwrap());
     let login: Value = app
-        .post_json("", "/api/auth/login", &json!({"email": email, "password": PASSWORD}))
+        .post_json(
+            "",
+            "/api/auth/login",
+            &json!({"email": email, "password": PASSWORD}),
+        )
         .json()
         .unwrap();
     let token = login["access_token"].as_str().expect("access token");
@@ -57,7 +61,9 @@ fn log_in(app: &TestApp, browser: &Browser, email: &str, slug: &str) {
 /// The status on the detail page's badge.
 fn status_is(browser: &Browser, status: &str) {
     browser.wait_until(
-        &format!("document.querySelector('[data-status-badge] .badge')?.dataset.status === '{status}'"),
+        &format!(
+            "document.querySelector('[data-status-badge] .badge')?.dataset.status === '{status}'"
+        ),
         &format!("status {status}"),
     );
 }
@@ -82,7 +88,10 @@ fn an_automation_goes_from_intake_to_a_quote_through_the_ui() {
     let err = browser.text("#automation-name ~ .field-error");
     assert!(err.contains("name"), "{err}");
     browser.fill("#automation-name", "Invoice intake");
-    browser.fill("#automation-description", "Book supplier invoices from the AP inbox into Xero.");
+    browser.fill(
+        "#automation-description",
+        "Book supplier invoices from the AP inbox into Xero.",
+    );
     browser.click("form[data-form=new-automation] button[type=submit]");
     browser.wait_until(
         "/^\\/app\\/automations\\/[0-9a-f-]{36}$/.test(location.pathname)",
@@ -181,7 +190,10 @@ fn an_automation_goes_from_intake_to_a_quote_through_the_ui() {
     browser.goto(&app.url("acme", "/app/automations"));
     browser.wait_for("[data-automation-list] tbody tr");
     let row = browser.text("[data-automation-list] tbody tr");
-    assert!(row.contains("Invoice intake") && row.contains("Awaiting approval"), "{row}");
+    assert!(
+        row.contains("Invoice intake") && row.contains("Awaiting approval"),
+        "{row}"
+    );
     shots(&browser, "automations-list");
 
     // Tasks and audit log pages render.
@@ -194,16 +206,30 @@ fn an_automation_goes_from_intake_to_a_quote_through_the_ui() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert!(href.starts_with("/api/audit-logs?") && href.contains("format=csv"), "{href}");
+    assert!(
+        href.starts_with("/api/audit-logs?") && href.contains("format=csv"),
+        "{href}"
+    );
     browser.screenshot("audit-log");
 
     // Ops: the board across workspaces.
     let out = Command::new(wrk_tests::wrk_bin())
-        .args(["ops", "create-user", "--email", "ops@wrk.example", "--role", "ops"])
+        .args([
+            "ops",
+            "create-user",
+            "--email",
+            "ops@wrk.example",
+            "--role",
+            "ops",
+        ])
         .env("WRK_DATA_DIR", app.data_dir())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let password = stdout
         .lines()
@@ -215,7 +241,10 @@ fn an_automation_goes_from_intake_to_a_quote_through_the_ui() {
     browser.fill("#email", "ops@wrk.example");
     browser.fill("#password", &password);
     browser.click("form[data-form=ops-login] button[type=submit]");
-    browser.wait_until("location.pathname.startsWith('/ops') && location.pathname !== '/ops/login'", "ops signed in");
+    browser.wait_until(
+        "location.pathname.startsWith('/ops') && location.pathname !== '/ops/login'",
+        "ops signed in",
+    );
     browser.goto(&app.url("ops", "/ops/automations"));
     browser.wait_for("[data-board] .board-card");
     browser.screenshot("ops-automations");

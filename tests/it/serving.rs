@@ -28,11 +28,12 @@ fn with_a_certificate_and_key_the_server_speaks_https() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let addr: std::net::SocketAddr = wrk_tests::eventually(Duration::from_secs(30), "listen.addr", || {
-        std::fs::read_to_string(data.path().join("listen.addr"))
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-    });
+    let addr: std::net::SocketAddr =
+        wrk_tests::eventually(Duration::from_secs(30), "listen.addr", || {
+            std::fs::read_to_string(data.path().join("listen.addr"))
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+        });
     let http = reqwest::blocking::Client::builder()
         .resolve("localhost", addr)
         .danger_accept_invalid_certs(true)
@@ -63,7 +64,10 @@ fn json_log_format_writes_one_json_object_per_line() {
     assert!(!lines.is_empty());
     for line in lines {
         let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
-        assert!(v["level"].is_string() && v["timestamp"].is_string(), "{line}");
+        assert!(
+            v["level"].is_string() && v["timestamp"].is_string(),
+            "{line}"
+        );
     }
 }
 
