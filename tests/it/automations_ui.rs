@@ -252,3 +252,57 @@ fn an_automation_goes_from_intake_to_a_quote_through_the_ui() {
     browser.wait_for("[data-actions]");
     browser.screenshot("ops-automation-detail");
 }
+
+#[test]
+fn a_document_becomes_a_proposal_that_is_applied_and_the_automation_can_be_archived() {
+    let app = TestApp::builder()
+        .env("WRK_EMAIL_VERIFICATION", "false")
+        .spawn();
+    account_with_workspace(&app, "grace@example.com", "globex", "Globex");
+    let browser = Browser::start();
+    log_in(&app, &browser, "grace@example.com", "globex");
+
+    browser.goto(&app.url("globex", "/app/automations/new"));
+    browser.fill("#automation-name", "Bills from email");
+    browser.click("form[data-form=new-automation] button[type=submit]");
+    browser.wait_for("[data-automation-name]");
+    status_is(&browser, "intake_in_progress");
+
+    // Upload a real DOCX: the ingestion job reads it and proposes a blueprint.
+    let docx = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/requirements.docx");
+    let input = browser.wait_for("#doc-file");
+    browser
+        .rt
+        .block_on(input.send_keys(docx.to_str().unwrap()))
+        .expect("choose the file");
+    browser.click("[data-upload]");
+    browser.wait_until(
+        "document.querySelector('[data-apply-proposal]') !== null",
+        "the ingestion proposal",
+    );
+    let proposal = browser.text("[data-ingestion]");
+    assert!(proposal.contains("QuickBooks"), "{proposal}");
+    browser.eval("document.querySelector('[data-ingestion]').scrollIntoView({block: 'center'})");
+    shots(&browser, "ingestion-proposal");
+
+    // Apply: the proposal becomes the blueprint.
+    browser.click("[data-apply-proposal]");
+    browser.wait_until(
+        "document.querySelector('[data-apply-proposal]') === null",
+        "the proposal applied",
+    );
+    browser.click("#tab-blueprint");
+    browser.wait_for("form[data-form=blueprint]");
+    browser.wait_until(
+        "[...document.querySelectorAll('[id^=bp-systems-][id$=-name]')].some(i => i.value === 'QuickBooks')",
+        "the applied systems in the blueprint editor",
+    );
+
+    // Archive (a confirmation first): read-only from then on.
+    browser.click("[data-actions] button[data-to=archived]");
+    browser.click("dialog[open] button[value=confirm]");
+    status_is(&browser, "archived");
+    let actions = browser.text("[data-actions]");
+    assert!(actions.contains("read-only"), "{actions}");
+    browser.screenshot("automation-archived");
+}
