@@ -124,6 +124,22 @@ fn an_automation_goes_from_intake_to_a_quote_through_the_ui() {
     browser.wait_for(".issue-box.has-errors");
     browser.wait_for("[data-path-group='/trigger'] .field-error");
 
+    // The errors became the client's tasks; moving one to "in progress" sticks across a reload.
+    browser.click("#tab-tasks");
+    browser.click("[data-tasks] select[data-task-select] option[value=in_progress]");
+    browser.wait_until(
+        "(() => { const s = document.querySelector('[data-tasks] select[data-task-select]'); return s.value === 'in_progress' && !s.disabled && s.getAttribute('aria-busy') !== 'true'; })()",
+        "the task update saved",
+    );
+    let detail_url = browser.url();
+    browser.goto(&detail_url);
+    browser.wait_until(
+        "document.querySelector('[data-tasks] select[data-task-select]')?.value === 'in_progress'",
+        "the task still in progress after a reload",
+    );
+    browser.click("#tab-blueprint");
+    browser.wait_for("form[data-form=blueprint]");
+
     browser.fill("#bp-trigger-kind", "email");
     browser.fill("#bp-trigger-system", "Gmail");
     browser.click("[data-add-system]");
