@@ -15,3 +15,4 @@ mod oidc;
 mod plugins;
 mod serving;
 mod shutdown;
+mod support;
