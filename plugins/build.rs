@@ -3,6 +3,10 @@
 //! OUT_DIR, where `src/builtin.rs` embeds the built-ins with `include_bytes!` and the tests find
 //! the test plugins through the `WRK_PLUGINS_GUEST_DIR` env var.
 //!
+//! When the toolchain lacks `wasm32-wasip1` (rustup installs a pinned toolchain's `targets` only
+//! when it installs the toolchain, so one that was already there has none), this script adds it
+//! with `rustup target add` and says so; without rustup, it stops with the one command to run.
+//!
 //! The nested build has its own target dir (`<target>/wrk-plugin-guests`, shared by dev, release,
 //! test and clippy runs of the host so it compiles once), and runs with the inherited
 //! `CARGO_*` / `RUSTC*` / `RUSTFLAGS` variables removed: they describe the host build (its target,
@@ -65,6 +69,8 @@ fn main() {
         .unwrap_or_else(|| out_dir.join("guest-target"));
     let guest_target = target_root.join("wrk-plugin-guests");
 
+    ensure_wasm_target();
+
     let mut cmd = Command::new(&cargo);
     cmd.current_dir(manifest_dir.join("guests"))
         .args([
@@ -95,8 +101,7 @@ fn main() {
         .expect("failed to run cargo for the wasm32-wasip1 guest build");
     if !status.success() {
         panic!(
-            "building the guest plugins for wasm32-wasip1 failed ({status}); is the target installed? \
-             (`rustup target add wasm32-wasip1`, pinned in rust-toolchain.toml)"
+            "building the guest plugins for wasm32-wasip1 failed ({status}); see the errors above"
         );
     }
 
@@ -112,4 +117,49 @@ fn main() {
         "cargo:rustc-env=WRK_PLUGINS_GUEST_DIR={}",
         out_dir.display()
     );
+}
+
+/// Adds the `wasm32-wasip1` target to this toolchain when it is missing.
+fn ensure_wasm_target() {
+    if wasm_target_installed() {
+        return;
+    }
+    println!(
+        "cargo:warning=adding the wasm32-wasip1 target to this Rust toolchain (the built-in \
+         plugins are compiled for it): rustup target add wasm32-wasip1"
+    );
+    let mut rustup = Command::new("rustup");
+    rustup.args(["target", "add", "wasm32-wasip1"]);
+    // Set by rustup's proxies: the toolchain this build runs on, which rust-toolchain.toml picked.
+    if let Ok(toolchain) = env::var("RUSTUP_TOOLCHAIN") {
+        rustup.args(["--toolchain", &toolchain]);
+    }
+    let added = rustup.status().is_ok_and(|s| s.success());
+    if !added || !wasm_target_installed() {
+        panic!(
+            "the wasm32-wasip1 Rust target is missing and could not be added; run \
+             `rustup target add wasm32-wasip1` and build again"
+        );
+    }
+}
+
+/// Whether the toolchain building this crate has the standard library for `wasm32-wasip1`.
+fn wasm_target_installed() -> bool {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    let Ok(out) = Command::new(rustc)
+        .args(["--print", "target-libdir", "--target", "wasm32-wasip1"])
+        .output()
+    else {
+        return false;
+    };
+    // <sysroot>/lib/rustlib/wasm32-wasip1/lib holds libstd-<hash>.rlib once the target is there.
+    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    out.status.success()
+        && std::fs::read_dir(dir).is_ok_and(|entries| {
+            entries.flatten().any(|e| {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                name.starts_with("libstd-") && name.ends_with(".rlib")
+            })
+        })
 }
