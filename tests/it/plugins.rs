@@ -469,6 +469,13 @@ fn a_plain_ops_user_reads_but_cannot_install_or_activate() {
     assert_eq!(res.status(), 401);
 }
 
+/// How long the drop-folder test waits for the watcher's verdict on a file before calling the
+/// watcher hung. A guard, not a latency bound: a verdict waits for the file to settle (500 ms),
+/// then compiles the plugin and runs it on the sample inputs, which takes seconds on a loaded
+/// 2-core machine (1.3–3.0 s measured at a load average of 12, where the old fixed 2 s bound
+/// failed). How fast an install is, is a benchmark's business.
+const VERDICT_GUARD: Duration = Duration::from_secs(30);
+
 #[test]
 fn the_drop_folder_activates_a_valid_plugin_and_sets_garbage_aside() {
     let app = spawn();
@@ -479,7 +486,7 @@ fn the_drop_folder_activates_a_valid_plugin_and_sets_garbage_aside() {
     // Garbage: moved to rejected/ with the reasons; nothing changes.
     std::fs::write(inbox.join(".garbage.wasm.tmp"), b"\0asm garbage").unwrap();
     std::fs::rename(inbox.join(".garbage.wasm.tmp"), inbox.join("garbage.wasm")).unwrap();
-    let error = eventually(Duration::from_secs(5), "garbage.wasm.error.txt", || {
+    let error = eventually(VERDICT_GUARD, "garbage.wasm.error.txt", || {
         std::fs::read_to_string(inbox.join("rejected").join("garbage.wasm.error.txt")).ok()
     });
     assert!(error.contains("rejected"), "{error}");
@@ -487,10 +494,23 @@ fn the_drop_folder_activates_a_valid_plugin_and_sets_garbage_aside() {
     assert_eq!(list(&app, &ops).len(), 3);
     assert_eq!(active(&app, &ops, "pricing").0, "builtin-pricing");
 
-    // A valid plugin: installed and activated within 2 s, persisted and audited as `inbox`.
+    // A valid plugin: installed and activated, persisted and audited as `inbox`. The watcher's
+    // verdict is the file leaving the inbox, for installed/ or rejected/.
     std::fs::write(inbox.join(".alt.wasm.tmp"), guest("wrk-test-pricing-alt")).unwrap();
     std::fs::rename(inbox.join(".alt.wasm.tmp"), inbox.join("alt.wasm")).unwrap();
-    eventually(Duration::from_secs(2), "the inbox plugin active", || {
+    let verdict = eventually(VERDICT_GUARD, "the watcher's verdict on alt.wasm", || {
+        if inbox.join("installed").join("alt.wasm").is_file() {
+            Some(Ok(()))
+        } else if inbox.join("rejected").join("alt.wasm").is_file() {
+            Some(Err(std::fs::read_to_string(
+                inbox.join("rejected").join("alt.wasm.error.txt"),
+            )))
+        } else {
+            None
+        }
+    });
+    assert!(verdict.is_ok(), "alt.wasm was rejected: {verdict:?}");
+    eventually(VERDICT_GUARD, "the inbox plugin stored as active", || {
         // The watcher swaps first and stores the row right after: poll the stored list.
         list(&app, &ops)
             .iter()
