@@ -12,6 +12,7 @@ mod identity;
 mod identity_ui;
 mod jobs;
 mod oidc;
+mod outbox_secrets;
 mod plugins;
 mod serving;
 mod shutdown;
