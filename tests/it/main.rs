@@ -11,6 +11,7 @@ mod foundation;
 mod identity;
 mod identity_ui;
 mod jobs;
+mod limits;
 mod oidc;
 mod outbox_secrets;
 mod plugins;
