@@ -109,7 +109,7 @@ pub struct Settings {
     /// Seconds a client may take to send a request's headers before the connection is closed [default: 30]
     #[arg(long, env = "WRK_HEADER_TIMEOUT", value_name = "SECS")]
     pub header_timeout: Option<u64>,
-    /// Seconds a client may take to send a request's whole body after its headers; a slower body gets 408 and the connection is closed [default: 30]
+    /// Seconds a client may take to send a request's whole body after its headers, plus one per 16 KiB received; a slower body gets 408 and the connection is closed [default: 30]
     #[arg(long, env = "WRK_BODY_TIMEOUT", value_name = "SECS")]
     pub body_timeout: Option<u64>,
     /// Most connections open at once from one client IP; more are closed at once (0 = no cap, e.g. behind a reverse proxy) [default: 256]
@@ -488,6 +488,9 @@ mod tests {
         assert_eq!(c.auth_rate_limit, 60);
         assert_eq!(c.log, "info");
         assert_eq!(c.max_open_tenants, 1000);
+        assert_eq!(c.header_timeout, 30);
+        assert_eq!(c.body_timeout, 30);
+        assert_eq!(c.max_connections_per_ip, 256);
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //!
 //! # Slow and greedy clients
 //! - Headers must arrive within `WRK_HEADER_TIMEOUT` (hyper closes the connection otherwise).
-//! - A body must arrive whole within `WRK_BODY_TIMEOUT` of its headers: [`DeadlineBody`] fails
-//!   the body when the deadline passes, and the request is answered `408 request_timeout`
-//!   (problem+json) with `Connection: close`, whatever the handler made of the failed read.
+//! - A body must arrive whole within `WRK_BODY_TIMEOUT` of its headers, plus one second per
+//!   [`BODY_GRACE_BYTES`] received (a large upload over a slow link still completes; a body
+//!   dripping in a few bytes at a time does not). [`DeadlineBody`] fails the body when the
+//!   deadline passes, and the request is answered `408 request_timeout` (problem+json) with
+//!   `Connection: close`, whatever the handler made of the failed read.
 //! - At most `WRK_MAX_CONNECTIONS_PER_IP` connections are open per client IP; one more is closed
 //!   as soon as it is accepted (before any TLS handshake).
 
@@ -104,6 +106,10 @@ impl Drop for Slot {
     }
 }
 
+/// Each this many body bytes received push the body's deadline back by one second: a minimum
+/// rate of 16 KiB/s once `WRK_BODY_TIMEOUT` is used up.
+pub const BODY_GRACE_BYTES: u64 = 16 * 1024;
+
 /// The body did not arrive in time.
 #[derive(Debug, thiserror::Error)]
 #[error("the request body did not arrive in time")]
@@ -136,6 +142,16 @@ impl hyper::body::Body for DeadlineBody {
             return Poll::Ready(Some(Err(Box::new(BodyTimedOut))));
         }
         match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    let grace = Duration::from_secs_f64(
+                        bytes::Buf::remaining(data) as f64 / BODY_GRACE_BYTES as f64,
+                    );
+                    let later = this.deadline.deadline() + grace;
+                    this.deadline.as_mut().reset(later);
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
             Poll::Ready(None) => {
                 this.finished = true;
                 Poll::Ready(None)

@@ -139,6 +139,29 @@ fn a_body_that_stalls_after_its_headers_gets_408_and_the_connection_closes() {
         start.elapsed()
     );
 
+    // A large body arriving steadily (64 KiB/s, 3+ s in all) earns more time and is read whole.
+    let chunk = vec![b' '; 16 * 1024];
+    let body_len = 13 * chunk.len() + 2;
+    let mut s = connect(&app);
+    let start = Instant::now();
+    write!(
+        s,
+        "POST /api/auth/signup HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Type: application/json\r\nContent-Length: {body_len}\r\nConnection: close\r\n\r\n{{"
+    )
+    .unwrap();
+    for _ in 0..13 {
+        s.write_all(&chunk).unwrap();
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    s.write_all(b"}").unwrap();
+    let answer = read_to_close(&mut s);
+    assert!(start.elapsed() > Duration::from_secs(3));
+    assert!(
+        answer.starts_with("HTTP/1.1 4") && !answer.starts_with("HTTP/1.1 408"),
+        "a steady body was cut off: {answer}"
+    );
+    assert!(!answer.contains("request_timeout"), "{answer}");
+
     // A body that arrives in time is served as usual.
     let res = app.post_json(
         "",
