@@ -206,6 +206,28 @@ fn no_token_read_from_the_ops_outbox_or_jobs_works() {
     let invite = mailed_token(&sink, "invitee@example.com", |_| true);
     let real = [&verify, &reset, &invite];
 
+    // Once delivered, the server's own copy keeps no live link either.
+    let storage = wrk_tenants::Storage::open(wrk_tenants::StorageConfig::new(app.data_dir()))
+        .expect("storage");
+    wrk_tests::eventually(WAIT, "every email sent and masked", || {
+        let all = storage
+            .control()
+            .list_emails(&wrk_tenants::outbox::EmailFilter::default())
+            .unwrap();
+        all.iter()
+            .all(|e| e.status == wrk_tenants::outbox::EmailStatus::Sent)
+            .then_some(all)
+    })
+    .iter()
+    .for_each(|e| {
+        for token in real {
+            assert!(
+                !e.text.contains(token.as_str()) && !e.html.contains(token.as_str()),
+                "a delivered email still holds its token: {e:?}"
+            );
+        }
+    });
+
     // Everything a plain ops user can read about mail and jobs.
     let ops = ops_token(&app);
     let mut seen = String::new();
