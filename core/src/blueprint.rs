@@ -133,8 +133,99 @@ pub fn system_names(blueprint: &Value) -> Vec<String> {
     names
 }
 
+/// The deepest nesting a blueprint may have (`{}` is 1, `{"a": {}}` is 2). Real blueprints
+/// are 4–6 deep; this is far inside what the validation plugin parses (serde_json's recursion
+/// limit of 128, minus the envelope the host wraps around the blueprint).
+pub const MAX_DEPTH: usize = 32;
+
+/// The largest blueprint, as compact JSON. A detailed real one is a few kilobytes.
+pub const MAX_BYTES: usize = 256 * 1024;
+
+/// Why a blueprint is refused at input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BoundsError {
+    #[error("is nested more than {MAX_DEPTH} levels deep; flatten it")]
+    TooDeep,
+    #[error("is {bytes} bytes as JSON, more than the {MAX_BYTES} a blueprint may have")]
+    TooLarge { bytes: usize },
+}
+
+/// How deeply `value` nests (a scalar is 0, an empty object or array 1). Iterative, so any
+/// depth is measured without recursion.
+pub fn depth(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 0usize)];
+    while let Some((v, d)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Object(m) => Box::new(m.values()),
+            Value::Array(a) => Box::new(a.iter()),
+            _ => {
+                deepest = deepest.max(d);
+                continue;
+            }
+        };
+        deepest = deepest.max(d + 1);
+        stack.extend(children.map(|c| (c, d + 1)));
+    }
+    deepest
+}
+
+/// The rule for every blueprint that enters (edited, or applied from an ingestion proposal): at
+/// most [`MAX_DEPTH`] deep and [`MAX_BYTES`] large, so validation can always run on it.
+pub fn check_bounds(blueprint: &Value) -> Result<(), BoundsError> {
+    if depth(blueprint) > MAX_DEPTH {
+        return Err(BoundsError::TooDeep);
+    }
+    let bytes = serde_json::to_vec(blueprint).map_or(usize::MAX, |b| b.len());
+    if bytes > MAX_BYTES {
+        return Err(BoundsError::TooLarge { bytes });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
+    use super::{BoundsError, MAX_BYTES, MAX_DEPTH, check_bounds, depth};
+
+    fn nested(levels: usize) -> serde_json::Value {
+        let mut v = serde_json::json!({});
+        for _ in 1..levels {
+            v = serde_json::json!({ "a": v });
+        }
+        v
+    }
+
+    #[test]
+    fn depth_counts_objects_and_arrays() {
+        assert_eq!(depth(&serde_json::json!(1)), 0);
+        assert_eq!(depth(&serde_json::json!({})), 1);
+        assert_eq!(depth(&serde_json::json!({"steps": [{"id": "a"}]})), 3);
+        assert_eq!(depth(&nested(MAX_DEPTH)), MAX_DEPTH);
+    }
+
+    #[test]
+    fn too_deep_or_too_large_blueprints_are_refused_and_real_ones_pass() {
+        assert_eq!(check_bounds(&nested(MAX_DEPTH)), Ok(()));
+        assert_eq!(
+            check_bounds(&nested(MAX_DEPTH + 1)),
+            Err(BoundsError::TooDeep)
+        );
+        assert_eq!(check_bounds(&nested(126)), Err(BoundsError::TooDeep));
+        let big = serde_json::json!({ "notes": "x".repeat(MAX_BYTES) });
+        assert!(matches!(
+            check_bounds(&big),
+            Err(BoundsError::TooLarge { .. })
+        ));
+        let real = serde_json::json!({
+            "trigger": {"kind": "schedule", "system": "ERP", "schedule": "0 2 * * *"},
+            "steps": [{"id": "s1", "name": "Export", "system": "ERP", "action": "export"}],
+            "systems": [{"name": "ERP"}],
+            "volume": {"monthly_runs": 30},
+            "slas": {"max_duration_minutes": 30}
+        });
+        assert_eq!(check_bounds(&real), Ok(()));
+    }
+
     use super::*;
 
     #[test]

@@ -12,10 +12,12 @@
 //! - [`machine`]: the automation version state machine (statuses, actors, guards, side effects,
 //!   transitions), with PRODUCT.md's table as data.
 //! - [`money`]: integer cents with a currency, checked arithmetic, discounts and proration.
+//! - [`redact`]: hiding tokens in text shown to people other than its recipient (ops outbox).
 
 pub mod blueprint;
 pub mod ids;
 pub mod machine;
 pub mod money;
+pub mod redact;
 pub mod roles;
 pub mod slug;

@@ -370,6 +370,7 @@ async fn serve_async(mut config: Config) -> anyhow::Result<()> {
         tls,
         server::shutdown_signal(),
         Duration::from_secs(config.shutdown_timeout),
+        server::Limits::from_config(&config),
     )
     .await;
     sweeper.abort();

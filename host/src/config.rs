@@ -106,6 +106,15 @@ pub struct Settings {
     /// Seconds a background worker holds a job before another may take it over (a crashed worker's job is retried after this) [default: 300]
     #[arg(long, env = "WRK_JOB_LEASE", value_name = "SECS")]
     pub job_lease: Option<u64>,
+    /// Seconds a client may take to send a request's headers before the connection is closed [default: 30]
+    #[arg(long, env = "WRK_HEADER_TIMEOUT", value_name = "SECS")]
+    pub header_timeout: Option<u64>,
+    /// Seconds a client may take to send a request's whole body after its headers, plus one per 16 KiB received; a slower body gets 408 and the connection is closed [default: 30]
+    #[arg(long, env = "WRK_BODY_TIMEOUT", value_name = "SECS")]
+    pub body_timeout: Option<u64>,
+    /// Most connections open at once from one client IP; more are closed at once (0 = no cap, e.g. behind a reverse proxy) [default: 256]
+    #[arg(long, env = "WRK_MAX_CONNECTIONS_PER_IP", value_name = "N")]
+    pub max_connections_per_ip: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
@@ -162,6 +171,9 @@ struct FileConfig {
     trusted_proxies: Option<Vec<IpAddr>>,
     shutdown_timeout: Option<u64>,
     job_lease: Option<u64>,
+    header_timeout: Option<u64>,
+    body_timeout: Option<u64>,
+    max_connections_per_ip: Option<usize>,
     #[serde(default)]
     oidc: BTreeMap<String, OidcProvider>,
 }
@@ -196,6 +208,12 @@ pub struct Config {
     pub trusted_proxies: Vec<IpAddr>,
     pub shutdown_timeout: u64,
     pub job_lease: u64,
+    /// Seconds to receive a request's headers (at least 1).
+    pub header_timeout: u64,
+    /// Seconds to receive a request's body after its headers (at least 1).
+    pub body_timeout: u64,
+    /// Open connections per client IP; 0 = no cap.
+    pub max_connections_per_ip: usize,
 }
 
 /// Environment variables this binary reads, to warn about typos in others.
@@ -223,6 +241,9 @@ const KNOWN_ENV: &[&str] = &[
     "WRK_TRUSTED_PROXIES",
     "WRK_SHUTDOWN_TIMEOUT",
     "WRK_JOB_LEASE",
+    "WRK_HEADER_TIMEOUT",
+    "WRK_BODY_TIMEOUT",
+    "WRK_MAX_CONNECTIONS_PER_IP",
     "WRK_CONFIG",
 ];
 
@@ -312,6 +333,16 @@ impl Config {
                 .unwrap_or_default(),
             shutdown_timeout: s.shutdown_timeout.or(file.shutdown_timeout).unwrap_or(30),
             job_lease: s.job_lease.or(file.job_lease).unwrap_or(300).max(1),
+            header_timeout: s
+                .header_timeout
+                .or(file.header_timeout)
+                .unwrap_or(30)
+                .max(1),
+            body_timeout: s.body_timeout.or(file.body_timeout).unwrap_or(30).max(1),
+            max_connections_per_ip: s
+                .max_connections_per_ip
+                .or(file.max_connections_per_ip)
+                .unwrap_or(256),
             base_domain,
         })
     }
@@ -457,6 +488,9 @@ mod tests {
         assert_eq!(c.auth_rate_limit, 60);
         assert_eq!(c.log, "info");
         assert_eq!(c.max_open_tenants, 1000);
+        assert_eq!(c.header_timeout, 30);
+        assert_eq!(c.body_timeout, 30);
+        assert_eq!(c.max_connections_per_ip, 256);
     }
 
     #[test]

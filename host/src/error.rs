@@ -69,6 +69,9 @@ pub enum ApiError {
     RateLimited { retry_after: u64 },
     #[error("the service is not ready yet")]
     Unavailable,
+    /// The request body did not arrive in time (`WRK_BODY_TIMEOUT`).
+    #[error("the request body did not arrive within {secs} seconds")]
+    RequestTimeout { secs: u64 },
     /// Login with an unverified email while verification is on.
     #[error("verify your email address first: follow the link we emailed you")]
     EmailNotVerified,
@@ -136,6 +139,7 @@ impl ApiError {
             }
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::RequestTimeout { .. } => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             Self::EmailNotVerified => (StatusCode::FORBIDDEN, "email_not_verified"),
             Self::Refused(r) => match r {
                 Refusal::InvalidToken => (StatusCode::BAD_REQUEST, "invalid_token"),

@@ -161,10 +161,37 @@ impl Default for Metrics {
     }
 }
 
-/// Counts and times every request, labelled by route template (never by raw path, which would
-/// let clients create unbounded label sets).
+/// The `method` label: one of the standard methods, or `other` (clients may send any token as a
+/// method; each would otherwise be a new series).
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
+/// The `status` label: a status this server can send (100..=599), else 0.
+fn status_label(status: axum::http::StatusCode) -> u16 {
+    match status.as_u16() {
+        s @ 100..=599 => s,
+        _ => 0,
+    }
+}
+
+/// Counts and times every request. Every label comes from a bounded set: the method from
+/// [`method_label`], the route from the matched route *template* (never the raw path) or
+/// `unmatched`, the status from the statuses HTTP defines.
 pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method()).to_owned();
     let outer_route = req
         .extensions()
         .get::<MatchedPath>()
@@ -189,7 +216,7 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
         .get_or_create(&RequestLabels {
             method,
             route,
-            status: res.status().as_u16(),
+            status: status_label(res.status()),
         })
         .inc();
     res

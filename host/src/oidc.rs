@@ -17,6 +17,14 @@
 //! audience (our client id), expiry and issue time, and the nonce; none is relaxed here. We also
 //! check the access-token hash when present, and require `email_verified = true`.
 //!
+//! # Where the email comes from
+//! With the authorization-code flow a provider need not put the scope's claims in the ID token
+//! (OpenID Connect Core §5.4: they come from the UserInfo endpoint; node-oidc-provider's default).
+//! So when the ID token lacks `email` or `email_verified` we call UserInfo with the access token
+//! and take both from its answer, refusing it unless its `sub` equals the ID token's `sub`
+//! (§5.3.2: a mismatch means a substituted response). A provider that does put them in the ID
+//! token (e.g. one without a UserInfo endpoint) costs no extra request.
+//!
 //! Discovery runs at first use of a provider and is cached for an hour; a provider that is down
 //! fails only its own logins (and is retried at the next one), never start-up or other providers.
 
@@ -24,7 +32,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreProviderMetadata,
+    CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreProviderMetadata, CoreUserInfoClaims,
 };
 use openidconnect::{
     AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
@@ -92,6 +100,16 @@ struct Flow {
     /// Expiry, unix seconds.
     e: i64,
 }
+
+/// A client built from discovery: authorization endpoint set; token and UserInfo as discovered.
+type FlowClient = openidconnect::core::CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
 
 struct Cached {
     metadata: CoreProviderMetadata,
@@ -205,17 +223,7 @@ impl Oidc {
         config: &Config,
         name: &str,
         metadata: CoreProviderMetadata,
-    ) -> Result<
-        openidconnect::core::CoreClient<
-            openidconnect::EndpointSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointMaybeSet,
-            openidconnect::EndpointMaybeSet,
-        >,
-        OidcError,
-    > {
+    ) -> Result<FlowClient, OidcError> {
         let p = self.provider(name)?;
         let redirect = RedirectUrl::new(Self::redirect_uri(config, name))
             .map_err(|e| OidcError::Invalid(e.to_string()))?;
@@ -339,19 +347,45 @@ impl Oidc {
                 return Err(OidcError::Invalid("access token hash mismatch".into()));
             }
         }
-        let email = claims
+        let id_email = claims
             .email()
             .map(|e| e.as_str().trim().to_ascii_lowercase())
-            .filter(|e| !e.is_empty())
-            .ok_or_else(|| OidcError::Invalid("the ID token has no email claim".into()))?;
-        if claims.email_verified() != Some(true) {
-            return Err(OidcError::EmailNotVerified);
-        }
-        let name_claim = claims
+            .filter(|e| !e.is_empty());
+        let id_name = claims
             .name()
             .and_then(|n| n.get(None))
-            .map(|n| n.as_str().to_owned())
-            .unwrap_or_default();
+            .map(|n| n.as_str().to_owned());
+        let (email, verified, name_claim) = match (id_email, claims.email_verified()) {
+            (Some(email), Some(verified)) => (email, verified, id_name.unwrap_or_default()),
+            // Not in the ID token: the UserInfo endpoint has them (OIDC Core §5.4). Email and
+            // its verification are both taken from that one answer.
+            _ => {
+                let info = self
+                    .user_info(&client, name, tokens.access_token(), claims.subject())
+                    .await?;
+                let email = info
+                    .email()
+                    .map(|e| e.as_str().trim().to_ascii_lowercase())
+                    .filter(|e| !e.is_empty())
+                    .ok_or_else(|| {
+                        OidcError::Invalid(
+                            "the identity provider gave no email address (neither in the ID token nor from UserInfo)"
+                                .into(),
+                        )
+                    })?;
+                let name_claim = id_name
+                    .or_else(|| {
+                        info.name()
+                            .and_then(|n| n.get(None))
+                            .map(|n| n.as_str().to_owned())
+                    })
+                    .unwrap_or_default();
+                (email, info.email_verified() == Some(true), name_claim)
+            }
+        };
+        if !verified {
+            return Err(OidcError::EmailNotVerified);
+        }
         Ok(Verified {
             provider: name.to_owned(),
             issuer: claims.issuer().as_str().to_owned(),
@@ -360,6 +394,42 @@ impl Oidc {
             name: name_claim,
             invite: flow.i.clone(),
         })
+    }
+
+    /// The UserInfo claims for `access_token`, refused unless their `sub` is the ID token's.
+    async fn user_info(
+        &self,
+        client: &FlowClient,
+        name: &str,
+        access_token: &openidconnect::AccessToken,
+        subject: &openidconnect::SubjectIdentifier,
+    ) -> Result<CoreUserInfoClaims, OidcError> {
+        let request = client
+            .user_info(access_token.clone(), Some(subject.clone()))
+            .map_err(|_| {
+                OidcError::Invalid(
+                    "the ID token has no email claim and the provider has no UserInfo endpoint"
+                        .into(),
+                )
+            })?;
+        let info: CoreUserInfoClaims = request.request_async(&self.http).await.map_err(
+            |e| match e {
+                openidconnect::UserInfoError::ClaimsVerification(e) => {
+                    OidcError::Invalid(format!("UserInfo answer refused: {e}"))
+                }
+                other => {
+                    tracing::warn!(provider = name, error = %other, "OIDC UserInfo request failed");
+                    OidcError::Unavailable(name.to_owned())
+                }
+            },
+        )?;
+        // The crate checks this already (expected subject); the rule is ours too.
+        if info.subject() != subject {
+            return Err(OidcError::Invalid(
+                "UserInfo answer refused: its subject is not the ID token's".into(),
+            ));
+        }
+        Ok(info)
     }
 
     fn seal(&self, flow: &Flow) -> Result<String, OidcError> {

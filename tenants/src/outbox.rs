@@ -8,6 +8,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
+use wrk_core::redact::mask_secrets;
 
 use crate::audit::{parse_timestamp, timestamp};
 use crate::control::ControlStore;
@@ -193,12 +194,24 @@ impl ControlStore {
         })
     }
 
-    /// The SMTP server accepted the message.
+    /// The SMTP server accepted the message. Its stored bodies are masked at the same time
+    /// (`wrk_core::redact`): a delivered message is never sent again, so the outbox keeps no
+    /// live link once the recipient has it.
     pub fn mark_email_sent(&self, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
         self.db.write(|tx| {
+            let bodies: Option<(String, String)> = tx
+                .query_row("SELECT text, html FROM emails WHERE id = ?1", [id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            let Some((text, html)) = bodies else {
+                return Ok(());
+            };
             tx.execute(
-                "UPDATE emails SET status = 'sent', sent_at = ?2, last_error = NULL WHERE id = ?1",
-                params![id, timestamp(at)],
+                "UPDATE emails SET status = 'sent', sent_at = ?2, last_error = NULL,
+                        text = ?3, html = ?4
+                 WHERE id = ?1",
+                params![id, timestamp(at), mask_secrets(&text), mask_secrets(&html)],
             )?;
             Ok(())
         })
@@ -309,6 +322,11 @@ mod tests {
         assert_eq!(c.release_held_emails().unwrap(), 0);
         assert_eq!(c.email(&id).unwrap().unwrap().status, EmailStatus::Queued);
         c.mark_email_sent(&id, Utc::now()).unwrap();
+        let stored = c.email(&id).unwrap().unwrap();
+        assert_eq!(
+            stored.text, "Open http://x/verify?t=[hidden]",
+            "no live link kept"
+        );
         let sent = c
             .list_emails(&EmailFilter {
                 status: Some(EmailStatus::Sent),

@@ -5,12 +5,17 @@ use serde_json::Value;
 use wrk_tests::TestApp;
 use wrk_tests::oidc::{IdProvider, browser_client, free_port, sign_in, sign_in_with};
 
-/// The provider accepts WRK's callback on any port, so WRK can take a free port itself.
+/// WRK's callback as a native client's loopback redirect URI: the provider lets its port vary
+/// (RFC 8252 §7.3), so WRK can take a free port itself.
 const REDIRECT: &str = "http://localhost:*/api/auth/oidc/corp/callback";
 
-/// A WRK app with the provider configured as `corp`, and its apex base URL.
+/// A WRK app with the provider (default configuration: claims from UserInfo) configured as
+/// `corp`, and its apex base URL.
 fn setup() -> (IdProvider, TestApp, String) {
-    let idp = IdProvider::start(REDIRECT);
+    setup_with(IdProvider::start(REDIRECT))
+}
+
+fn setup_with(idp: IdProvider) -> (IdProvider, TestApp, String) {
     let mut builder = TestApp::builder();
     for (k, v) in idp.env("corp") {
         builder = builder.env(&k, v);
@@ -63,6 +68,23 @@ fn first_sso_login_creates_the_user_and_the_second_finds_the_same_one() {
     let other = sign_in(&base, "corp", "grace", "");
     let (_, grace) = me(&other.client, &base);
     assert_ne!(grace["id"], user["id"]);
+}
+
+#[test]
+fn a_provider_that_puts_the_claims_in_the_id_token_signs_the_user_in_too() {
+    // No UserInfo endpoint at all: the email can only have come from the ID token.
+    let (_idp, _app, base) = setup_with(IdProvider::start_with_claims_in_id_token(REDIRECT));
+    let res = sign_in(&base, "corp", "lin", "");
+    assert_eq!(res.status, 302, "{}", res.body);
+    let (status, user) = me(&res.client, &base);
+    assert_eq!(status, 200, "{user}");
+    assert_eq!(user["auth"], "sso");
+    assert_eq!(user["email"], "lin@example.com");
+    assert_eq!(user["name"], "User lin");
+
+    let refused = sign_in(&base, "corp", "unverified-kim", "");
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(me(&refused.client, &base).0, 401);
 }
 
 #[test]

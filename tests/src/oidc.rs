@@ -21,11 +21,20 @@ fn support_dir() -> PathBuf {
 
 static INSTALL: Mutex<()> = Mutex::new(());
 
-/// Installs the provider's npm packages once (a no-op when `node_modules` is there).
+/// Installs the provider's npm packages once (a no-op when they are there). Tests run in
+/// parallel processes (nextest), so the install is serialised with a file lock as well as the
+/// in-process mutex, and marked complete only after `npm ci` succeeded: no test starts the
+/// provider from a half-written `node_modules`.
 fn ensure_installed() {
     let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = support_dir();
-    if dir.join("node_modules/oidc-provider").is_dir() {
+    let done = dir.join("node_modules/.wrk-installed");
+    if done.is_file() {
+        return;
+    }
+    let lock = std::fs::File::create(dir.join(".install.lock")).expect("create the install lock");
+    lock.lock().expect("lock tests/support/oidc/.install.lock");
+    if done.is_file() {
         return;
     }
     let status = Command::new("npm")
@@ -34,6 +43,7 @@ fn ensure_installed() {
         .status()
         .expect("run npm ci in tests/support/oidc (are node and npm installed?)");
     assert!(status.success(), "npm ci failed in {}", dir.display());
+    std::fs::write(&done, b"").expect("mark node_modules installed");
 }
 
 /// A running provider; killed on drop.
@@ -52,13 +62,29 @@ impl std::fmt::Debug for IdProvider {
 }
 
 impl IdProvider {
-    /// Starts a provider on a free port with one client ([`CLIENT_ID`], [`CLIENT_SECRET`]) whose
-    /// only redirect URI is `redirect_uri` (a port of `*` allows any port).
+    /// Starts a provider, in node-oidc-provider's default configuration, on a free port with one
+    /// client ([`CLIENT_ID`], [`CLIENT_SECRET`]) whose only redirect URI is `redirect_uri` (a
+    /// port of `*` makes it a native client with a loopback URI: any port). The scope's claims
+    /// come from its UserInfo endpoint, not in the ID token.
     pub fn start(redirect_uri: &str) -> Self {
+        Self::start_with(redirect_uri, false)
+    }
+
+    /// Like [`IdProvider::start`], but without a UserInfo endpoint, so the provider puts the
+    /// scope's claims (email, email_verified, name) in the ID token.
+    pub fn start_with_claims_in_id_token(redirect_uri: &str) -> Self {
+        Self::start_with(redirect_uri, true)
+    }
+
+    fn start_with(redirect_uri: &str, claims_in_id_token: bool) -> Self {
         ensure_installed();
         let mut child = Command::new("node")
             .arg(support_dir().join("server.js"))
             .env("PORT", "0")
+            .env(
+                "CLAIMS_IN_ID_TOKEN",
+                if claims_in_id_token { "1" } else { "0" },
+            )
             .env("CLIENT_ID", CLIENT_ID)
             .env("CLIENT_SECRET", CLIENT_SECRET)
             .env("REDIRECT_URI", redirect_uri)

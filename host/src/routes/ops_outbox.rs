@@ -1,5 +1,7 @@
 //! Routes: the email outbox and the job queue in the ops console (ops host, any ops role).
-//! With no SMTP configured the outbox is where messages (and their links) can be read.
+//! The outbox shows what was sent and to whom, never a usable link: subjects and bodies pass
+//! through `wrk_core::redact::mask_secrets` (link parameters and token-like runs hidden). With no
+//! SMTP configured the messages, links included, are in the server log for the host's admin.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -10,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wrk_core::ids::JobId;
+use wrk_core::redact::mask_secrets;
 use wrk_tenants::jobs::{JobFilter, JobRecord, JobStatus};
 use wrk_tenants::outbox::{EmailFilter, EmailRecord, EmailStatus};
 
@@ -29,7 +32,8 @@ pub struct EmailView {
     pub id: String,
     pub to: String,
     pub subject: String,
-    /// The plain-text body (links included).
+    /// The plain-text body, with every link parameter and token hidden (`[hidden]`): the
+    /// outbox never shows a usable link.
     pub text: String,
     pub kind: String,
     /// `queued`, `held` (no SMTP configured), `sent` or `failed`.
@@ -45,12 +49,12 @@ impl From<EmailRecord> for EmailView {
         Self {
             id: e.id,
             to: e.to,
-            subject: e.subject,
-            text: e.text,
+            subject: mask_secrets(&e.subject),
+            text: mask_secrets(&e.text),
             kind: e.kind,
             status: e.status.as_str().to_owned(),
             attempts: e.attempts,
-            last_error: e.last_error,
+            last_error: e.last_error.as_deref().map(mask_secrets),
             created_at: e.created_at,
             sent_at: e.sent_at,
         }
@@ -135,7 +139,7 @@ impl From<JobRecord> for JobView {
             run_at: j.run_at,
             attempts: j.attempts,
             max_attempts: j.max_attempts,
-            last_error: j.last_error,
+            last_error: j.last_error.as_deref().map(mask_secrets),
             locked_until: j.locked_until,
             status: j.status.as_str().to_owned(),
             created_at: j.created_at,

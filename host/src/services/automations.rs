@@ -212,6 +212,9 @@ pub async fn update_blueprint(
     if !bp.is_object() {
         return Err(ApiError::validation("blueprint", "must be a JSON object"));
     }
+    // Every blueprint enters here (edits by clients and ops, applied ingestion proposals).
+    wrk_core::blueprint::check_bounds(&bp)
+        .map_err(|e| ApiError::validation("blueprint", e.to_string()))?;
     let (automation, version) = load(app, tenant, id, n).await?;
     writable(&automation)?;
     if !version.status.is_editable_blueprint_by(&caller.actor) {

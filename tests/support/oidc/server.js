@@ -7,7 +7,15 @@
 //   CLIENT_ID      the one client's id
 //   CLIENT_SECRET  its secret (client_secret_basic)
 //   REDIRECT_URI   its redirect URI (exact match); a port of `*` (e.g.
-//                  http://localhost:*/cb) allows any port, for a relying party on port 0
+//                  http://localhost:*/cb) registers the client as a native app with a loopback
+//                  redirect URI, whose port the provider lets vary (RFC 8252 §7.3, built into
+//                  node-oidc-provider), for a relying party on port 0
+//   CLAIMS_IN_ID_TOKEN  `1`: offer no UserInfo endpoint (`features.userinfo` off); the provider
+//                  then puts the scope's claims in the ID token (its documented rule)
+//
+// Otherwise the provider runs in its default, conformant configuration: with the
+// authorization-code flow the scope's claims (email, email_verified, name) are NOT in the ID
+// token; they come from the UserInfo endpoint (OpenID Connect Core §5.4).
 //
 // Accounts: any id. Claims: sub = id, email = "<id>@example.com" (or the id itself when it
 // contains "@"), name = "User <id>", email_verified = true — except ids starting with
@@ -25,13 +33,10 @@ if (!redirectUri) {
   process.exit(2);
 }
 
-// `http://host:*/path` → any port: registered with a placeholder port, matched by pattern.
+// `http://localhost:*/path` → a native client with the loopback URI `http://localhost/path`.
 const anyPort = redirectUri.includes(':*/');
-const registered = anyPort ? redirectUri.replace(':*/', ':1/') : redirectUri;
-const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const pattern = new RegExp(
-  '^' + redirectUri.split(':*/').map(escapeRe).join(':[0-9]{1,5}/') + '$',
-);
+const registered = anyPort ? redirectUri.replace(':*/', '/') : redirectUri;
+const claimsInIdToken = process.env.CLAIMS_IN_ID_TOKEN === '1';
 
 const server = http.createServer();
 server.listen(port, '127.0.0.1', () => {
@@ -46,17 +51,19 @@ server.listen(port, '127.0.0.1', () => {
         grant_types: ['authorization_code'],
         response_types: ['code'],
         token_endpoint_auth_method: 'client_secret_basic',
+        ...(anyPort ? { application_type: 'native' } : {}),
       },
     ],
     pkce: { required: () => true },
-    features: { devInteractions: { enabled: true } },
+    features: {
+      devInteractions: { enabled: true },
+      ...(claimsInIdToken ? { userinfo: { enabled: false } } : {}),
+    },
     claims: {
       openid: ['sub'],
       email: ['email', 'email_verified'],
       profile: ['name'],
     },
-    // Put the scope's claims in the ID token (the relying party reads them from there).
-    conformIdTokenClaims: false,
     async findAccount(ctx, id) {
       const email = id.includes('@') ? id : `${id}@example.com`;
       return {
@@ -73,12 +80,6 @@ server.listen(port, '127.0.0.1', () => {
     },
     cookies: { keys: ['wrk-test-cookie-key'] },
   });
-  if (anyPort) {
-    const allowed = provider.Client.prototype.redirectUriAllowed;
-    provider.Client.prototype.redirectUriAllowed = function (value) {
-      return pattern.test(value) || allowed.call(this, value);
-    };
-  }
   provider.on('server_error', (ctx, err) => console.error('server_error', err));
   server.on('request', provider.callback());
   console.log(bound);
