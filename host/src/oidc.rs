@@ -537,4 +537,66 @@ mod tests {
             Err(OidcError::BadState)
         ));
     }
+
+    /// Serves one HTTP answer with `body` as JSON on a free port; returns its URL.
+    async fn answer_once(body: &'static str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 8192];
+            let _ = s.read(&mut buf).await;
+            let res = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = s.write_all(res.as_bytes()).await;
+        });
+        format!("http://{addr}/userinfo")
+    }
+
+    fn client_with_userinfo(config: &Config, o: &Oidc, userinfo: &str) -> FlowClient {
+        use openidconnect::core::{
+            CoreJwsSigningAlgorithm, CoreResponseType, CoreSubjectIdentifierType,
+        };
+        use openidconnect::{
+            AuthUrl, EmptyAdditionalProviderMetadata, JsonWebKeySetUrl, ResponseTypes, UserInfoUrl,
+        };
+        let metadata = CoreProviderMetadata::new(
+            IssuerUrl::new("http://127.0.0.1:9".into()).unwrap(),
+            AuthUrl::new("http://127.0.0.1:9/auth".into()).unwrap(),
+            JsonWebKeySetUrl::new("http://127.0.0.1:9/jwks".into()).unwrap(),
+            vec![ResponseTypes::new(vec![CoreResponseType::Code])],
+            vec![CoreSubjectIdentifierType::Public],
+            vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256],
+            EmptyAdditionalProviderMetadata {},
+        )
+        .set_userinfo_endpoint(Some(UserInfoUrl::new(userinfo.into()).unwrap()));
+        o.client(config, "corp", metadata).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_userinfo_answer_about_another_subject_is_refused() {
+        let (config, o) = oidc();
+        let token = openidconnect::AccessToken::new("at".into());
+        let alice = openidconnect::SubjectIdentifier::new("alice".into());
+
+        let url =
+            answer_once(r#"{"sub":"mallory","email":"mallory@example.com","email_verified":true}"#)
+                .await;
+        let client = client_with_userinfo(&config, &o, &url);
+        let refused = o.user_info(&client, "corp", &token, &alice).await;
+        assert!(
+            matches!(&refused, Err(OidcError::Invalid(why)) if why.contains("UserInfo")),
+            "{refused:?}"
+        );
+
+        let url =
+            answer_once(r#"{"sub":"alice","email":"alice@example.com","email_verified":true}"#)
+                .await;
+        let client = client_with_userinfo(&config, &o, &url);
+        let info = o.user_info(&client, "corp", &token, &alice).await.unwrap();
+        assert_eq!(info.email().map(|e| e.as_str()), Some("alice@example.com"));
+    }
 }
