@@ -112,7 +112,7 @@ pub struct Settings {
     /// Seconds a client may take to send a request's whole body after its headers, plus one per 16 KiB received; a slower body gets 408 and the connection is closed [default: 30]
     #[arg(long, env = "WRK_BODY_TIMEOUT", value_name = "SECS")]
     pub body_timeout: Option<u64>,
-    /// Most connections open at once from one client IP; more are closed at once (0 = no cap, e.g. behind a reverse proxy) [default: 256]
+    /// Most connections open at once from one client IP; more are closed at once (0 = no cap; trusted proxies are not capped) [default: 256]
     #[arg(long, env = "WRK_MAX_CONNECTIONS_PER_IP", value_name = "N")]
     pub max_connections_per_ip: Option<usize>,
 }

@@ -11,7 +11,8 @@
 //!   deadline passes, and the request is answered `408 request_timeout` (problem+json) with
 //!   `Connection: close`, whatever the handler made of the failed read.
 //! - At most `WRK_MAX_CONNECTIONS_PER_IP` connections are open per client IP; one more is closed
-//!   as soon as it is accepted (before any TLS handshake).
+//!   as soon as it is accepted (before any TLS handshake). A trusted proxy is not capped: it
+//!   speaks for many clients.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -38,12 +39,15 @@ use crate::error::ApiError;
 use crate::scope::PeerAddr;
 
 /// Limits on slow and greedy clients (see the module docs).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     pub header_timeout: Duration,
     pub body_timeout: Duration,
     /// 0 = no cap.
     pub max_connections_per_ip: usize,
+    /// Peers the cap does not apply to: the trusted proxies (`WRK_TRUSTED_PROXIES`), whose
+    /// connections carry many clients each.
+    pub uncapped: Vec<IpAddr>,
 }
 
 impl Limits {
@@ -52,6 +56,7 @@ impl Limits {
             header_timeout: Duration::from_secs(config.header_timeout),
             body_timeout: Duration::from_secs(config.body_timeout),
             max_connections_per_ip: config.max_connections_per_ip,
+            uncapped: config.trusted_proxies.clone(),
         }
     }
 }
@@ -62,6 +67,7 @@ impl Default for Limits {
             header_timeout: Duration::from_secs(30),
             body_timeout: Duration::from_secs(30),
             max_connections_per_ip: 256,
+            uncapped: Vec::new(),
         }
     }
 }
@@ -233,7 +239,12 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let Some(slot) = PerIp::take(&per_ip, peer.ip(), limits.max_connections_per_ip) else {
+        let cap = if limits.uncapped.contains(&peer.ip()) {
+            0
+        } else {
+            limits.max_connections_per_ip
+        };
+        let Some(slot) = PerIp::take(&per_ip, peer.ip(), cap) else {
             tracing::debug!(%peer, "connection refused: too many open from this IP");
             drop(stream);
             continue;

@@ -228,6 +228,31 @@ fn one_ip_cannot_hold_more_than_its_connections() {
 }
 
 #[test]
+fn a_trusted_proxy_is_not_held_to_the_per_ip_cap() {
+    // The proxy speaks for many clients: its connections are not counted against one IP.
+    let app = TestApp::builder()
+        .env("WRK_MAX_CONNECTIONS_PER_IP", "2")
+        .env("WRK_TRUSTED_PROXIES", "127.0.0.4")
+        .spawn();
+    let port = app.port();
+    let held: Vec<TcpStream> = (0..5)
+        .map(|_| {
+            let mut s = connect_from(&app, [127, 0, 0, 4]);
+            let head = healthz(&mut s, port).expect("a trusted proxy is served past the cap");
+            assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+            s
+        })
+        .collect();
+    assert_eq!(held.len(), 5);
+    // Any other IP still is.
+    let mut a = connect_from(&app, [127, 0, 0, 5]);
+    let mut b = connect_from(&app, [127, 0, 0, 5]);
+    assert!(healthz(&mut a, port).is_ok() && healthz(&mut b, port).is_ok());
+    let mut extra = connect_from(&app, [127, 0, 0, 5]);
+    assert!(healthz(&mut extra, port).is_err(), "a 3rd connection was served");
+}
+
+#[test]
 fn made_up_methods_and_paths_add_no_metrics_series() {
     let app = TestApp::spawn();
     let series = |app: &TestApp| -> Vec<String> {
