@@ -36,6 +36,11 @@ pub const CONTROL: &[Migration] = &[
         name: "plugins",
         sql: include_str!("../migrations/control/0004_plugins.sql"),
     },
+    Migration {
+        version: 5,
+        name: "workspace_audit",
+        sql: include_str!("../migrations/control/0005_workspace_audit.sql"),
+    },
 ];
 
 /// Every tenant database's migrations, in order.
@@ -59,6 +64,11 @@ pub const TENANT: &[Migration] = &[
         version: 4,
         name: "documents",
         sql: include_str!("../migrations/tenant/0004_documents.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "quote_numbers",
+        sql: include_str!("../migrations/tenant/0005_quote_numbers.sql"),
     },
 ];
 
