@@ -273,15 +273,27 @@ fn each_invitation_action_leaves_exactly_one_row_in_the_workspace_audit_log() {
     );
 
     // The whole log merges the workspace's own rows with these, newest first, across pages,
-    // and no row is repeated or lost between pages.
+    // and no row is repeated or lost between pages. A change made with an API key names it.
+    let (s, key) = post(
+        &app,
+        "acme",
+        "/api/api-keys",
+        &owner,
+        json!({"name": "ci", "scopes": ["write"]}),
+    );
+    assert_eq!(s, 201, "{key}");
     let (s, a) = post(
         &app,
         "acme",
         "/api/automations",
-        &owner,
+        key["key"].as_str().unwrap(),
         json!({"name": "Invoice intake"}),
     );
     assert_eq!(s, 201, "{a}");
+    let rows = rows_about(&app, &owner, "automation", a["id"].as_str().unwrap());
+    assert_eq!(actions(&rows), ["automation.created"]);
+    assert_eq!(rows[0]["actor"]["kind"], "api_key");
+    assert_eq!(rows[0]["actor_name"], "API key “ci”", "{:?}", rows[0]);
     let mut all = Vec::new();
     let mut cursor: Option<String> = None;
     loop {

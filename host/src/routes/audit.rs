@@ -431,5 +431,35 @@ mod tests {
         assert_eq!(entity_label("api_key"), "API key");
         let (name, _) = actor_name(&rec("x.y", None), &ActorDirectory::default());
         assert_eq!(name, "System");
+        let by = |kind, id: &str| {
+            let mut r = rec("x.y", None);
+            r.actor = wrk_tenants::audit::AuditActor {
+                kind,
+                id: Some(id.into()),
+            };
+            r
+        };
+        let mut dir = ActorDirectory::default();
+        dir.users
+            .insert("u1".into(), ("".into(), "ada@example.com".into()));
+        dir.api_keys.insert("k1".into(), "ci".into());
+        assert_eq!(actor_name(&by(ActorKind::Ops, "o1"), &dir).0, "WRK team");
+        assert_eq!(
+            actor_name(&by(ActorKind::ApiKey, "k1"), &dir).0,
+            "API key “ci”"
+        );
+        assert_eq!(
+            actor_name(&by(ActorKind::ApiKey, "k2"), &dir).0,
+            "An API key"
+        );
+        assert_eq!(
+            actor_name(&by(ActorKind::User, "u1"), &dir).0,
+            "ada@example.com",
+            "a member without a name reads as their email"
+        );
+        assert_eq!(
+            actor_name(&by(ActorKind::User, "gone"), &dir).0,
+            "A former member"
+        );
     }
 }
