@@ -49,6 +49,26 @@ named_enum!(VersionStatus, "version status", {
     Archived => "archived",
 });
 
+impl VersionStatus {
+    /// The one name people see for this status, wherever it is shown (the web UI's
+    /// `STATUS_LABELS` in `ui.js` holds the same names; a host test checks they agree).
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::IntakeInProgress => "Intake",
+            Self::NeedsPricing => "Needs pricing",
+            Self::AwaitingClientApproval => "Awaiting approval",
+            Self::ReadyToBuild => "Ready to build",
+            Self::BuildInProgress => "Building",
+            Self::QaTesting => "QA testing",
+            Self::ReadyToLaunch => "Ready to launch",
+            Self::Live => "Live",
+            Self::Paused => "Paused",
+            Self::Blocked => "Blocked",
+            Self::Archived => "Archived",
+        }
+    }
+}
+
 /// The statuses a version can be blocked from, and therefore the only values `blocked_from` can
 /// meaningfully hold.
 pub const BLOCKABLE: &[VersionStatus] = &[

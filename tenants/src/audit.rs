@@ -6,7 +6,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde_json::Value;
-use wrk_core::ids::AuditId;
+use wrk_core::ids::{AuditId, TenantId};
 
 use crate::error::StoreResult;
 
@@ -107,26 +107,53 @@ pub fn parse_timestamp(s: &str) -> rusqlite::Result<DateTime<Utc>> {
 
 /// Writes one audit row inside `tx`, the transaction of the change it records.
 pub fn record_audit(tx: &Transaction<'_>, entry: &AuditEntry<'_>) -> StoreResult<AuditId> {
+    insert_row(tx, None, entry)
+}
+
+/// Writes one control-plane audit row that belongs to a workspace (the workspace itself, its
+/// memberships and invitations) inside `tx`, the control-plane transaction of the change. The
+/// row is tagged with the workspace, so the workspace's audit log ([`list_workspace_audit`])
+/// shows it next to the rows of the tenant database.
+pub fn record_workspace_audit(
+    tx: &Transaction<'_>,
+    tenant: TenantId,
+    entry: &AuditEntry<'_>,
+) -> StoreResult<AuditId> {
+    insert_row(tx, Some(tenant), entry)
+}
+
+fn insert_row(
+    tx: &Transaction<'_>,
+    tenant: Option<TenantId>,
+    entry: &AuditEntry<'_>,
+) -> StoreResult<AuditId> {
     let id = AuditId::new();
-    tx.execute(
+    let values = params![
+        id.to_string(),
+        timestamp(Utc::now()),
+        entry.actor.kind.as_str(),
+        entry.actor.id,
+        entry.action,
+        entry.entity_type,
+        entry.entity_id,
+        entry.before.as_ref().map(Value::to_string),
+        entry.after.as_ref().map(Value::to_string),
+        entry.request.request_id,
+        entry.request.ip,
+        entry.request.user_agent,
+        tenant.map(|t| t.to_string()),
+    ];
+    // Only the control plane's table has `tenant_id` (a tenant database is one workspace).
+    let sql = if tenant.is_some() {
+        "INSERT INTO audit_log (id, at, actor_kind, actor_id, action, entity_type, entity_id,
+                                before, after, request_id, ip, user_agent, tenant_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+    } else {
         "INSERT INTO audit_log (id, at, actor_kind, actor_id, action, entity_type, entity_id,
                                 before, after, request_id, ip, user_agent)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        params![
-            id.to_string(),
-            timestamp(Utc::now()),
-            entry.actor.kind.as_str(),
-            entry.actor.id,
-            entry.action,
-            entry.entity_type,
-            entry.entity_id,
-            entry.before.as_ref().map(Value::to_string),
-            entry.after.as_ref().map(Value::to_string),
-            entry.request.request_id,
-            entry.request.ip,
-            entry.request.user_agent,
-        ],
-    )?;
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+    };
+    tx.execute(sql, &values[..if tenant.is_some() { 13 } else { 12 }])?;
     Ok(id)
 }
 
@@ -165,33 +192,78 @@ pub fn list_audit(conn: &Connection, filter: &AuditFilter) -> StoreResult<Vec<Au
             filter.before_id,
             filter.limit.max(1)
         ],
-        |r| {
-            let id: String = r.get(0)?;
-            Ok(AuditRecord {
-                id: AuditId::parse(&id).map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        0,
-                        rusqlite::types::Type::Text,
-                        e.into(),
-                    )
-                })?,
-                at: parse_timestamp(&r.get::<_, String>(1)?)?,
-                actor: AuditActor {
-                    kind: ActorKind::parse(&r.get::<_, String>(2)?),
-                    id: r.get(3)?,
-                },
-                action: r.get(4)?,
-                entity_type: r.get(5)?,
-                entity_id: r.get(6)?,
-                before: json_column(r.get(7)?),
-                after: json_column(r.get(8)?),
-                request_id: r.get(9)?,
-                ip: r.get(10)?,
-                user_agent: r.get(11)?,
-            })
-        },
+        audit_row,
     )?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The control plane's audit rows that belong to `tenant` (see [`record_workspace_audit`]),
+/// with the same filters and order as [`list_audit`].
+pub fn list_workspace_audit(
+    control: &Connection,
+    tenant: TenantId,
+    filter: &AuditFilter,
+) -> StoreResult<Vec<AuditRecord>> {
+    let mut stmt = control.prepare_cached(
+        "SELECT id, at, actor_kind, actor_id, action, entity_type, entity_id, before, after,
+                request_id, ip, user_agent
+         FROM audit_log
+         WHERE tenant_id = ?6
+           AND (?1 IS NULL OR entity_type = ?1)
+           AND (?2 IS NULL OR entity_id = ?2)
+           AND (?3 IS NULL OR action = ?3)
+           AND (?4 IS NULL OR id < ?4)
+         ORDER BY id DESC
+         LIMIT ?5",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            filter.entity_type,
+            filter.entity_id,
+            filter.action,
+            filter.before_id,
+            filter.limit.max(1),
+            tenant.to_string()
+        ],
+        audit_row,
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Two lists that are each newest first, merged newest first and cut to `limit`: one page of
+/// the union (the first `limit` of the union are among the first `limit` of each side).
+pub fn merge_newest_first(
+    a: Vec<AuditRecord>,
+    b: Vec<AuditRecord>,
+    limit: u32,
+) -> Vec<AuditRecord> {
+    let mut all: Vec<AuditRecord> = a.into_iter().chain(b).collect();
+    // UUID v7 ids sort in time order, as text and as bytes alike.
+    all.sort_by_key(|r| std::cmp::Reverse(r.id.to_string()));
+    all.truncate(limit.max(1) as usize);
+    all
+}
+
+fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
+    let id: String = r.get(0)?;
+    Ok(AuditRecord {
+        id: AuditId::parse(&id).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+        })?,
+        at: parse_timestamp(&r.get::<_, String>(1)?)?,
+        actor: AuditActor {
+            kind: ActorKind::parse(&r.get::<_, String>(2)?),
+            id: r.get(3)?,
+        },
+        action: r.get(4)?,
+        entity_type: r.get(5)?,
+        entity_id: r.get(6)?,
+        before: json_column(r.get(7)?),
+        after: json_column(r.get(8)?),
+        request_id: r.get(9)?,
+        ip: r.get(10)?,
+        user_agent: r.get(11)?,
+    })
 }
 
 /// How many audit rows mention an entity; used by tests that check "one row per change".
@@ -204,4 +276,86 @@ pub fn count_audit(conn: &Connection, entity_type: &str, entity_id: &str) -> Sto
         )
         .optional()?
         .unwrap_or(0))
+}
+
+/// Who the actors of some audit rows are, for people reading the log.
+#[derive(Debug, Clone, Default)]
+pub struct ActorDirectory {
+    /// user id → (name, email).
+    pub users: std::collections::HashMap<String, (String, String)>,
+    /// API key id → the key's name.
+    pub api_keys: std::collections::HashMap<String, String>,
+}
+
+/// The ids of `kind` actors, and for users also the members a membership row is about.
+fn ids_of(records: &[AuditRecord], kind: ActorKind) -> String {
+    let mut ids: std::collections::BTreeSet<&str> = records
+        .iter()
+        .filter(|r| r.actor.kind == kind)
+        .filter_map(|r| r.actor.id.as_deref())
+        .collect();
+    if kind == ActorKind::User {
+        ids.extend(
+            records
+                .iter()
+                .filter(|r| r.entity_type == "membership")
+                .filter_map(|r| r.after.as_ref().or(r.before.as_ref()))
+                .filter_map(|v| v.get("user_id")?.as_str()),
+        );
+    }
+    Value::from(ids.into_iter().collect::<Vec<_>>()).to_string()
+}
+
+impl crate::storage::Storage {
+    /// One page of a workspace's audit log, newest first: the tenant database's rows merged with
+    /// the control plane's rows about the workspace (its members and invitations).
+    pub fn workspace_audit(
+        &self,
+        tenant: TenantId,
+        filter: &AuditFilter,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        let local = self.tenant(tenant)?.db().read(|c| list_audit(c, filter))?;
+        let control = self
+            .control()
+            .db
+            .read(|c| list_workspace_audit(c, tenant, filter))?;
+        Ok(merge_newest_first(local, control, filter.limit))
+    }
+
+    /// Names for the user and API key actors of `records` (users from the control plane, keys
+    /// from the workspace). Unknown ids are simply absent.
+    pub fn audit_actors(
+        &self,
+        tenant: TenantId,
+        records: &[AuditRecord],
+    ) -> StoreResult<ActorDirectory> {
+        let mut dir = ActorDirectory::default();
+        let users = ids_of(records, ActorKind::User);
+        self.control().db.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, name, email FROM users WHERE id IN (SELECT value FROM json_each(?1))",
+            )?;
+            let rows = stmt.query_map([&users], |r| {
+                Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?)))
+            })?;
+            for row in rows {
+                let (id, who) = row?;
+                dir.users.insert(id, who);
+            }
+            Ok(())
+        })?;
+        let keys = ids_of(records, ActorKind::ApiKey);
+        self.tenant(tenant)?.db().read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, name FROM api_keys WHERE id IN (SELECT value FROM json_each(?1))",
+            )?;
+            let rows = stmt.query_map([&keys], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
+            for row in rows {
+                let (id, name) = row?;
+                dir.api_keys.insert(id, name);
+            }
+            Ok(())
+        })?;
+        Ok(dir)
+    }
 }

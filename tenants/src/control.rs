@@ -109,8 +109,9 @@ pub(crate) fn insert_tenant(
             e.into()
         }
     })?;
-    audit::record_audit(
+    audit::record_workspace_audit(
         tx,
+        record.id,
         &audit::AuditEntry {
             actor,
             action: "tenant.created",

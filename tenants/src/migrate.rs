@@ -36,6 +36,11 @@ pub const CONTROL: &[Migration] = &[
         name: "plugins",
         sql: include_str!("../migrations/control/0004_plugins.sql"),
     },
+    Migration {
+        version: 5,
+        name: "workspace_audit",
+        sql: include_str!("../migrations/control/0005_workspace_audit.sql"),
+    },
 ];
 
 /// Every tenant database's migrations, in order.
@@ -59,6 +64,11 @@ pub const TENANT: &[Migration] = &[
         version: 4,
         name: "documents",
         sql: include_str!("../migrations/tenant/0004_documents.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "quote_numbers",
+        sql: include_str!("../migrations/tenant/0005_quote_numbers.sql"),
     },
 ];
 
@@ -129,5 +139,91 @@ mod tests {
             apply(&mut conn, "t", TENANT),
             Err(StoreError::Corrupt(_))
         ));
+    }
+
+    /// Quotes stored before numbers existed get them: per project, in order of the project's
+    /// first quote within its year, with `-R<n>` for later revisions.
+    #[test]
+    fn existing_quotes_are_numbered_per_project_in_order() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply(&mut conn, "t", &TENANT[..4]).unwrap();
+        // Bare quote rows, without the automations and projects they would belong to.
+        conn.pragma_update(None, "foreign_keys", false).unwrap();
+        let quote = |id: &str, project: &str, revision: u32, at: &str| {
+            conn.execute(
+                "INSERT INTO quotes (id, project_id, automation_id, version, revision, status,
+                    currency, setup_fee_cents, monthly_fee_cents, included_runs,
+                    overage_unit_cents, valid_until, plugin_name, plugin_version, plugin_sha256,
+                    plugin_input, plugin_output, created_at, updated_at)
+                 VALUES (?1, ?2, 'a', 1, ?3, 'sent', 'USD', 0, 0, 0, 0, ?4, 'p', '1', 's',
+                    '{}', '{}', ?4, ?4)",
+                rusqlite::params![id, project, revision, at],
+            )
+            .unwrap();
+        };
+        quote("q1", "p-b", 1, "2025-12-30T10:00:00.000000Z");
+        quote("q2", "p-a", 1, "2026-01-02T10:00:00.000000Z");
+        quote("q3", "p-b", 2, "2026-01-03T10:00:00.000000Z");
+        quote("q4", "p-c", 1, "2026-01-04T10:00:00.000000Z");
+        apply(&mut conn, "t", TENANT).unwrap();
+        let number = |id: &str| -> String {
+            conn.query_row("SELECT number FROM quotes WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .unwrap()
+        };
+        assert_eq!(number("q1"), "Q-2025-0001");
+        assert_eq!(number("q3"), "Q-2025-0001-R2");
+        assert_eq!(number("q2"), "Q-2026-0001");
+        assert_eq!(number("q4"), "Q-2026-0002");
+    }
+
+    /// Control-plane audit rows written before they carried the workspace get it from the row.
+    #[test]
+    fn existing_workspace_audit_rows_are_tagged_with_their_workspace() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply(&mut conn, "c", &CONTROL[..4]).unwrap();
+        conn.pragma_update(None, "foreign_keys", false).unwrap();
+        let row = |id: &str,
+                   entity_type: &str,
+                   entity_id: &str,
+                   before: Option<&str>,
+                   after: Option<&str>| {
+            conn.execute(
+                "INSERT INTO audit_log (id, at, actor_kind, action, entity_type, entity_id, before, after)
+                 VALUES (?1, '2026-01-01T00:00:00Z', 'user', 'x.y', ?2, ?3, ?4, ?5)",
+                rusqlite::params![id, entity_type, entity_id, before, after],
+            )
+            .unwrap();
+        };
+        row("1", "tenant", "t1", None, Some(r#"{"id":"t1"}"#));
+        row(
+            "2",
+            "membership",
+            "t1:u",
+            None,
+            Some(r#"{"tenant_id":"t1","user_id":"u"}"#),
+        );
+        row(
+            "3",
+            "membership",
+            "t2:u",
+            Some(r#"{"tenant_id":"t2","user_id":"u"}"#),
+            None,
+        );
+        row("4", "invitation", "i", None, Some(r#"{"tenant_id":"t2"}"#));
+        row("5", "user", "u", None, Some(r#"{"tenant_id":"t9"}"#));
+        apply(&mut conn, "c", CONTROL).unwrap();
+        let tenant = |id: &str| -> Option<String> {
+            conn.query_row("SELECT tenant_id FROM audit_log WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .unwrap()
+        };
+        assert_eq!(tenant("1").as_deref(), Some("t1"));
+        assert_eq!(tenant("2").as_deref(), Some("t1"));
+        assert_eq!(tenant("3").as_deref(), Some("t2"));
+        assert_eq!(tenant("4").as_deref(), Some("t2"));
+        assert_eq!(tenant("5"), None, "account rows belong to no workspace");
     }
 }

@@ -147,7 +147,7 @@ fn an_automation_goes_from_intake_to_a_quote_through_the_ui() {
     status_is(&browser, "awaiting_client_approval");
     browser.wait_for("[aria-current=step]");
     let step = browser.text(".timeline [aria-current=step]");
-    assert!(step.starts_with("Approval"), "{step}");
+    assert!(step.starts_with("Awaiting approval"), "{step}");
     shots(&browser, "automation-detail");
 
     browser.click("#tab-quote");

@@ -18,8 +18,9 @@ use tokio::sync::mpsc;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use wrk_core::machine::VersionStatus;
 use wrk_core::roles::Access;
-use wrk_tenants::audit::{AuditFilter, AuditRecord, list_audit};
+use wrk_tenants::audit::{ActorDirectory, ActorKind, AuditFilter, AuditRecord};
 
 use crate::app::AppState;
 use crate::auth::session::WorkspaceSession;
@@ -38,7 +39,8 @@ pub struct AuditActorView {
 }
 
 /// One audit row: `{id, at, actor:{kind,id}, action, entity_type, entity_id, before, after,
-/// request_id}`.
+/// request_id}`, plus what people read: `actor_name`, `actor_email`, `action_label`,
+/// `entity_label`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditView {
     pub id: String,
@@ -52,11 +54,27 @@ pub struct AuditView {
     #[schema(value_type = Object)]
     pub after: Option<Value>,
     pub request_id: Option<String>,
+    /// Who, for people: a member's name, "WRK team" for operators, "API key “name”", "System".
+    pub actor_name: String,
+    /// A user actor's email, when known.
+    pub actor_email: Option<String>,
+    /// The action in words, e.g. "Invitation sent" or "Status changed to Awaiting approval".
+    pub action_label: String,
+    /// The entity type in words, e.g. "API key".
+    pub entity_label: String,
+    /// The entity's name when the row alone does not say it (the member of a membership row).
+    pub entity_name: Option<String>,
 }
 
-impl From<&AuditRecord> for AuditView {
-    fn from(r: &AuditRecord) -> Self {
+impl AuditView {
+    fn new(r: &AuditRecord, actors: &ActorDirectory) -> Self {
+        let (actor_name, actor_email) = actor_name(r, actors);
         Self {
+            actor_name,
+            actor_email,
+            action_label: action_label(r),
+            entity_label: entity_label(&r.entity_type),
+            entity_name: entity_name(r, actors),
             id: r.id.to_string(),
             at: r.at,
             actor: AuditActorView {
@@ -71,6 +89,125 @@ impl From<&AuditRecord> for AuditView {
             request_id: r.request_id.clone(),
         }
     }
+}
+
+/// Who made a change, in words (and a user's email).
+fn actor_name(r: &AuditRecord, actors: &ActorDirectory) -> (String, Option<String>) {
+    let id = r.actor.id.as_deref().unwrap_or_default();
+    match r.actor.kind {
+        ActorKind::User => match actors.users.get(id) {
+            Some((name, email)) if !name.trim().is_empty() => (name.clone(), Some(email.clone())),
+            Some((_, email)) => (email.clone(), Some(email.clone())),
+            None => ("A former member".to_owned(), None),
+        },
+        ActorKind::Ops => ("WRK team".to_owned(), None),
+        ActorKind::ApiKey => match actors.api_keys.get(id) {
+            Some(name) => (format!("API key “{name}”"), None),
+            None => ("An API key".to_owned(), None),
+        },
+        ActorKind::System => ("System".to_owned(), None),
+    }
+}
+
+fn entity_name(r: &AuditRecord, actors: &ActorDirectory) -> Option<String> {
+    if r.entity_type != "membership" {
+        return None;
+    }
+    let user = r
+        .after
+        .as_ref()
+        .or(r.before.as_ref())?
+        .get("user_id")?
+        .as_str()?;
+    let (name, email) = actors.users.get(user)?;
+    Some(if name.trim().is_empty() { email } else { name }.clone())
+}
+
+/// Entity types in words: the one table the UI shows (`entity_type` stays the code).
+fn entity_label(entity_type: &str) -> String {
+    match entity_type {
+        "tenant" => "Workspace".to_owned(),
+        "membership" => "Member".to_owned(),
+        "invitation" => "Invitation".to_owned(),
+        "api_key" => "API key".to_owned(),
+        "automation" => "Automation".to_owned(),
+        "version" => "Version".to_owned(),
+        "project" => "Project".to_owned(),
+        "quote" => "Quote".to_owned(),
+        "task" => "Task".to_owned(),
+        "message" => "Message".to_owned(),
+        "document" => "Document".to_owned(),
+        "ingestion" => "Document reading".to_owned(),
+        "credential" => "Credential".to_owned(),
+        "plugin" => "Plugin".to_owned(),
+        other => humanize(other),
+    }
+}
+
+/// `some_code` → "Some code".
+fn humanize(code: &str) -> String {
+    let words = code.replace(['_', '.'], " ");
+    let mut chars = words.trim().chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn status_label(v: Option<&Value>) -> Option<&'static str> {
+    let s = v?.get("status")?.as_str()?;
+    VersionStatus::parse(s).ok().map(VersionStatus::label)
+}
+
+/// Actions in words: the one table of action labels (the `action` code stays as it is). An
+/// action missing here reads as its humanized code, never as the raw code.
+fn action_label(r: &AuditRecord) -> String {
+    let label = match r.action.as_str() {
+        "tenant.created" => "Workspace created",
+        "membership.created" => "Member added",
+        "membership.removed" => "Member removed",
+        "membership.role_changed" => "Member's role changed",
+        "invitation.created" => "Invitation sent",
+        "invitation.resent" => "Invitation sent again",
+        "invitation.revoked" => "Invitation revoked",
+        "invitation.accepted" => "Invitation accepted",
+        "api_key.created" => "API key created",
+        "api_key.revoked" => "API key revoked",
+        "automation.created" => "Automation created",
+        "automation.updated" => "Automation renamed or edited",
+        "version.created" => "Version created",
+        "version.requirements_updated" => "Requirements updated",
+        "version.blueprint_updated" => "Blueprint updated",
+        "version.transitioned" | "version.status_changed" => {
+            return match status_label(r.after.as_ref()) {
+                Some(to) => format!("Status changed to {to}"),
+                None => "Status changed".to_owned(),
+            };
+        }
+        "project.created" => "Project opened",
+        "quote.created" => "Quote sent",
+        "quote.superseded" => "Quote replaced by a new revision",
+        "quote.accepted" => "Quote accepted",
+        "quote.signed" => "Quote signed",
+        "quote.rejected" => "Quote rejected",
+        "quote.expired" => "Quote expired",
+        "task.created" => "Task created",
+        "task.updated" => "Task updated",
+        "task.closed" => "Task closed",
+        "message.created" => "Message posted",
+        "document.uploaded" => "Document uploaded",
+        "document.deleted" => "Document deleted",
+        "ingestion.queued" => "Document reading started",
+        "ingestion.proposed" => "Changes proposed from documents",
+        "ingestion.applied" => "Proposed changes applied",
+        "ingestion.discarded" => "Proposed changes discarded",
+        "ingestion.failed" => "Document reading failed",
+        "credential.created" => "Credential added",
+        "credential.updated" => "Credential updated",
+        "credential.deleted" => "Credential removed",
+        other => return humanize(other),
+    };
+    label.to_owned()
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -119,12 +256,16 @@ pub async fn audit_logs(
     if csv {
         return Ok(csv_export(&app, tenant, filter));
     }
-    let rows = app
-        .blocking(move |s| s.tenant(tenant)?.db().read(|c| list_audit(c, &filter)))
+    let (rows, actors) = app
+        .blocking(move |s| {
+            let rows = s.workspace_audit(tenant, &filter)?;
+            let actors = s.audit_actors(tenant, &rows)?;
+            Ok((rows, actors))
+        })
         .await?;
     let (rows, next_cursor) = paginate(rows, limit, |r| r.id.to_string());
     Ok(Json(AuditPage {
-        items: rows.iter().map(AuditView::from).collect(),
+        items: rows.iter().map(|r| AuditView::new(r, &actors)).collect(),
         next_cursor,
     })
     .into_response())
@@ -203,15 +344,8 @@ fn csv_export(
         {
             return;
         }
-        let store = match storage.tenant(tenant) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "audit export: cannot open the tenant");
-                return;
-            }
-        };
         loop {
-            let rows = match store.db().read(|c| list_audit(c, &filter)) {
+            let rows = match storage.workspace_audit(tenant, &filter) {
                 Ok(rows) => rows,
                 Err(e) => {
                     // The header is sent already: the export ends short, and the log says why.
@@ -254,5 +388,78 @@ mod tests {
         assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(field("line\nbreak"), "\"line\nbreak\"");
         assert_eq!(field("=SUM(A1)"), "'=SUM(A1)");
+    }
+
+    /// The server's status names and the web UI's `STATUS_LABELS` are the same table.
+    #[test]
+    fn the_ui_and_the_server_name_every_status_alike() {
+        let ui = wrk_web::asset("js/ui.js").expect("ui.js is embedded");
+        let ui = String::from_utf8_lossy(&ui.bytes);
+        for s in VersionStatus::ALL {
+            let entry = format!("  {}: '{}',", s.as_str(), s.label());
+            assert!(ui.contains(&entry), "ui.js lacks `{entry}`");
+        }
+    }
+
+    #[test]
+    fn actions_read_as_words_and_unknown_ones_are_humanized() {
+        let rec = |action: &str, after: Option<Value>| AuditRecord {
+            id: wrk_core::ids::AuditId::new(),
+            at: Utc::now(),
+            actor: wrk_tenants::audit::AuditActor::system(),
+            action: action.into(),
+            entity_type: "version".into(),
+            entity_id: None,
+            before: None,
+            after,
+            request_id: None,
+            ip: None,
+            user_agent: None,
+        };
+        assert_eq!(
+            action_label(&rec("invitation.created", None)),
+            "Invitation sent"
+        );
+        assert_eq!(
+            action_label(&rec(
+                "version.transitioned",
+                Some(serde_json::json!({"status": "awaiting_client_approval"}))
+            )),
+            "Status changed to Awaiting approval"
+        );
+        assert_eq!(action_label(&rec("widget.frobbed", None)), "Widget frobbed");
+        assert_eq!(entity_label("api_key"), "API key");
+        let (name, _) = actor_name(&rec("x.y", None), &ActorDirectory::default());
+        assert_eq!(name, "System");
+        let by = |kind, id: &str| {
+            let mut r = rec("x.y", None);
+            r.actor = wrk_tenants::audit::AuditActor {
+                kind,
+                id: Some(id.into()),
+            };
+            r
+        };
+        let mut dir = ActorDirectory::default();
+        dir.users
+            .insert("u1".into(), ("".into(), "ada@example.com".into()));
+        dir.api_keys.insert("k1".into(), "ci".into());
+        assert_eq!(actor_name(&by(ActorKind::Ops, "o1"), &dir).0, "WRK team");
+        assert_eq!(
+            actor_name(&by(ActorKind::ApiKey, "k1"), &dir).0,
+            "API key “ci”"
+        );
+        assert_eq!(
+            actor_name(&by(ActorKind::ApiKey, "k2"), &dir).0,
+            "An API key"
+        );
+        assert_eq!(
+            actor_name(&by(ActorKind::User, "u1"), &dir).0,
+            "ada@example.com",
+            "a member without a name reads as their email"
+        );
+        assert_eq!(
+            actor_name(&by(ActorKind::User, "gone"), &dir).0,
+            "A former member"
+        );
     }
 }

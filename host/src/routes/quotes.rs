@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wrk_core::ids::QuoteId;
-use wrk_core::roles::Access;
+use wrk_core::roles::{Access, ClientRole};
 use wrk_tenants::automations::quotes::{Project, Quote, QuoteFilter};
 
 use crate::app::AppState;
@@ -64,10 +64,22 @@ pub struct PluginView {
     pub sha256: String,
 }
 
+/// Who a quote is addressed to: the workspace and its owner.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BilledToView {
+    pub workspace_name: String,
+    pub owner_name: Option<String>,
+    pub owner_email: Option<String>,
+}
+
 /// A quote (API.md). Money is integer cents in `currency`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct QuoteView {
     pub id: String,
+    /// The quote's number for people, e.g. `Q-2026-0001` (`-R2` for a second revision).
+    pub number: Option<String>,
+    /// The workspace and owner it is addressed to (on `GET /api/quotes/{id}`; null in lists).
+    pub billed_to: Option<BilledToView>,
     pub project_id: String,
     pub automation_id: String,
     pub version: u32,
@@ -88,6 +100,8 @@ impl From<&Quote> for QuoteView {
     fn from(q: &Quote) -> Self {
         Self {
             id: q.id.to_string(),
+            number: q.number.clone(),
+            billed_to: None,
             project_id: q.project_id.to_string(),
             automation_id: q.automation_id.to_string(),
             version: q.version,
@@ -230,6 +244,25 @@ pub async fn quote_get(
     session.require(Access::Read)?;
     let id = QuoteId::parse(&id).map_err(|_| ApiError::not_found("quote"))?;
     let tenant = session.tenant_id();
-    let q = app.blocking(move |s| s.tenant(tenant)?.quote(id)).await?;
-    Ok(Json(QuoteView::from(&q)))
+    let (q, owner) = app
+        .blocking(move |s| {
+            let q = s.tenant(tenant)?.quote(id)?;
+            let owner = s
+                .control()
+                .members(tenant)?
+                .into_iter()
+                .find(|m| m.role == ClientRole::Owner);
+            Ok((q, owner))
+        })
+        .await?;
+    let mut view = QuoteView::from(&q);
+    view.billed_to = Some(BilledToView {
+        workspace_name: session.tenant.name.clone(),
+        owner_name: owner
+            .as_ref()
+            .map(|o| o.name.clone())
+            .filter(|n| !n.trim().is_empty()),
+        owner_email: owner.map(|o| o.email),
+    });
+    Ok(Json(view))
 }

@@ -71,6 +71,10 @@ pub struct Quote {
     pub plugin_input: Value,
     pub plugin_output: Value,
     pub created_at: DateTime<Utc>,
+    /// The quote's number for people: `Q-<year>-<nnnn>` per project in the workspace, numbered
+    /// in order of the project's first quote, with `-R<n>` for revision `n` > 1. Stored, so it
+    /// never changes.
+    pub number: Option<String>,
 }
 
 /// A pricing plugin's answer, ready to store.
@@ -128,7 +132,40 @@ fn quote_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Quote> {
         plugin_input: super::json_col(r.get(15)?),
         plugin_output: super::json_col(r.get(16)?),
         created_at: time_col(&r.get::<_, String>(17)?)?,
+        number: r.get(18)?,
     })
+}
+
+/// What a quote reads back: its columns and its number.
+const QUOTE_READ: &str = "id, project_id, automation_id, version, revision, status, currency,
+    setup_fee_cents, monthly_fee_cents, included_runs, overage_unit_cents, valid_until,
+    plugin_name, plugin_version, plugin_sha256, plugin_input, plugin_output, created_at, number";
+
+/// The number of a project's revision `revision` created at `at` (see [`Quote::number`]).
+fn quote_number(
+    tx: &Transaction<'_>,
+    project: ProjectId,
+    revision: u32,
+    at: DateTime<Utc>,
+) -> StoreResult<String> {
+    let first: Option<String> = tx
+        .query_row(
+            "SELECT number FROM quotes WHERE project_id = ?1 AND revision = 1",
+            [project.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    if let Some(base) = first.filter(|_| revision > 1) {
+        return Ok(format!("{base}-R{revision}"));
+    }
+    let prefix = format!("Q-{}-", at.format("%Y"));
+    let taken: u32 = tx.query_row(
+        "SELECT count(DISTINCT project_id) FROM quotes WHERE substr(number, 1, 7) = ?1",
+        [&prefix],
+        |r| r.get(0),
+    )?;
+    Ok(format!("{prefix}{:04}", taken + 1))
 }
 
 fn with_lines(c: &Connection, mut q: Quote) -> StoreResult<Quote> {
@@ -154,7 +191,7 @@ fn with_lines(c: &Connection, mut q: Quote) -> StoreResult<Quote> {
 fn load_quote(c: &Connection, id: QuoteId) -> StoreResult<Quote> {
     let q = c
         .query_row(
-            &format!("SELECT {QUOTE_COLS} FROM quotes WHERE id = ?1"),
+            &format!("SELECT {QUOTE_READ} FROM quotes WHERE id = ?1"),
             [id.to_string()],
             quote_row,
         )
@@ -305,6 +342,10 @@ impl TenantStore {
                     timestamp(at)
                 ],
             )?;
+            tx.execute(
+                "UPDATE quotes SET number = ?2 WHERE id = ?1",
+                params![quote.to_string(), quote_number(tx, project, revision, at)?],
+            )?;
             for (i, line) in new.line_items.iter().enumerate() {
                 tx.execute(
                     "INSERT INTO quote_line_items (quote_id, position, code, description, quantity,
@@ -409,7 +450,7 @@ impl TenantStore {
     pub fn quotes(&self, filter: &QuoteFilter) -> StoreResult<Vec<Quote>> {
         self.db().read(|c| {
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {QUOTE_COLS} FROM quotes
+                "SELECT {QUOTE_READ} FROM quotes
                  WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR id < ?2)
                  ORDER BY id DESC LIMIT ?3"
             ))?;

@@ -87,8 +87,9 @@ fn audit_inv(
     inv: &Invitation,
     request: &RequestMeta,
 ) -> StoreResult<()> {
-    audit::record_audit(
+    audit::record_workspace_audit(
         tx,
+        inv.tenant_id,
         &AuditEntry {
             actor,
             action,
@@ -134,11 +135,22 @@ impl ControlStore {
                     new.email
                 )));
             }
-            tx.execute(
-                "UPDATE invitations SET status = 'revoked'
-                 WHERE tenant_id = ?1 AND email = ?2 AND status = 'pending'",
-                params![new.tenant.to_string(), new.email],
-            )?;
+            // A pending invitation for the same address is replaced: revoked, and audited.
+            let replaced: Vec<String> = tx
+                .prepare(
+                    "SELECT id FROM invitations
+                     WHERE tenant_id = ?1 AND email = ?2 AND status = 'pending'",
+                )?
+                .query_map(params![new.tenant.to_string(), new.email], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            for old in replaced {
+                tx.execute(
+                    "UPDATE invitations SET status = 'revoked' WHERE id = ?1",
+                    [&old],
+                )?;
+                let old = by_id(tx, new.tenant, Uuid::parse_str(&old).map_err(conv_err)?)?;
+                audit_inv(tx, actor, "invitation.revoked", &old, request)?;
+            }
             let id = Uuid::now_v7();
             tx.execute(
                 "INSERT INTO invitations (id, tenant_id, email, role, token_hash, status, invited_by,
@@ -362,6 +374,79 @@ mod tests {
             c.create_invitation(&again, &owner.actor(), &meta, nothing),
             Err(StoreError::Conflict(_))
         ));
+    }
+
+    /// The invitation, its audit row (tagged with the workspace, so the workspace's log shows
+    /// it) and its email commit together: when the email cannot be queued, none of them exist.
+    #[test]
+    fn an_invitation_and_its_audit_row_commit_or_roll_back_together() {
+        let (_d, s) = testing::storage();
+        let c = s.control();
+        let meta = RequestMeta::default();
+        let owner = c
+            .create_local_user(
+                &NewLocalUser {
+                    email: "o@example.com",
+                    name: "o",
+                    password_hash: "h",
+                    verification: None,
+                },
+                &meta,
+                nothing,
+            )
+            .unwrap();
+        let t = s
+            .create_workspace(Slug::parse("acme").unwrap(), "Acme", owner.id, &meta)
+            .unwrap();
+        let rows = |action: &str| {
+            s.workspace_audit(
+                t.id,
+                &crate::audit::AuditFilter {
+                    action: Some(action.into()),
+                    limit: 50,
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .len()
+        };
+        let new = |token: &str| NewInvitation {
+            tenant: t.id,
+            email: "x@example.com",
+            role: ClientRole::Member,
+            token: NewToken {
+                hash: token_hash(token),
+                expires_at: Utc::now() + invitation_ttl(),
+            },
+        };
+        let failed =
+            c.create_invitation(&new("a"), &owner.actor(), &meta, |_: &Transaction<'_>| {
+                Err(StoreError::Corrupt("the outbox is gone".into()))
+            });
+        assert!(failed.is_err());
+        assert!(c.invitations(t.id).unwrap().is_empty());
+        assert_eq!(rows("invitation.created"), 0);
+
+        let inv = c
+            .create_invitation(&new("b"), &owner.actor(), &meta, nothing)
+            .unwrap();
+        assert_eq!(rows("invitation.created"), 1);
+        let failed = c.resend_invitation(
+            t.id,
+            inv.id,
+            &NewToken {
+                hash: token_hash("c"),
+                expires_at: Utc::now() + invitation_ttl(),
+            },
+            &owner.actor(),
+            &meta,
+            |_: &Transaction<'_>| Err(StoreError::Corrupt("the outbox is gone".into())),
+        );
+        assert!(failed.is_err());
+        assert_eq!(rows("invitation.resent"), 0);
+        // The workspace's log also shows the workspace's creation and its owner's membership.
+        assert_eq!(rows("tenant.created"), 1);
+        assert_eq!(rows("membership.created"), 1);
     }
 
     #[test]

@@ -97,8 +97,9 @@ fn audit_membership(
 ) -> StoreResult<()> {
     let view =
         |role: ClientRole| serde_json::json!({"tenant_id": tenant, "user_id": user, "role": role});
-    audit::record_audit(
+    audit::record_workspace_audit(
         tx,
+        tenant,
         &AuditEntry {
             actor,
             action,

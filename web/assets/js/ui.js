@@ -326,19 +326,23 @@ export function statusBadge(status, { label = null } = {}) {
   return el('span', { class: `badge status-${status}`, dataset: { status } }, label || statusLabel(status));
 }
 
+// The steps of the status timeline. Each step is named by its status's label (STATUS_LABELS is
+// the one table of status names); the build step, which spans two statuses, shows whichever of
+// them the version is in.
 export const TIMELINE_STEPS = [
-  { key: 'intake', label: 'Intake', statuses: ['intake_in_progress'] },
-  { key: 'pricing', label: 'Pricing', statuses: ['needs_pricing'] },
-  { key: 'approval', label: 'Approval', statuses: ['awaiting_client_approval'] },
-  { key: 'build', label: 'Build', statuses: ['ready_to_build', 'build_in_progress'] },
-  { key: 'qa', label: 'QA', statuses: ['qa_testing'] },
-  { key: 'launch', label: 'Launch', statuses: ['ready_to_launch'] },
-  { key: 'live', label: 'Live', statuses: ['live'] },
-];
+  { key: 'intake', statuses: ['intake_in_progress'] },
+  { key: 'pricing', statuses: ['needs_pricing'] },
+  { key: 'approval', statuses: ['awaiting_client_approval'] },
+  { key: 'build', statuses: ['build_in_progress', 'ready_to_build'] },
+  { key: 'qa', statuses: ['qa_testing'] },
+  { key: 'launch', statuses: ['ready_to_launch'] },
+  { key: 'live', statuses: ['live'] },
+].map((s) => ({ ...s, label: statusLabel(s.statuses[0]) }));
 
 /**
  * The horizontal status timeline with the current step lit.
  * For `paused` pass nothing (it sits on Live); for `blocked` pass `{from: blocked_from}`.
+ * At narrow widths only the dots show, with "Step n of 7 · label" under them (wrk.css).
  */
 export function statusTimeline(status, { from = null } = {}) {
   let effective = status;
@@ -346,12 +350,16 @@ export function statusTimeline(status, { from = null } = {}) {
   if (status === 'blocked') effective = from || 'build_in_progress';
   const current = TIMELINE_STEPS.findIndex((s) => s.statuses.includes(effective));
   const mod = status === 'blocked' ? 'is-blocked' : status === 'paused' ? 'is-paused' : status === 'archived' ? 'is-archived' : null;
-  return el('ol', { class: ['timeline', mod], 'aria-label': `Status: ${statusLabel(status)}` },
+  const stepLabel = (step) => (step.statuses.includes(effective) ? statusLabel(effective) : step.label);
+  const summary = current >= 0 && status !== 'archived'
+    ? `Step ${current + 1} of ${TIMELINE_STEPS.length} · ${stepLabel(TIMELINE_STEPS[current])}${status === 'paused' || status === 'blocked' ? ` · ${statusLabel(status)}` : ''}`
+    : statusLabel(status);
+  return el('ol', { class: ['timeline', mod], 'aria-label': `Status: ${statusLabel(status)}`, dataset: { current: summary } },
     TIMELINE_STEPS.map((step, i) => {
       const isCurrent = i === current && status !== 'archived';
       const state = isCurrent ? 'is-current' : i < current || (status === 'live' && i <= current) ? 'is-done' : null;
       return el('li', { class: ['timeline-step', state], 'aria-current': isCurrent ? 'step' : null },
-        step.label,
+        el('span', { class: 'timeline-label' }, stepLabel(step)),
         isCurrent && (status === 'paused' || status === 'blocked')
           ? el('span', { class: 'timeline-note' }, statusLabel(status))
           : null,

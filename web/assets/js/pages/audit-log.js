@@ -4,19 +4,35 @@ import { get } from '../api.js';
 import { el, mount, emptyState, skeletonCard, formatDate } from '../ui.js';
 
 const list = (data) => (Array.isArray(data) ? data : data?.items || []);
-const ENTITY_TYPES = ['automation', 'version', 'quote', 'task', 'membership', 'invitation', 'api_key', 'credential', 'tenant'];
+// The filter's choices; rows carry their own labels from the server (`entity_label`,
+// `action_label`, `actor_name`), so this page never shows a code.
+const ENTITY_TYPES = [
+  ['automation', 'Automations'], ['version', 'Versions'], ['quote', 'Quotes'], ['task', 'Tasks'],
+  ['document', 'Documents'], ['membership', 'Members'], ['invitation', 'Invitations'],
+  ['api_key', 'API keys'], ['credential', 'Credentials'], ['tenant', 'Workspace'],
+];
 
 export async function render(root, ctx) {
   ctx.setTitle('Audit log');
-  const type = el('select', { id: 'audit-type', name: 'entity_type' }, el('option', { value: '' }, 'All'),
-    ENTITY_TYPES.map((t) => el('option', { value: t, selected: ctx.params.get('entity_type') === t }, t.replace(/_/g, ' '))));
-  const entity = el('input', { id: 'audit-entity', name: 'entity_id', type: 'text', autocomplete: 'off', value: ctx.params.get('entity_id') || '', placeholder: 'Id' });
-  const action = el('input', { id: 'audit-action', name: 'action', type: 'text', autocomplete: 'off', value: ctx.params.get('action') || '', placeholder: 'e.g. automation.created' });
+  const type = el('select', { id: 'audit-type', name: 'entity_type' }, el('option', { value: '' }, 'Everything'),
+    ENTITY_TYPES.map(([t, label]) => el('option', { value: t, selected: ctx.params.get('entity_type') === t }, label)));
+  const entity = el('input', { id: 'audit-entity', name: 'entity_id', type: 'text', autocomplete: 'off', value: ctx.params.get('entity_id') || '', placeholder: 'Paste an id to follow one item' });
+  // Actions seen so far (code → label), so the action filter offers words, not codes.
+  const seen = new Map();
+  const wanted = ctx.params.get('action') || '';
+  const action = el('select', { id: 'audit-action', name: 'action' }, el('option', { value: '' }, 'Any action'));
+  const addActions = (items) => {
+    for (const r of items) if (r.action && !seen.has(r.action)) seen.set(r.action, r.action_label || r.action);
+    if (wanted && !seen.has(wanted)) seen.set(wanted, wanted);
+    const current = action.value || wanted;
+    mount(action, el('option', { value: '' }, 'Any action'),
+      [...seen].sort((a, b) => a[1].localeCompare(b[1])).map(([code, label]) => el('option', { value: code, selected: code === current }, label)));
+  };
   const csv = el('a', { class: 'btn btn-secondary', href: '/api/audit-logs?format=csv', download: 'audit-log.csv', dataset: { csv: '' } }, 'Download CSV');
   const results = el('div', { class: 'stack', 'aria-live': 'polite' });
   const form = el('form', { class: 'filter-bar', role: 'search', 'aria-label': 'Filter the audit log' },
-    el('div', { class: 'field' }, el('label', { for: 'audit-type' }, 'Entity type'), type),
-    el('div', { class: 'field grow' }, el('label', { for: 'audit-entity' }, 'Entity id'), entity),
+    el('div', { class: 'field' }, el('label', { for: 'audit-type' }, 'Show'), type),
+    el('div', { class: 'field grow' }, el('label', { for: 'audit-entity' }, 'Item id'), entity),
     el('div', { class: 'field grow' }, el('label', { for: 'audit-action' }, 'Action'), action),
     el('div', { class: 'field field-submit' }, el('span', { class: 'label', 'aria-hidden': 'true' }, '\u00a0'), el('button', { type: 'submit', class: 'btn btn-primary' }, 'Apply')));
   mount(root,
@@ -25,7 +41,7 @@ export async function render(root, ctx) {
       el('div', { class: 'cluster' }, csv)),
     form, results);
 
-  const query = () => ({ entity_type: type.value, entity_id: entity.value.trim(), action: action.value.trim() });
+  const query = () => ({ entity_type: type.value, entity_id: entity.value.trim(), action: action.value || (seen.size ? '' : wanted) });
   async function load(cursor = null) {
     const q = query();
     const params = new URLSearchParams(Object.entries(q).filter(([, v]) => v));
@@ -35,13 +51,14 @@ export async function render(root, ctx) {
     try {
       const data = await get('/api/audit-logs', { query: { ...q, limit: 50, cursor } });
       const items = list(data);
+      addActions(items);
       if (!cursor && !items.length) {
         mount(results, emptyState({ icon: 'audit', title: 'No matching activity', body: 'Changes appear here as they happen.' }));
         return;
       }
-      if (!cursor) mount(results, el('div', { class: 'table-wrap' }, el('table', { class: 'table table-responsive', dataset: { audit: '' } },
+      if (!cursor) mount(results, el('div', { class: 'table-wrap' }, el('table', { class: 'table table-responsive audit-table', dataset: { audit: '' } },
         el('caption', { class: 'sr-only' }, 'Audit log'),
-        el('thead', {}, el('tr', {}, ['When', 'Who', 'Action', 'Entity', 'Request'].map((h) => el('th', { scope: 'col' }, h)))),
+        el('thead', {}, el('tr', {}, ['When', 'Who', 'Action', 'Item', 'Request'].map((h) => el('th', { scope: 'col' }, h)))),
         el('tbody'))));
       results.querySelector('tbody').append(...items.map(row));
       results.querySelector('[data-more]')?.remove();
@@ -61,17 +78,51 @@ export async function render(root, ctx) {
   }
   form.addEventListener('submit', (e) => { e.preventDefault(); load(); });
   type.addEventListener('change', () => load());
+  action.addEventListener('change', () => load());
   await load();
 }
 
 function row(r) {
-  const changed = r.after && typeof r.after === 'object' ? Object.keys(r.after).slice(0, 4).join(', ') : '';
-  return el('tr', {},
+  const detail = summary(r);
+  const target = entityLink(r);
+  return el('tr', { dataset: { action: r.action } },
     el('td', { 'data-label': 'When' }, el('time', { datetime: r.at }, formatDate(r.at, { time: true }))),
-    el('td', { 'data-label': 'Who' }, r.actor?.kind || '—', r.actor?.id ? el('div', { class: 'cell-sub mono' }, short(r.actor.id)) : null),
-    el('td', { 'data-label': 'Action' }, el('code', {}, r.action), changed ? el('div', { class: 'cell-sub' }, changed) : null),
-    el('td', { 'data-label': 'Entity' }, r.entity_type, r.entity_id ? el('div', { class: 'cell-sub mono', title: r.entity_id }, short(r.entity_id)) : null),
-    el('td', { 'data-label': 'Request', class: 'mono cell-sub' }, r.request_id ? short(r.request_id) : '—'));
+    el('td', { 'data-label': 'Who', dataset: { actor: r.actor?.kind || '' } }, el('span', { class: 'audit-actor' }, r.actor_name || 'System'),
+      r.actor_email && r.actor_email !== r.actor_name ? el('span', { class: 'cell-sub' }, r.actor_email) : null),
+    el('td', { 'data-label': 'Action' }, el('span', { class: 'audit-action' }, r.action_label || r.action), detail ? el('span', { class: 'cell-sub' }, detail) : null),
+    el('td', { 'data-label': 'Item' }, r.entity_label || r.entity_type,
+      target ? el('span', { class: 'cell-sub' }, target) : null),
+    el('td', { 'data-label': 'Request', class: 'audit-request' },
+      r.request_id ? el('span', { class: 'mono', title: r.request_id }, tail(r.request_id)) : el('span', { class: 'muted' }, '—')));
 }
 
+/** What changed, in a few words: a name, an address, a role, a reason. */
+function summary(r) {
+  const a = r.after && typeof r.after === 'object' ? r.after : {};
+  const b = r.before && typeof r.before === 'object' ? r.before : {};
+  const parts = [];
+  if (a.email && r.entity_type !== 'invitation') parts.push(a.email);
+  if (a.role && (r.entity_type === 'invitation' || r.entity_type === 'membership')) parts.push(`as ${a.role}`);
+  if (r.action === 'automation.updated' && a.name && a.name !== b.name) parts.push(`“${a.name}”`);
+  if (a.reason) parts.push(`Reason: ${a.reason}`);
+  return parts.join(' ');
+}
+
+/** The item an audit row is about: a link to it when it has a page, else its name or short id. */
+function entityLink(r) {
+  const id = r.entity_id || '';
+  const name = r.entity_name || r.after?.name || r.before?.name || null;
+  if (r.entity_type === 'automation' && id) return el('a', { href: `/app/automations/${id}` }, name || 'Open');
+  if (r.entity_type === 'version' && id.includes(':')) {
+    const [aid, n] = id.split(':');
+    return el('a', { href: `/app/automations/${aid}?v=${n}` }, `Version ${n}`);
+  }
+  if (r.entity_type === 'tenant') return name;
+  if (r.entity_type === 'invitation' && r.after?.email) return r.after.email;
+  if (name) return name;
+  return id ? el('span', { class: 'mono', title: id }, short(id)) : null;
+}
+
+// Request ids (UUID v7) share their leading, time-based digits: the tail tells them apart.
+const tail = (id) => (id && id.length > 13 ? `…${id.slice(-8)}` : id);
 const short = (id) => (id && id.length > 13 ? `${id.slice(0, 8)}…${id.slice(-4)}` : id);
