@@ -12,6 +12,8 @@ import { initShell, markCurrentNav, setUnread } from './shell.js';
 export const PAGES = {
   plugins: () => import('./pages/ops-plugins.js'),
   automations: () => import('./pages/ops-automations.js'),
+  workspaces: () => import('./pages/ops-workspaces.js'),
+  search: () => import('./pages/ops-search.js'),
 };
 
 const SECTIONS = {
