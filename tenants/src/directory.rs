@@ -261,3 +261,83 @@ impl ControlStore {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::automations::NewAutomation;
+    use crate::automations::test_support::*;
+
+    #[test]
+    fn search_matches_parts_of_names_and_titles_case_insensitively_and_never_a_blank() {
+        let (_dir, store) = store();
+        let (a, _) = store
+            .create_automation(
+                &NewAutomation {
+                    name: "Invoice intake",
+                    description: "Book supplier bills in Xero",
+                },
+                &owner(),
+                &who(),
+                &req(),
+            )
+            .unwrap();
+        store
+            .create_automation(
+                &NewAutomation {
+                    name: "Stock sync",
+                    description: "",
+                },
+                &owner(),
+                &who(),
+                &req(),
+            )
+            .unwrap();
+        store
+            .db()
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO tasks (id, automation_id, version, key, kind, title, assignee, status,
+                                        created_at, updated_at)
+                     VALUES (?1, ?2, 1, 'k', 'credentials', 'Add the Xero credentials', 'client',
+                             'todo', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+                    params![wrk_core::ids::TaskId::new().to_string(), a.id.to_string()],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+
+        let found = store.search_automations("INVOICE", 20).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].id, a.id);
+        // The description counts too.
+        assert_eq!(store.search_automations("xero", 20).unwrap().len(), 1);
+        // LIKE wildcards are plain characters.
+        assert!(store.search_automations("%", 20).unwrap().is_empty());
+        assert!(store.search_automations("   ", 20).unwrap().is_empty());
+
+        let tasks = store.search_tasks("credentials xero", 20).unwrap();
+        assert!(tasks.is_empty(), "a substring, not words");
+        let tasks = store.search_tasks("XERO", 20).unwrap();
+        assert_eq!(tasks.len(), 1);
+        assert_eq!(tasks[0].title, "Add the Xero credentials");
+
+        let counts = store.counts().unwrap();
+        assert_eq!(
+            counts,
+            WorkspaceCounts {
+                automations: 2,
+                open_tasks: 1
+            }
+        );
+    }
+
+    #[test]
+    fn workspace_names_are_trimmed_and_bounded() {
+        assert_eq!(parse_workspace_name("  Acme  ").unwrap(), "Acme");
+        assert!(parse_workspace_name(" ").is_err());
+        assert!(parse_workspace_name(&"x".repeat(101)).is_err());
+        assert!(parse_workspace_name(&"é".repeat(100)).is_ok());
+        assert!(parse_workspace_name("a\nb").is_err());
+    }
+}

@@ -12,6 +12,8 @@ mod identity;
 mod identity_ui;
 mod jobs;
 mod oidc;
+mod pages;
+mod pages_ui;
 mod plugins;
 mod serving;
 mod shutdown;
