@@ -15,6 +15,12 @@ fn shots(browser: &Browser, name: &str) {
     browser.resize(1366, 900);
     browser.screenshot(&format!("{name}-1366"));
     browser.resize(375, 812);
+    // The sidebar slides off-canvas on a phone: shoot once it is out of the way.
+    browser.wait_until(
+        "(() => { const s = document.querySelector('.app-sidebar');
+                  return !s || s.getBoundingClientRect().right <= 0; })()",
+        "the sidebar off-canvas",
+    );
     browser.screenshot(&format!("{name}-375"));
     browser.resize(1366, 900);
 }
@@ -29,6 +35,16 @@ fn workspace_token(app: &TestApp, slug: &str, email: &str) -> String {
         .json()
         .unwrap();
     v["access_token"].as_str().expect("token").to_owned()
+}
+
+/// No icon in the page is drawn larger than 48 px (an unsized SVG fills its container).
+fn assert_no_giant_icons(browser: &Browser) {
+    let big = browser.eval(
+        "return [...document.querySelectorAll('main svg')]
+           .map(s => s.getBoundingClientRect())
+           .filter(r => r.width > 48 || r.height > 48).length;",
+    );
+    assert_eq!(big, json!(0), "oversized icons in the page");
 }
 
 #[test]
@@ -54,6 +70,7 @@ fn the_overview_search_settings_and_team_pages_tell_the_truth() {
     let page = browser.text("[data-page-root]");
     assert!(!page.contains("No automations yet"), "{page}");
     assert!(page.contains("Invoice intake"), "{page}");
+    assert_no_giant_icons(&browser);
     shots(&browser, "overview");
 
     // The top-bar search: "/" focuses it, Enter opens the results, each hit is a link.
@@ -70,6 +87,7 @@ fn the_overview_search_settings_and_team_pages_tell_the_truth() {
     let text = browser.text("[data-search-results]");
     assert!(text.contains("Invoice intake"), "{text}");
     assert!(!text.contains("Page not found"), "{text}");
+    assert_no_giant_icons(&browser);
     browser.screenshot("search-1366");
     browser.click("[data-search-group=automations] [data-search-hit] a");
     browser.wait_until(

@@ -37,6 +37,7 @@ export async function render(root, ctx) {
   const names = Object.fromEntries(automations.map((a) => [a.id, a.name]));
   mount(root,
     header(ctx, first, true),
+    el('div', { class: 'stack' },
     el('section', { class: 'card', dataset: { overviewAutomations: '' }, 'aria-labelledby': 'ov-automations' },
       el('div', { class: 'card-header' },
         el('h2', { class: 'card-title', id: 'ov-automations' }, 'Recent automations'),
@@ -53,7 +54,7 @@ export async function render(root, ctx) {
         ? el('ul', { class: 'overview-list' }, mine.slice(0, 5).map((t) => el('li', {},
           el('a', { href: `/app/automations/${t.automation_id}` }, t.title),
           names[t.automation_id] ? el('span', { class: 'cell-sub' }, names[t.automation_id]) : null)))
-        : el('div', { class: 'card-body' }, el('p', { class: 'muted' }, icon('checkCircle'), ' Nothing needs you right now.'))),
+        : el('div', { class: 'card-body' }, el('p', { class: 'muted inline-icon is-ok' }, icon('checkCircle', { size: 18 }), 'Nothing needs you right now.')))),
   );
 }
 

@@ -48,7 +48,7 @@ function group(title, key, items) {
   if (!items.length) return null;
   const id = `search-${key}`;
   return el('section', { class: 'card', 'aria-labelledby': id, dataset: { searchGroup: key } },
-    el('div', { class: 'card-header' }, el('h2', { class: 'card-title', id }, title, ' ', el('span', { class: 'count-badge' }, String(items.length)))),
+    el('div', { class: 'card-header' }, el('h2', { class: 'card-title', id }, title, ' ', el('span', { class: 'count-badge is-muted' }, String(items.length)))),
     el('ul', { class: 'overview-list' }, items));
 }
 
