@@ -306,3 +306,144 @@ fn ops_see_every_workspace_by_name() {
         "{hits}"
     );
 }
+
+/// The `token=` of the newest email of `kind` to `to`, from the outbox.
+fn token_from_outbox(app: &TestApp, to: &str, kind: &str) -> String {
+    let text = wrk_tests::eventually(std::time::Duration::from_secs(10), "the email", || {
+        let storage =
+            wrk_tenants::Storage::open(wrk_tenants::StorageConfig::new(app.data_dir())).ok()?;
+        storage
+            .control()
+            .list_emails(&wrk_tenants::outbox::EmailFilter {
+                to: Some(to.to_owned()),
+                ..Default::default()
+            })
+            .ok()?
+            .into_iter()
+            .find(|e| e.kind == kind)
+            .map(|e| e.text)
+    });
+    let start = text.find("token=").expect("a link with a token") + "token=".len();
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+#[test]
+fn an_invitee_signs_up_from_the_link_with_the_address_filled_in_and_no_second_verification() {
+    let app = TestApp::builder()
+        .env("WRK_EMAIL_VERIFICATION", "true")
+        .spawn();
+    let r = app.post_json(
+        "",
+        "/api/auth/signup",
+        &json!({"email": "ada@example.com", "password": PASSWORD, "name": "Ada"}),
+    );
+    assert_eq!(r.status(), 201);
+    let t = token_from_outbox(&app, "ada@example.com", "verify_email");
+    assert_eq!(
+        app.post_json("", "/api/auth/verify-email", &json!({"token": t}))
+            .status(),
+        200
+    );
+    let account: Value = app
+        .post_json(
+            "",
+            "/api/auth/login",
+            &json!({"email": "ada@example.com", "password": PASSWORD}),
+        )
+        .json()
+        .unwrap();
+    let r = app
+        .request(wrk_tests::Method::POST, "", "/api/account/workspaces")
+        .bearer_auth(account["access_token"].as_str().unwrap())
+        .json(&json!({"name": "Acme Inc", "subdomain": "acme"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let token = workspace_token(&app, "acme", "ada@example.com");
+    let r = app
+        .request(wrk_tests::Method::POST, "acme", "/api/invitations")
+        .bearer_auth(&token)
+        .json(&json!({"email": "linus@example.com", "role": "member"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let invite = token_from_outbox(&app, "linus@example.com", "invitation");
+
+    let browser = Browser::with_size(1366, 900);
+    browser.goto(&app.url("", &format!("/invite?token={invite}")));
+    browser.click("[data-signup]");
+    browser.wait_for("[data-invited-email]");
+    assert_eq!(
+        browser.eval("const e = document.querySelector('#email'); return [e.value, e.readOnly];"),
+        json!(["linus@example.com", true])
+    );
+    browser.fill("#name", "Linus");
+    browser.fill("#password", PASSWORD);
+    browser.screenshot("invite-signup-1366");
+    browser.click("form[data-form=signup] button[type=submit]");
+    let host = app.host("acme");
+    browser.wait_until(
+        &format!("location.host === '{host}' && location.pathname === '/app'"),
+        "the invited workspace, without a verification email",
+    );
+    let storage = wrk_tenants::Storage::open(wrk_tenants::StorageConfig::new(app.data_dir()))
+        .expect("storage");
+    let verifications = storage
+        .control()
+        .list_emails(&wrk_tenants::outbox::EmailFilter {
+            to: Some("linus@example.com".into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "verify_email")
+        .count();
+    assert_eq!(verifications, 0);
+}
+
+#[test]
+fn the_plugins_page_sizes_its_results_and_explains_why_there_is_nothing_to_roll_back() {
+    let app = TestApp::builder()
+        .env("WRK_EMAIL_VERIFICATION", "false")
+        .spawn();
+    let out = Command::new(wrk_tests::wrk_bin())
+        .args([
+            "ops",
+            "create-user",
+            "--email",
+            "admin@wrk.example",
+            "--role",
+            "ops_admin",
+        ])
+        .env("WRK_DATA_DIR", app.data_dir())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let password = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .expect("a generated password")
+        .trim()
+        .to_owned();
+    let browser = Browser::with_size(1366, 900);
+    browser.goto(&app.url("ops", "/ops/login?next=/ops/plugins"));
+    browser.fill("#email", "admin@wrk.example");
+    browser.fill("#password", &password);
+    browser.click("form[data-form=ops-login] button[type=submit]");
+    browser.wait_for("[data-kind=pricing] [data-rollback-why=pricing]");
+    assert_eq!(
+        browser.eval("return document.querySelector('[data-rollback=pricing]').disabled;"),
+        json!(true)
+    );
+    let why = browser.text("[data-rollback-why=pricing]");
+    assert!(why.starts_with("Nothing to roll back to"), "{why}");
+
+    browser.click("[data-kind=pricing] [data-shadow-run]");
+    browser.wait_for("[data-shadow]");
+    assert_no_giant_icons(&browser);
+    browser.screenshot("ops-plugins-shadow-1366");
+}
