@@ -15,15 +15,16 @@ use crate::storage::Storage;
 use crate::tenant::TenantStore;
 
 /// The longest workspace display name.
-pub const MAX_WORKSPACE_NAME_CHARS: usize = 100;
+pub const MAX_WORKSPACE_NAME_CHARS: usize = 200;
 
-/// Trims and checks a workspace display name: 1 to 100 characters, no control characters.
+/// Trims and checks a workspace display name: 1 to 200 characters (as at creation), no control
+/// characters.
 pub fn parse_workspace_name(name: &str) -> Result<String, &'static str> {
     let name = name.trim();
     if name.is_empty() {
         Err("the name is required")
     } else if name.chars().count() > MAX_WORKSPACE_NAME_CHARS {
-        Err("the name must be at most 100 characters")
+        Err("the name must be at most 200 characters")
     } else if name.chars().any(char::is_control) {
         Err("the name must not contain control characters")
     } else {
@@ -336,8 +337,8 @@ mod tests {
     fn workspace_names_are_trimmed_and_bounded() {
         assert_eq!(parse_workspace_name("  Acme  ").unwrap(), "Acme");
         assert!(parse_workspace_name(" ").is_err());
-        assert!(parse_workspace_name(&"x".repeat(101)).is_err());
-        assert!(parse_workspace_name(&"é".repeat(100)).is_ok());
+        assert!(parse_workspace_name(&"x".repeat(201)).is_err());
+        assert!(parse_workspace_name(&"é".repeat(200)).is_ok());
         assert!(parse_workspace_name("a\nb").is_err());
     }
 }

@@ -258,7 +258,7 @@ fn owners_and_admins_rename_the_workspace_audited_and_its_address_stays() {
 
     for bad in [
         json!({"name": "   "}),
-        json!({"name": "x".repeat(101)}),
+        json!({"name": "x".repeat(201)}),
         json!({"name": "a\u{0}b"}),
     ] {
         let (s, p) = call(

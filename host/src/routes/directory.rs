@@ -122,7 +122,7 @@ fn tenant_view(t: &wrk_tenants::control::TenantRecord) -> TenantView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RenameWorkspace {
-    /// The new display name, 1 to 100 characters. The address (subdomain) never changes.
+    /// The new display name, 1 to 200 characters. The address (subdomain) never changes.
     pub name: String,
 }
 

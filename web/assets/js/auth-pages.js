@@ -196,6 +196,8 @@ async function prefillInvitedEmail(form, invite) {
     `Your invitation to ${preview.workspace_name} was sent to this address, so you won't need to verify it.`);
   input.closest('.field')?.append(help);
   input.setAttribute('aria-describedby', [input.getAttribute('aria-describedby'), help.id].filter(Boolean).join(' '));
+  const note = $('[data-signup-note]');
+  if (note) note.textContent = 'By creating an account you agree to keep your credentials safe. You will land straight in the workspace.';
   return preview;
 }
 

@@ -12,7 +12,7 @@ export async function render(root, ctx) {
   const admin = canAdmin(ctx);
   const banners = el('div', { class: 'banners', 'aria-live': 'polite' });
   const name = el('input', {
-    id: 'ws-name', name: 'name', type: 'text', value: ws.name || '', required: true, maxlength: '100', autocomplete: 'organization',
+    id: 'ws-name', name: 'name', type: 'text', value: ws.name || '', required: true, maxlength: '200', autocomplete: 'organization',
     readonly: !admin, 'aria-describedby': 'ws-name-help',
   });
   const save = el('button', { class: 'btn btn-primary', type: 'submit', disabled: !admin }, 'Save name');
@@ -23,7 +23,7 @@ export async function render(root, ctx) {
         el('label', { for: 'ws-name' }, 'Name'),
         name,
         el('p', { class: 'help', id: 'ws-name-help' }, admin
-          ? 'Shown in the sidebar, the workspace picker, emails and quotes. Up to 100 characters.'
+          ? 'Shown in the sidebar, the workspace picker, emails and quotes. Up to 200 characters.'
           : 'Only an owner or admin of this workspace can rename it.')),
       el('div', { class: 'field' },
         el('span', { class: 'label' }, 'Address'),
