@@ -298,6 +298,14 @@ fn ops_see_every_workspace_by_name() {
     let card = browser.text("[data-board] .board-card");
     assert!(card.contains("Acme Inc"), "{card}");
 
+    // The home queues still load with the workspace names fetched first.
+    browser.goto(&app.url("ops", "/ops"));
+    browser.wait_until(
+        "document.querySelectorAll('[data-queue]').length > 0
+         && document.querySelectorAll('[data-queue][aria-busy]').length === 0",
+        "the work queues loaded",
+    );
+
     browser.goto(&app.url("ops", "/ops/search?q=invoice"));
     browser.wait_for("[data-search-group=automations] [data-search-hit] a");
     let hits = browser.text("[data-search-results]");
