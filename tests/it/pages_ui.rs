@@ -417,6 +417,51 @@ fn the_plugins_page_sizes_its_results_and_explains_why_there_is_nothing_to_roll_
     let app = TestApp::builder()
         .env("WRK_EMAIL_VERIFICATION", "false")
         .spawn();
+    // One real pricing call to replay: an automation moved to pricing with a valid blueprint.
+    account_with_workspace(&app, "ada@example.com", "acme", "Acme Inc");
+    let token = workspace_token(&app, "acme", "ada@example.com");
+    let send = |method: wrk_tests::Method, path: &str, body: Value| -> Value {
+        let r = app
+            .request(method, "acme", path)
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        r.json().unwrap()
+    };
+    let a = send(
+        wrk_tests::Method::POST,
+        "/api/automations",
+        json!({"name": "Invoice intake"}),
+    );
+    let v1 = format!("/api/automations/{}/versions/1", a["id"].as_str().unwrap());
+    let v: Value = app
+        .request(wrk_tests::Method::GET, "acme", &v1)
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    send(
+        wrk_tests::Method::PUT,
+        &format!("{v1}/blueprint"),
+        json!({"revision": v["revision"], "blueprint": {
+            "trigger": {"kind": "email", "system": "Gmail"},
+            "steps": [
+                {"id": "read", "name": "Read the invoice", "system": "Gmail", "action": "fetch attachment"},
+                {"id": "book", "name": "Book it", "system": "Xero", "action": "create bill"}
+            ],
+            "systems": [{"name": "Gmail"}, {"name": "Xero"}],
+            "volume": {"monthly_runs": 2500},
+            "slas": {"max_latency_seconds": 600}
+        }}),
+    );
+    send(
+        wrk_tests::Method::POST,
+        &format!("{v1}/transitions"),
+        json!({"to": "needs_pricing"}),
+    );
     let out = Command::new(wrk_tests::wrk_bin())
         .args([
             "ops",
@@ -451,7 +496,7 @@ fn the_plugins_page_sizes_its_results_and_explains_why_there_is_nothing_to_roll_
     assert!(why.starts_with("Nothing to roll back to"), "{why}");
 
     browser.click("[data-kind=pricing] [data-shadow-run]");
-    browser.wait_for("[data-shadow]");
+    browser.wait_for("[data-shadow] [data-shadow-same]");
     assert_no_giant_icons(&browser);
     browser.screenshot("ops-plugins-shadow-1366");
 }
