@@ -75,7 +75,7 @@ function shadowView(plugin, r) {
   }
   if (!r.diffs?.length) {
     return el('section', { class: 'card', 'data-shadow': '' }, head,
-      el('div', { class: 'card-body' }, el('p', { class: 'inline-icon is-ok', dataset: { shadowSame: '' } }, icon('checkCircle', { size: 18 }), `Same answers on all ${r.cases} cases.`)));
+      el('div', { class: 'card-body' }, el('p', { class: 'inline-icon is-ok', dataset: { shadowSame: '' } }, icon('checkCircle', { size: 18 }), r.cases === 1 ? 'Same answer on the one case.' : `Same answers on all ${r.cases} cases.`)));
   }
   const rows = r.diffs.map((d) => {
     const before = d.before || {};
