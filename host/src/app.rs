@@ -183,9 +183,12 @@ async fn dispatch_request(d: &Dispatch, mut req: Request) -> Response {
         HostMatch::Ops => (&d.ops, Scope::Ops),
         HostMatch::Slug(slug) => match lookup_tenant(&d.state, slug).await {
             Ok(Some(t)) => (&d.tenant, Scope::Tenant(t)),
+            // The not-found page needs its stylesheet, script and logo from this very host.
+            Ok(None) if is_asset(&req) => (&d.apex, Scope::Apex),
             Ok(None) => return web::workspace_not_found(req.headers()),
             Err(e) => return e.into_response(),
         },
+        HostMatch::Foreign if is_asset(&req) => (&d.apex, Scope::Apex),
         HostMatch::Foreign => return web::unknown_host(&config.base_domain),
     };
     req.extensions_mut().insert(scope);
@@ -193,6 +196,11 @@ async fn dispatch_request(d: &Dispatch, mut req: Request) -> Response {
         Ok(res) => res,
         Err(never) => match never {},
     }
+}
+
+/// A request for an embedded UI file: served the same on every host, known or not.
+fn is_asset(req: &Request) -> bool {
+    req.uri().path().starts_with("/assets/")
 }
 
 /// The workspace at `slug`: from the cache on the hot path, from `control.db` otherwise.

@@ -55,7 +55,9 @@ impl PluginError {
 pub enum RegistryError {
     #[error("no installed plugin with sha256 {0}")]
     UnknownPlugin(String),
-    #[error("no earlier {0} plugin to roll back to")]
+    #[error(
+        "There is no earlier {0} plugin to roll back to: no other {0} plugin was active before this one."
+    )]
     NothingToRollBack(PluginKind),
     #[error("plugin {sha256} is a {actual} plugin, not {expected}")]
     KindMismatch {

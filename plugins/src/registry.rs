@@ -239,6 +239,15 @@ impl Registry {
         self.active[kind_index(kind)].load_full()
     }
 
+    /// The sha256 of the plugin a rollback of `kind` would re-activate, if there is one.
+    pub fn rollback_target(&self, kind: PluginKind) -> Option<String> {
+        let history = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        history
+            .previous
+            .get(&kind)
+            .and_then(|stack| stack.last().cloned())
+    }
+
     /// The plugin a tenant's call uses: its pin, else the global active one.
     pub fn resolve(&self, kind: PluginKind, tenant: Option<&str>) -> Option<Arc<InstalledPlugin>> {
         if let Some(t) = tenant {

@@ -23,6 +23,7 @@ pub mod audit;
 pub mod automations;
 pub mod control;
 pub mod db;
+pub mod directory;
 pub mod documents;
 pub mod error;
 pub mod identity;

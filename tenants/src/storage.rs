@@ -46,8 +46,9 @@ pub struct Storage {
     config: StorageConfig,
     control: ControlStore,
     open: Mutex<LruCache<TenantId, Arc<TenantStore>>>,
-    /// slug → workspace, filled on lookup. Workspaces are never renamed or deleted in v1, so an
-    /// entry never goes stale; misses are not cached so a new workspace is found at once.
+    /// slug → workspace, filled on lookup. Addresses never change and workspaces are not deleted
+    /// in v1; a display-name change refreshes its entry ([`Storage::refresh_cached`]). Misses are
+    /// not cached so a new workspace is found at once.
     slugs: RwLock<HashMap<String, TenantRecord>>,
     /// One timer thread pool shared by every r2d2 pool (r2d2 would otherwise start three
     /// threads per pool, i.e. thousands for a thousand open tenants).
@@ -205,6 +206,14 @@ impl Storage {
             self.slugs.write().insert(slug.to_owned(), t.clone());
         }
         Ok(found)
+    }
+
+    /// Replaces the cached record of a workspace after a change to it (its display name).
+    pub(crate) fn refresh_cached(&self, record: &TenantRecord) {
+        let mut slugs = self.slugs.write();
+        if let Some(hit) = slugs.get_mut(record.subdomain.as_str()) {
+            *hit = record.clone();
+        }
     }
 
     /// A cache-only lookup, cheap enough for the async request path.

@@ -303,7 +303,12 @@ fn an_invitation_link_offers_signup_and_a_revoked_one_explains_itself() {
     shots(&invitee, "40-invite");
     invitee.click("[data-signup]");
     invitee.fill("#name", "Linus");
-    invitee.fill("#email", "linus@example.com");
+    // The invited address is filled in and fixed: the link proves it.
+    invitee.wait_for("[data-invited-email]");
+    assert_eq!(
+        invitee.eval("const e = document.querySelector('#email'); return [e.value, e.readOnly];"),
+        serde_json::json!(["linus@example.com", true])
+    );
     invitee.fill("#password", PASSWORD);
     invitee.click("form[data-form=signup] button[type=submit]");
     let host = app.host("acme");

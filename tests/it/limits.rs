@@ -249,7 +249,10 @@ fn a_trusted_proxy_is_not_held_to_the_per_ip_cap() {
     let mut b = connect_from(&app, [127, 0, 0, 5]);
     assert!(healthz(&mut a, port).is_ok() && healthz(&mut b, port).is_ok());
     let mut extra = connect_from(&app, [127, 0, 0, 5]);
-    assert!(healthz(&mut extra, port).is_err(), "a 3rd connection was served");
+    assert!(
+        healthz(&mut extra, port).is_err(),
+        "a 3rd connection was served"
+    );
 }
 
 #[test]

@@ -15,6 +15,8 @@ mod jobs;
 mod limits;
 mod oidc;
 mod outbox_secrets;
+mod pages;
+mod pages_ui;
 mod plugins;
 mod serving;
 mod shutdown;

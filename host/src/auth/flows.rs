@@ -71,13 +71,40 @@ pub async fn signup(
     name: &str,
     meta: RequestMeta,
 ) -> Result<Signup, ApiError> {
+    signup_invited(app, email, password, name, None, meta).await
+}
+
+/// Flow 1B from an invitation link: with the invitation's token, the address it was sent to
+/// needs no verification email (following the link proved it). Another address, or a token that
+/// is no longer pending, is refused.
+pub async fn signup_invited(
+    app: &AppState,
+    email: &str,
+    password: String,
+    name: &str,
+    invitation_token: Option<&str>,
+    meta: RequestMeta,
+) -> Result<Signup, ApiError> {
     let email = normalize_email("email", email)?;
+    let proven = match invitation_token.map(str::trim).filter(|t| !t.is_empty()) {
+        None => false,
+        Some(token) => {
+            let invited = invitation_preview(app, token).await?;
+            if !invited.email.eq_ignore_ascii_case(&email) {
+                return Err(ApiError::validation(
+                    "email",
+                    "must be the address the invitation was sent to",
+                ));
+            }
+            true
+        }
+    };
     let name = name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(ApiError::validation("name", "must be 1 to 200 characters"));
     }
     password::check_policy(&password).map_err(|m| ApiError::validation("password", m))?;
-    let verify = app.config.email_verification;
+    let verify = app.config.email_verification && !proven;
     let state = app.clone();
     let user = blocking(move || {
         let hash = password::hash(&password)?;
@@ -102,6 +129,16 @@ pub async fn signup(
         user,
         verification_required: verify,
     })
+}
+
+/// The pending invitation behind a link's token (refused when unknown, expired, revoked or used).
+pub async fn invitation_preview(
+    app: &AppState,
+    token: &str,
+) -> Result<wrk_tenants::directory::InvitationPreview, ApiError> {
+    let hash = token_hash(token.trim());
+    app.blocking(move |s| s.control().pending_invitation(&hash))
+        .await
 }
 
 /// Sends a fresh verification link to an unverified local account (the old link dies). Always

@@ -42,6 +42,31 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(workspaces_list, workspaces_create))
         .routes(routes!(switch))
         .routes(routes!(invitation_accept))
+        .routes(routes!(invitation_preview))
+}
+
+/// What the invitation behind a link's token is for (for the invitee's signup form): the address
+/// it was sent to and the workspace. Refused like accepting it: unknown (400), expired or revoked
+/// (410), already used (409).
+#[utoipa::path(post, path = "/api/auth/invitations/preview", tag = "auth", request_body = TokenRequest,
+    responses((status = 200, body = InvitationPreviewView),
+        (status = 400, description = "Unknown invitation (`invalid_token`)", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 409, description = "Already accepted (`invitation_accepted`)", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 410, description = "Expired or revoked invitation", body = Problem,
+            content_type = "application/problem+json")))]
+async fn invitation_preview(
+    State(app): State<AppState>,
+    ApiJson(req): ApiJson<TokenRequest>,
+) -> Result<Json<InvitationPreviewView>, ApiError> {
+    let p = flows::invitation_preview(&app, &req.token).await?;
+    Ok(Json(InvitationPreviewView {
+        email: p.email,
+        role: p.role.to_string(),
+        workspace_name: p.tenant.name,
+        subdomain: p.tenant.subdomain.to_string(),
+    }))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -61,6 +86,20 @@ pub struct SignupRequest {
     pub email: String,
     pub password: String,
     pub name: String,
+    /// The token of the invitation link the user came from: its address needs no verification
+    /// email, and `email` must be that address.
+    #[serde(default)]
+    pub invitation_token: Option<String>,
+}
+
+/// `POST /api/auth/invitations/preview`: what a pending invitation is for.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationPreviewView {
+    /// The address the invitation was sent to.
+    pub email: String,
+    pub role: String,
+    pub workspace_name: String,
+    pub subdomain: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -284,7 +323,15 @@ async fn signup(
     ClientMeta(meta): ClientMeta,
     ApiJson(req): ApiJson<SignupRequest>,
 ) -> Result<(StatusCode, Json<SignupResponse>), ApiError> {
-    let out = flows::signup(&app, &req.email, req.password, &req.name, meta).await?;
+    let out = flows::signup_invited(
+        &app,
+        &req.email,
+        req.password,
+        &req.name,
+        req.invitation_token.as_deref(),
+        meta,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(SignupResponse {

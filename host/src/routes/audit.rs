@@ -164,6 +164,7 @@ fn status_label(v: Option<&Value>) -> Option<&'static str> {
 fn action_label(r: &AuditRecord) -> String {
     let label = match r.action.as_str() {
         "tenant.created" => "Workspace created",
+        "tenant.renamed" => "Workspace renamed",
         "membership.created" => "Member added",
         "membership.removed" => "Member removed",
         "membership.role_changed" => "Member's role changed",

@@ -7,6 +7,7 @@ pub mod apex;
 pub mod audit;
 pub mod automations;
 pub mod common;
+pub mod directory;
 pub mod documents;
 pub mod oidc;
 pub mod ops;

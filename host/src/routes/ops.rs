@@ -18,6 +18,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(super::ops_automations::router())
         .merge(super::ops_plugins::router())
         .merge(super::pages::ops())
+        .merge(super::directory::ops())
 }
 
 async fn shell(headers: HeaderMap) -> Response {

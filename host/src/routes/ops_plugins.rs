@@ -75,6 +75,10 @@ pub struct PluginView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PluginList {
     pub items: Vec<PluginView>,
+    /// Per kind (`pricing`, `validation`, `ingestion`), the sha256 of the plugin a rollback would
+    /// re-activate; `null` when there is nothing to roll back to.
+    #[schema(value_type = Object)]
+    pub rollback_to: std::collections::BTreeMap<String, Option<String>>,
 }
 
 /// `POST /api/ops/plugins` → 201.
@@ -188,8 +192,14 @@ pub async fn plugins_list(
     State(app): State<AppState>,
     _ops: OpsSession,
 ) -> Result<Json<PluginList>, ApiError> {
+    let registry = app.plugins.registry();
+    let rollback_to = PluginKind::ALL
+        .iter()
+        .map(|k| (k.to_string(), registry.rollback_target(*k)))
+        .collect();
     Ok(Json(PluginList {
         items: views(&app).await?,
+        rollback_to,
     }))
 }
 

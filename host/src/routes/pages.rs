@@ -24,6 +24,7 @@ use super::account::{WorkspaceList, WorkspaceView};
 use crate::app::AppState;
 use crate::auth::session::{self, AccountSession, Principal, WorkspaceSession};
 use crate::error::ApiError;
+use crate::extract::CurrentTenant;
 use crate::web;
 
 /// Apex pages: signup, login, verification, password reset, workspaces, invitations.
@@ -55,7 +56,39 @@ pub fn apex() -> OpenApiRouter<AppState> {
 
 /// Workspace-host helpers (the app shell itself lives in `tenant.rs`).
 pub fn tenant() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().route("/api/me/workspaces", get(my_workspaces))
+    OpenApiRouter::new()
+        .route("/api/me/workspaces", get(my_workspaces))
+        .route("/login", get(workspace_login_page))
+        .route("/signup", get(workspace_login_page))
+}
+
+/// `/login` on a workspace host: the apex login, which then opens this very workspace (or says
+/// the account has no access to it).
+async fn workspace_login_page(
+    State(app): State<AppState>,
+    CurrentTenant(t): CurrentTenant,
+    uri: axum::http::Uri,
+) -> axum::response::Redirect {
+    let page = if uri.path() == "/signup" {
+        "signup"
+    } else {
+        "login"
+    };
+    let next = format!("/workspaces?switch={}", t.subdomain);
+    axum::response::Redirect::to(&format!(
+        "//{}/{page}?next={}",
+        app.config.base_domain,
+        urlencoding_min(&next)
+    ))
+}
+
+/// Percent-encodes the few characters of a path-and-query that matter inside a query value.
+fn urlencoding_min(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('&', "%26")
+        .replace('=', "%3D")
+        .replace('?', "%3F")
+        .replace('/', "%2F")
 }
 
 /// Ops-host pages: the console's login.

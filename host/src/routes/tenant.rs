@@ -20,6 +20,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(super::quotes::router())
         .merge(super::audit::router())
         .merge(super::pages::tenant())
+        .merge(super::directory::tenant())
 }
 
 async fn shell(headers: HeaderMap) -> Response {

@@ -108,10 +108,11 @@ pub fn price_manually(id: AutomationId, number: u32) -> NewTask<'static> {
     }
 }
 
-const TASK_COLS: &str = "id, key, title, automation_id, version, kind, assignee, status, closed_by,
+pub(crate) const TASK_COLS: &str =
+    "id, key, title, automation_id, version, kind, assignee, status, closed_by,
     created_at, updated_at";
 
-fn task_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Task> {
+pub(crate) fn task_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Task> {
     Ok(Task {
         id: TaskId::parse(&r.get::<_, String>(0)?).map_err(super::conv)?,
         key: r.get(1)?,

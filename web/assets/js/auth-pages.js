@@ -8,7 +8,7 @@
 import { api, get, post, isUnauthenticated } from './api.js';
 import {
   $, $$, el, mount, icon, setBusy, applyProblemToForm, setFieldError, clearFieldError, clearFieldErrors,
-  problemBanner, showBanner, clearBanners, announce, setTitle,
+  problemBanner, showBanner, clearBanners, announce, setTitle, initials,
 } from './ui.js';
 
 const params = new URLSearchParams(location.search);
@@ -179,12 +179,36 @@ function wireLogoutButtons() {
 
 /* ---------------------------------------------------------------- signup */
 
+/** From an invitation link: the invited address, prefilled and fixed (the link proves it). */
+async function prefillInvitedEmail(form, invite) {
+  if (!invite) return null;
+  let preview;
+  try {
+    preview = await post('/api/auth/invitations/preview', { token: invite });
+  } catch {
+    return null; /* the invitation page explains a dead link; signing up still works */
+  }
+  const input = form.elements.email;
+  input.value = preview.email;
+  input.readOnly = true;
+  input.setAttribute('aria-readonly', 'true');
+  const help = el('p', { class: 'help', id: 'email-invited-help', dataset: { invitedEmail: '' } },
+    `Your invitation to ${preview.workspace_name} was sent to this address, so you won't need to verify it.`);
+  input.closest('.field')?.append(help);
+  input.setAttribute('aria-describedby', [input.getAttribute('aria-describedby'), help.id].filter(Boolean).join(' '));
+  const note = $('[data-signup-note]');
+  if (note) note.textContent = 'By creating an account you agree to keep your credentials safe. You will land straight in the workspace.';
+  return preview;
+}
+
 async function signupPage() {
   setTitle('Create your account');
   keepNextOnLinks();
-  renderProviders(inviteFromNext());
+  const invite = inviteFromNext();
+  renderProviders(invite);
   const form = $('[data-form="signup"]');
   wirePasswordHint(form.elements.password);
+  const invited = await prefillInvitedEmail(form, invite);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     clearBanners();
@@ -194,6 +218,7 @@ async function signupPage() {
       passwordRule('password'),
     ])) return;
     const body = { name: value(form, 'name'), email: value(form, 'email'), password: form.elements.password.value };
+    if (invited) body.invitation_token = invite;
     const btn = busyButton(form);
     setBusy(btn, true);
     try {
@@ -276,7 +301,20 @@ async function loginPage() {
         form.elements.password.select();
         form.elements.password.focus();
       } else if (err.code === 'email_not_verified') {
-        showBanner({ kind: 'warning', title: 'Verify your email first', detail: 'We sent you a link when you signed up. Open it, then log in here.' });
+        const address = value(form, 'email');
+        const resend = el('button', { type: 'button', class: 'btn btn-secondary btn-sm', dataset: { resendVerification: '' } }, 'Resend verification email');
+        resend.addEventListener('click', async () => {
+          setBusy(resend, true);
+          try {
+            await post('/api/auth/verify-email/resend', { email: address });
+            clearBanners();
+            showBanner({ kind: 'success', title: 'Verification email sent', detail: `We sent a new link to ${address}. Open it, then log in here. Earlier links no longer work.` });
+          } catch (e2) {
+            setBusy(resend, false);
+            problemBanner(e2, { title: "We couldn't send the email" });
+          }
+        });
+        showBanner({ kind: 'warning', title: 'Verify your email first', detail: `We sent a link to ${address} when you signed up. Open it, then log in here.`, actions: [resend], dismissible: false });
       } else {
         applyProblemToForm(form, err);
       }
@@ -498,7 +536,16 @@ async function workspacesPage() {
   const target = params.get('switch');
   if (target) {
     try { return await switchTo(target); } catch (err) {
-      problemBanner(err, { title: `We couldn't open ${target}` });
+      if (err?.status === 403 || err?.status === 404) {
+        showBanner({
+          kind: 'warning',
+          title: `You don't have access to ${target}.${location.host}`,
+          detail: `${me.email} is not a member of that workspace. Ask one of its owners to invite you, or open one of your workspaces below.`,
+          dismissible: false,
+        });
+      } else {
+        problemBanner(err, { title: `We couldn't open ${target}` });
+      }
     }
   }
 
@@ -511,12 +558,16 @@ async function workspacesPage() {
     return;
   }
   if (!items.length) {
+    if (target) {
+      mount(list, el('div', { class: 'auth-actions' }, el('a', { class: 'btn btn-primary', href: '/workspaces/new' }, 'Create a workspace')));
+      return;
+    }
     location.replace('/workspaces/new');
     return;
   }
   mount(list, el('ul', { class: 'ws-list', role: 'list' }, items.map((w) => {
     const btn = el('button', { type: 'button', class: 'ws-item', dataset: { subdomain: w.subdomain } },
-      el('span', { class: 'workspace-avatar', 'aria-hidden': 'true' }, (w.name || w.subdomain).slice(0, 2).toUpperCase()),
+      el('span', { class: 'workspace-avatar', 'aria-hidden': 'true' }, initials(w.name || w.subdomain)),
       el('span', { class: 'ws-text' },
         el('span', { class: 'ws-name' }, w.name),
         el('span', { class: 'ws-host' }, `${w.subdomain}.${location.host}`),

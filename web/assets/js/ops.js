@@ -12,6 +12,8 @@ import { initShell, markCurrentNav, setUnread } from './shell.js';
 export const PAGES = {
   plugins: () => import('./pages/ops-plugins.js'),
   automations: () => import('./pages/ops-automations.js'),
+  workspaces: () => import('./pages/ops-workspaces.js'),
+  search: () => import('./pages/ops-search.js'),
 };
 
 const SECTIONS = {
@@ -38,6 +40,9 @@ export const QUEUES = {
   plugins: async () => null,
 };
 
+/** tenant id → workspace name, for the queue cards (empty when the list can't be read). */
+let workspaceNames = {};
+
 function renderQueue(card, items) {
   const count = $('[data-count]', card);
   const body = $('[data-queue-body]', card);
@@ -53,7 +58,7 @@ function renderQueue(card, items) {
   }
   mount(body, el('ul', { class: 'queue-list' },
     items.slice(0, 4).map((a) => el('li', {},
-      el('span', {}, a.name || a.title || a.id),
+      el('span', {}, a.name || a.title, workspaceNames[a.tenant_id] ? el('span', { class: 'cell-sub' }, ` · ${workspaceNames[a.tenant_id]}`) : null),
       a.status ? statusBadge(a.status) : null,
     )),
   ));
@@ -61,6 +66,10 @@ function renderQueue(card, items) {
 
 async function loadQueues() {
   const cards = $$('[data-queue]');
+  try {
+    const data = await get('/api/ops/tenants', { query: { limit: 200 } });
+    workspaceNames = Object.fromEntries((data.items || []).map((t) => [t.id, t.name]));
+  } catch { workspaceNames = {}; }
   let authError = null;
   await Promise.all(cards.map(async (card) => {
     const loader = QUEUES[card.dataset.queue];

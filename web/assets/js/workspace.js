@@ -21,6 +21,9 @@ export const PAGES = {
   'audit-log': () => import('./pages/audit-log.js'),
   team: () => import('./pages/team.js'),
   'api-keys': () => import('./pages/api-keys.js'),
+  home: () => import('./pages/home.js'),
+  search: () => import('./pages/search.js'),
+  settings: () => import('./pages/settings.js'),
 };
 
 /** What each section is, for its title and its empty state until a real page module exists. */
@@ -77,6 +80,12 @@ function fillAnonymous() {
   for (const n of $$('[data-user-initials]')) n.textContent = '?';
 }
 
+/** `?next=` that brings an apex login back into this workspace. */
+function backHere() {
+  const slug = subdomain();
+  return slug ? `?next=${encodeURIComponent(`/workspaces?switch=${slug}`)}` : '';
+}
+
 function renderSignIn(root) {
   fillAnonymous();
   setTitle('Sign in');
@@ -84,8 +93,9 @@ function renderSignIn(root) {
     icon: 'lock',
     title: 'Sign in to continue',
     body: `You need to be signed in to open ${subdomain() ? `the ${subdomain()} workspace` : 'this workspace'}. Log in on ${apexHost()} and come right back.`,
-    action: { label: 'Log in', href: apexUrl('/login') },
-    secondary: { label: 'Create an account', href: apexUrl('/signup') },
+    // After logging in on the apex, the picker opens this workspace (or says there is no access).
+    action: { label: 'Log in', href: apexUrl(`/login${backHere()}`) },
+    secondary: { label: 'Create an account', href: apexUrl(`/signup${backHere()}`) },
     headingLevel: 1,
   }));
   announce('Sign in to continue');

@@ -43,12 +43,19 @@ async function renderBoard(root, ctx) {
       mount(board, emptyState({ icon: 'alert', title: "We couldn't load the automations", body: err?.problem?.detail, action: { label: 'Try again', onClick: load } }));
       return;
     }
+    const only = ctx.params.get('workspace');
+    if (only) items = items.filter((a) => a.tenant_id === only);
+    const scope = only ? el('p', { class: 'muted', dataset: { workspaceFilter: only } }, `Only ${names[only] || 'one workspace'}. `, el('a', { href: '/ops/automations' }, 'Show every workspace')) : null;
+    if (!items.length && only) {
+      mount(board, scope, emptyState({ icon: 'automations', title: `${names[only] || 'This workspace'} has no automations yet`, body: 'When it requests an automation it shows up here.', action: { label: 'Show every workspace', href: '/ops/automations' } }));
+      return;
+    }
     if (!items.length) {
       mount(board, emptyState({ icon: 'automations', title: 'No automations yet', body: 'When a workspace requests an automation it shows up here.', action: { label: 'Back to work queues', href: '/ops' } }));
       return;
     }
     const groups = STATUSES.map((s) => [s, items.filter((a) => a.status === s)]).filter(([, a]) => a.length);
-    mount(board, el('div', { class: 'board', dataset: { board: '' } }, groups.map(([s, a]) => el('section', { class: 'board-col', 'aria-labelledby': `col-${s}` },
+    mount(board, scope, el('div', { class: 'board', dataset: { board: '' } }, groups.map(([s, a]) => el('section', { class: 'board-col', 'aria-labelledby': `col-${s}` },
       el('h2', { class: 'board-col-title', id: `col-${s}` }, statusBadge(s), el('span', { class: 'count-badge' }, String(a.length))),
       el('ul', { class: 'board-cards' }, a.map((x) => el('li', {},
         el('a', { class: 'card card-link board-card', href: `/ops/automations/${x.tenant_id}/${x.id}`, dataset: { automationId: x.id } },

@@ -75,7 +75,7 @@ function shadowView(plugin, r) {
   }
   if (!r.diffs?.length) {
     return el('section', { class: 'card', 'data-shadow': '' }, head,
-      el('div', { class: 'card-body' }, el('p', {}, icon('checkCircle'), ` Same answers on all ${r.cases} cases.`)));
+      el('div', { class: 'card-body' }, el('p', { class: 'inline-icon is-ok', dataset: { shadowSame: '' } }, icon('checkCircle', { size: 18 }), r.cases === 1 ? 'Same answer on the one case.' : `Same answers on all ${r.cases} cases.`)));
   }
   const rows = r.diffs.map((d) => {
     const before = d.before || {};
@@ -199,12 +199,13 @@ export async function render(root, ctx) {
       body: `${current ? `${current.name} ${current.version}` : 'The active plugin'} stops running; the plugin that was active before it runs again.`,
       confirmLabel: 'Roll back',
       danger: true,
+      // A refusal shows the problem's detail (a sentence) inside the dialog.
       action: async () => { back = await post('/api/ops/plugins/rollback', { kind }); },
     });
     if (ok) { announce(back ? `${back.name} ${back.version} is active again` : 'Rolled back'); await refresh(); }
   }
 
-  function kindCard(k, plugins) {
+  function kindCard(k, plugins, rollbackTo = {}) {
     const mine = plugins.filter((p) => p.kind === k.kind).sort((a, b) => (a.installed_at < b.installed_at ? 1 : -1));
     const active = mine.find((p) => p.active);
     return el('section', { class: 'card', 'data-kind': k.kind },
@@ -227,10 +228,22 @@ export async function render(root, ctx) {
           ),
         ))) : el('p', { class: 'muted' }, 'Nothing installed.'),
       ),
-      el('div', { class: 'card-footer' },
-        el('button', { type: 'button', class: 'btn btn-secondary btn-sm', 'data-rollback': k.kind, onclick: () => rollback(k.kind, active) }, 'Roll back'),
-      ),
+      rollbackFooter(k, mine, active, rollbackTo[k.kind]),
     );
+  }
+
+  /** "Roll back to X" when there is an earlier active plugin; otherwise why there is none. */
+  function rollbackFooter(k, mine, active, target) {
+    const to = target && mine.find((p) => p.sha256 === target);
+    const why = `rollback-why-${k.kind}`;
+    if (!target) {
+      return el('div', { class: 'card-footer' },
+        el('button', { type: 'button', class: 'btn btn-secondary btn-sm', 'data-rollback': k.kind, disabled: true, 'aria-describedby': why }, 'Roll back'),
+        el('span', { class: 'muted text-xs', id: why, dataset: { rollbackWhy: k.kind } }, `Nothing to roll back to: no other ${k.kind} plugin was active before ${active ? `${active.name} ${active.version}` : 'this one'}.`));
+    }
+    return el('div', { class: 'card-footer' },
+      el('button', { type: 'button', class: 'btn btn-secondary btn-sm', 'data-rollback': k.kind, onclick: () => rollback(k.kind, active) },
+        to ? `Roll back to ${to.name} ${to.version}` : 'Roll back'));
   }
 
   function historyView(items) {
@@ -253,7 +266,7 @@ export async function render(root, ctx) {
   async function refresh() {
     try {
       const [list, hist] = await Promise.all([get('/api/ops/plugins'), get('/api/ops/plugins/history')]);
-      mount(cards, KINDS.map((k) => kindCard(k, list.items || [])));
+      mount(cards, KINDS.map((k) => kindCard(k, list.items || [], list.rollback_to || {})));
       mount(history, historyView(hist.items || []));
     } catch (err) {
       mount(cards);

@@ -142,8 +142,15 @@ function membersCard(ctx, members, admin, reload) {
       });
       roleCell = select;
     }
-    const remove = admin || isMe
+    // A workspace always keeps an owner: its only owner can neither leave nor be removed.
+    const soleOwner = m.role === 'owner' && members.filter((x) => x.role === 'owner').length === 1;
+    const remove = (admin || isMe) && !soleOwner
       ? el('button', { type: 'button', class: 'btn btn-ghost btn-sm is-danger-text', dataset: { remove: m.user_id } }, isMe ? 'Leave' : 'Remove')
+      : null;
+    const keep = soleOwner && (admin || isMe)
+      ? el('span', { class: 'cell-sub', dataset: { soleOwner: m.user_id } }, isMe
+        ? 'You are the only owner. Make another member an owner before you leave.'
+        : 'The only owner: make another member an owner first.')
       : null;
     remove?.addEventListener('click', async () => {
       clearBanners();
@@ -175,7 +182,7 @@ function membersCard(ctx, members, admin, reload) {
       ),
       el('td', {}, roleCell),
       el('td', { class: 'hide-sm' }, el('time', { datetime: m.joined_at, title: formatDate(m.joined_at, { time: true }) }, formatDate(m.joined_at))),
-      el('td', { class: 'actions' }, remove),
+      el('td', { class: 'actions' }, remove, keep),
     );
   });
   return el('section', { class: 'card', 'aria-labelledby': 'members-title' },

@@ -1,0 +1,530 @@
+//! The endpoints behind the pages that used to mislead or dead-end (issue 8, items 4 and 6):
+//! the ops workspace list and cross-workspace search, workspace search, renaming a workspace,
+//! the unknown-workspace page's assets, rolling back with nothing to roll back to, and an invitee
+//! signing up from the invitation link without a second verification.
+
+use std::process::Command;
+use std::time::Duration;
+
+use wrk_tests::{Method, StatusCode, TestApp, Value, eventually, json};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn call(
+    app: &TestApp,
+    method: Method,
+    host: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = app.request(method, host, path);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().expect("request");
+    let status = res.status();
+    (status, res.json().unwrap_or(Value::Null))
+}
+
+fn get(app: &TestApp, host: &str, path: &str, token: &str) -> (StatusCode, Value) {
+    call(app, Method::GET, host, path, Some(token), None)
+}
+
+fn post(
+    app: &TestApp,
+    host: &str,
+    path: &str,
+    token: Option<&str>,
+    b: Value,
+) -> (StatusCode, Value) {
+    call(app, Method::POST, host, path, token, Some(b))
+}
+
+/// Signs `email` up (verification off), creates workspace `slug` named `name`, and returns a
+/// workspace token.
+fn owner(app: &TestApp, email: &str, slug: &str, name: &str) -> String {
+    let (s, b) = post(
+        app,
+        "",
+        "/api/auth/signup",
+        None,
+        json!({"email": email, "password": PASSWORD, "name": "Grace Hopper"}),
+    );
+    assert_eq!(s, 201, "{b}");
+    let account = login(app, "", email);
+    let (s, b) = post(
+        app,
+        "",
+        "/api/account/workspaces",
+        Some(&account),
+        json!({"name": name, "subdomain": slug}),
+    );
+    assert_eq!(s, 201, "{b}");
+    login(app, slug, email)
+}
+
+fn login(app: &TestApp, host: &str, email: &str) -> String {
+    let (s, b) = post(
+        app,
+        host,
+        "/api/auth/login",
+        None,
+        json!({"email": email, "password": PASSWORD}),
+    );
+    assert_eq!(s, 200, "{b}");
+    b["access_token"].as_str().unwrap().to_owned()
+}
+
+fn automation(app: &TestApp, slug: &str, token: &str, name: &str, description: &str) -> String {
+    let (s, b) = post(
+        app,
+        slug,
+        "/api/automations",
+        Some(token),
+        json!({"name": name, "description": description}),
+    );
+    assert_eq!(s, 201, "{b}");
+    b["id"].as_str().unwrap().to_owned()
+}
+
+/// An ops user made with the CLI (`role` ops or ops_admin), logged in on the ops host.
+fn ops_token(app: &TestApp, role: &str) -> String {
+    let email = format!("{role}@wrk.example");
+    let out = Command::new(wrk_tests::wrk_bin())
+        .args(["ops", "create-user", "--email", &email, "--role", role])
+        .env("WRK_DATA_DIR", app.data_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let password = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .expect("a generated password")
+        .trim()
+        .to_owned();
+    let (s, b) = post(
+        app,
+        "ops",
+        "/api/ops/auth/login",
+        None,
+        json!({"email": email, "password": password}),
+    );
+    assert_eq!(s, 200, "{b}");
+    b["access_token"].as_str().unwrap().to_owned()
+}
+
+fn no_verification() -> TestApp {
+    TestApp::builder()
+        .env("WRK_EMAIL_VERIFICATION", "false")
+        .spawn()
+}
+
+#[test]
+fn ops_list_every_workspace_with_its_counts_and_search_across_them() {
+    let app = no_verification();
+    let acme = owner(&app, "ada@example.com", "acme", "Acme Inc");
+    let _beta = owner(&app, "bob@example.com", "beta", "Beta Labs");
+    automation(
+        &app,
+        "acme",
+        &acme,
+        "Invoice intake",
+        "Book supplier invoices in Xero",
+    );
+    automation(&app, "acme", &acme, "Stock sync", "Nightly stock levels");
+    let ops = ops_token(&app, "ops");
+
+    let (s, page) = get(&app, "ops", "/api/ops/tenants", &ops);
+    assert_eq!(s, 200, "{page}");
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{page}");
+    assert!(page["next_cursor"].is_null(), "{page}");
+    let by_slug = |slug: &str| {
+        items
+            .iter()
+            .find(|t| t["subdomain"] == slug)
+            .unwrap()
+            .clone()
+    };
+    let a = by_slug("acme");
+    assert_eq!(a["name"], "Acme Inc");
+    assert!(a["client"].is_null(), "{a}");
+    assert_eq!(a["counts"]["members"], 1, "{a}");
+    assert_eq!(a["counts"]["automations"], 2, "{a}");
+    assert_eq!(by_slug("beta")["counts"]["automations"], 0);
+
+    // Pages of one, newest first, then the filter.
+    let (_, first) = get(&app, "ops", "/api/ops/tenants?limit=1", &ops);
+    assert_eq!(first["items"][0]["subdomain"], "beta", "{first}");
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("a next page")
+        .to_owned();
+    let (_, second) = get(
+        &app,
+        "ops",
+        &format!("/api/ops/tenants?limit=1&cursor={cursor}"),
+        &ops,
+    );
+    assert_eq!(second["items"][0]["subdomain"], "acme", "{second}");
+    assert!(second["next_cursor"].is_null(), "{second}");
+    let (_, filtered) = get(&app, "ops", "/api/ops/tenants?q=LABS", &ops);
+    assert_eq!(filtered["items"].as_array().unwrap().len(), 1, "{filtered}");
+    assert_eq!(filtered["items"][0]["name"], "Beta Labs");
+
+    // A workspace token is not an ops token.
+    let (s, _) = get(&app, "ops", "/api/ops/tenants", &acme);
+    assert_eq!(s, 401);
+
+    // Search across workspaces.
+    let (s, r) = get(&app, "ops", "/api/ops/search?q=invoice", &ops);
+    assert_eq!(s, 200, "{r}");
+    let autos = r["automations"].as_array().unwrap();
+    assert_eq!(autos.len(), 1, "{r}");
+    assert_eq!(autos[0]["automation"]["name"], "Invoice intake");
+    assert_eq!(autos[0]["workspace"]["name"], "Acme Inc");
+    let (_, r) = get(&app, "ops", "/api/ops/search?q=beta", &ops);
+    assert_eq!(r["workspaces"][0]["subdomain"], "beta", "{r}");
+    let (_, r) = get(&app, "ops", "/api/ops/search?q=", &ops);
+    assert_eq!(r["automations"].as_array().unwrap().len(), 0, "{r}");
+}
+
+#[test]
+fn a_workspace_search_finds_its_automations_tasks_and_members_and_nothing_of_others() {
+    let app = no_verification();
+    let acme = owner(&app, "ada@example.com", "acme", "Acme Inc");
+    let beta = owner(&app, "bob@example.com", "beta", "Beta Labs");
+    let id = automation(
+        &app,
+        "acme",
+        &acme,
+        "Invoice intake",
+        "Book supplier invoices",
+    );
+    automation(&app, "beta", &beta, "Invoice matching", "Beta's own");
+
+    let (s, r) = get(&app, "acme", "/api/search?q=INVOICE", &acme);
+    assert_eq!(s, 200, "{r}");
+    let autos = r["automations"].as_array().unwrap();
+    assert_eq!(autos.len(), 1, "only this workspace's: {r}");
+    assert_eq!(autos[0]["id"], id.as_str());
+    let (_, r) = get(&app, "acme", "/api/search?q=hopper", &acme);
+    assert_eq!(r["members"][0]["email"], "ada@example.com", "{r}");
+    let (_, r) = get(&app, "acme", "/api/search?q=bob", &acme);
+    assert_eq!(r["members"].as_array().unwrap().len(), 0, "{r}");
+
+    let (s, p) = get(
+        &app,
+        "acme",
+        &format!("/api/search?q={}", "x".repeat(201)),
+        &acme,
+    );
+    assert_eq!(s, 422, "{p}");
+    let (s, _) = get(&app, "acme", "/api/search?q=invoice", &beta);
+    assert_eq!(s, 403, "another workspace's token");
+}
+
+#[test]
+fn owners_and_admins_rename_the_workspace_audited_and_its_address_stays() {
+    let app = no_verification();
+    let acme = owner(&app, "ada@example.com", "acme", "Acme Inc");
+    let (s, b) = call(
+        &app,
+        Method::PATCH,
+        "acme",
+        "/api/workspace",
+        Some(&acme),
+        Some(json!({"name": "  Acme Corporation "})),
+    );
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["name"], "Acme Corporation");
+    assert_eq!(b["subdomain"], "acme");
+    let (_, me) = get(&app, "acme", "/api/me", &acme);
+    assert_eq!(me["tenant"]["name"], "Acme Corporation", "{me}");
+    let (_, ws) = get(&app, "acme", "/api/workspace", &acme);
+    assert_eq!(ws["name"], "Acme Corporation", "{ws}");
+    let account = login(&app, "", "ada@example.com");
+    let (_, list) = get(&app, "", "/api/account/workspaces", &account);
+    assert_eq!(list["items"][0]["name"], "Acme Corporation", "{list}");
+
+    for bad in [
+        json!({"name": "   "}),
+        json!({"name": "x".repeat(201)}),
+        json!({"name": "a\u{0}b"}),
+    ] {
+        let (s, p) = call(
+            &app,
+            Method::PATCH,
+            "acme",
+            "/api/workspace",
+            Some(&acme),
+            Some(bad),
+        );
+        assert_eq!(s, 422, "{p}");
+    }
+
+    // A read-only API key may not rename.
+    let (s, key) = post(
+        &app,
+        "acme",
+        "/api/api-keys",
+        Some(&acme),
+        json!({"name": "reader", "scopes": ["read"]}),
+    );
+    assert_eq!(s, 201, "{key}");
+    let (s, p) = call(
+        &app,
+        Method::PATCH,
+        "acme",
+        "/api/workspace",
+        Some(key["key"].as_str().unwrap()),
+        Some(json!({"name": "Hijacked"})),
+    );
+    assert_eq!(s, 403, "{p}");
+
+    // One audit row, in the workspace's own log, with the name before and after.
+    let (s, log) = get(&app, "acme", "/api/audit-logs?action=tenant.renamed", &acme);
+    assert_eq!(s, 200, "{log}");
+    let rows = log["items"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{log}");
+    assert_eq!(rows[0]["before"]["name"], "Acme Inc", "{log}");
+    assert_eq!(rows[0]["after"]["name"], "Acme Corporation", "{log}");
+    assert_eq!(rows[0]["action_label"], "Workspace renamed", "{log}");
+    assert_eq!(rows[0]["actor"]["kind"], "user", "{log}");
+    assert_eq!(rows[0]["actor_name"], "Grace Hopper", "{log}");
+}
+
+#[test]
+fn an_unknown_workspace_host_serves_its_page_with_assets_and_the_login_of_a_workspace_goes_to_the_apex()
+ {
+    let app = no_verification();
+    owner(&app, "ada@example.com", "acme", "Acme Inc");
+    let page = app
+        .request(Method::GET, "nope", "/")
+        .header("accept", "text/html")
+        .send()
+        .unwrap();
+    assert_eq!(page.status(), 404);
+    let html = page.text().unwrap();
+    for asset in [
+        "/assets/css/wrk.css",
+        "/assets/js/error-page.js",
+        "/assets/img/logo.svg",
+    ] {
+        assert!(html.contains(asset), "the page uses {asset}");
+        let r = app.request(Method::GET, "nope", asset).send().unwrap();
+        assert_eq!(r.status(), 200, "{asset} on an unknown workspace host");
+    }
+    let css = app.get("nope", "/assets/css/wrk.css");
+    assert!(
+        css.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css"),
+        "{:?}",
+        css.headers()
+    );
+    // Anything else there is still not found.
+    let r = app.get("nope", "/api/me");
+    assert_eq!(r.status(), 404);
+
+    // /login on a workspace host: the apex login, coming back into that workspace.
+    let r = app.get("acme", "/login");
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        to,
+        format!(
+            "//{}/login?next=%2Fworkspaces%3Fswitch%3Dacme",
+            app.host("")
+        )
+    );
+}
+
+#[test]
+fn rolling_back_with_nothing_to_roll_back_to_is_announced_and_refused_in_a_sentence() {
+    let app = no_verification();
+    let ops = ops_token(&app, "ops_admin");
+    let (s, list) = get(&app, "ops", "/api/ops/plugins", &ops);
+    assert_eq!(s, 200, "{list}");
+    for kind in ["pricing", "validation", "ingestion"] {
+        assert!(list["rollback_to"][kind].is_null(), "{kind}: {list}");
+    }
+    let (s, p) = post(
+        &app,
+        "ops",
+        "/api/ops/plugins/rollback",
+        Some(&ops),
+        json!({"kind": "pricing"}),
+    );
+    assert_eq!(s, 409, "{p}");
+    let detail = p["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("There is no earlier pricing plugin") && detail.ends_with('.'),
+        "{detail}"
+    );
+}
+
+/// The `token=` of the newest email of `kind` to `to`, from the outbox.
+fn token_from_email(app: &TestApp, to: &str, kind: &str) -> String {
+    let text = eventually(Duration::from_secs(10), "the email", || {
+        let storage =
+            wrk_tenants::Storage::open(wrk_tenants::StorageConfig::new(app.data_dir())).ok()?;
+        storage
+            .control()
+            .list_emails(&wrk_tenants::outbox::EmailFilter {
+                to: Some(to.to_owned()),
+                ..Default::default()
+            })
+            .ok()?
+            .into_iter()
+            .find(|e| e.kind == kind)
+            .map(|e| e.text)
+    });
+    let start = text.find("token=").expect("a link with a token") + "token=".len();
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+#[test]
+fn an_invitee_signing_up_from_the_link_is_not_asked_to_verify_their_email_again() {
+    let app = TestApp::builder()
+        .env("WRK_EMAIL_VERIFICATION", "true")
+        .spawn();
+    // The owner verifies as usual.
+    let (s, b) = post(
+        &app,
+        "",
+        "/api/auth/signup",
+        None,
+        json!({"email": "ada@example.com", "password": PASSWORD, "name": "Ada"}),
+    );
+    assert_eq!(
+        (s, b["email_verification_required"].as_bool()),
+        (StatusCode::CREATED, Some(true))
+    );
+    let t = token_from_email(&app, "ada@example.com", "verify_email");
+    let (s, b) = post(
+        &app,
+        "",
+        "/api/auth/verify-email",
+        None,
+        json!({"token": t}),
+    );
+    assert_eq!(s, 200, "{b}");
+    let account = login(&app, "", "ada@example.com");
+    let (s, b) = post(
+        &app,
+        "",
+        "/api/account/workspaces",
+        Some(&account),
+        json!({"name": "Acme Inc", "subdomain": "acme"}),
+    );
+    assert_eq!(s, 201, "{b}");
+    let acme = login(&app, "acme", "ada@example.com");
+    let (s, b) = post(
+        &app,
+        "acme",
+        "/api/invitations",
+        Some(&acme),
+        json!({"email": "Grace@Example.com", "role": "member"}),
+    );
+    assert_eq!(s, 201, "{b}");
+    let invite = token_from_email(&app, "grace@example.com", "invitation");
+
+    let (s, preview) = post(
+        &app,
+        "",
+        "/api/auth/invitations/preview",
+        None,
+        json!({"token": invite}),
+    );
+    assert_eq!(s, 200, "{preview}");
+    assert_eq!(preview["email"], "grace@example.com");
+    assert_eq!(preview["workspace_name"], "Acme Inc");
+    let (s, p) = post(
+        &app,
+        "",
+        "/api/auth/invitations/preview",
+        None,
+        json!({"token": "nope"}),
+    );
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_token"))
+    );
+
+    // Another address with the invitation's token: refused, nothing created.
+    let (s, p) = post(
+        &app,
+        "",
+        "/api/auth/signup",
+        None,
+        json!({"email": "mallory@example.com", "password": PASSWORD, "name": "M", "invitation_token": invite}),
+    );
+    assert_eq!(s, 422, "{p}");
+    let (s, _) = post(
+        &app,
+        "",
+        "/api/auth/login",
+        None,
+        json!({"email": "mallory@example.com", "password": PASSWORD}),
+    );
+    assert_eq!(s, 401);
+
+    // The invited address: verified at once, can log in and accept.
+    let (s, b) = post(
+        &app,
+        "",
+        "/api/auth/signup",
+        None,
+        json!({"email": "grace@example.com", "password": PASSWORD, "name": "Grace", "invitation_token": invite}),
+    );
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["email_verification_required"], false, "{b}");
+    let grace = login(&app, "", "grace@example.com");
+    let (s, b) = post(
+        &app,
+        "",
+        "/api/account/invitations/accept",
+        Some(&grace),
+        json!({"token": invite}),
+    );
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["subdomain"], "acme");
+
+    // Without a token, signup still waits for the link.
+    let (s, b) = post(
+        &app,
+        "",
+        "/api/auth/signup",
+        None,
+        json!({"email": "hal@example.com", "password": PASSWORD, "name": "Hal"}),
+    );
+    assert_eq!(
+        (s, b["email_verification_required"].as_bool()),
+        (StatusCode::CREATED, Some(true))
+    );
+    let (s, b) = post(
+        &app,
+        "",
+        "/api/auth/login",
+        None,
+        json!({"email": "hal@example.com", "password": PASSWORD}),
+    );
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("email_not_verified"))
+    );
+}
