@@ -10,6 +10,7 @@ mod email;
 mod foundation;
 mod identity;
 mod identity_ui;
+mod ingestion;
 mod jobs;
 mod oidc;
 mod plugins;

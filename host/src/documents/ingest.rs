@@ -89,6 +89,7 @@ async fn run(
     requirements: String,
 ) -> Result<IngestionOutput, Failure> {
     let mut documents = Vec::with_capacity(docs.len());
+    let mut extract_notes = Vec::new();
     for d in docs {
         let path = super::document_path(&ctx.config.data_dir, tenant, d.id);
         let kind = Kind::parse(&d.kind).unwrap_or(Kind::Txt);
@@ -120,9 +121,17 @@ async fn run(
                 )));
             }
         };
+        if text.chars().count() >= extract::MAX_TEXT_CHARS {
+            extract_notes.push(format!(
+                "\"{name}\" is long ({}): only its first {} characters of text were extracted.",
+                kib(usize::try_from(d.size_bytes).unwrap_or(usize::MAX)),
+                extract::MAX_TEXT_CHARS
+            ));
+        }
         documents.push(InputDocument { name, text });
     }
-    let plan = plan(requirements, documents);
+    let mut plan = plan(requirements, documents);
+    plan.cut.splice(0..0, extract_notes);
     if let Some(url) = &ctx.config.ingestion_url {
         let input = IngestionInput {
             abi: ABI_VERSION,
@@ -300,7 +309,8 @@ pub fn merge(mut outputs: Vec<IngestionOutput>) -> IngestionOutput {
         )],
     };
     let mut dropped = 0usize;
-    for (i, out) in outputs.into_iter().enumerate() {
+    let mut notes = Vec::new();
+    for out in outputs {
         let bp = out.blueprint;
         if merged.blueprint.trigger.is_none() {
             merged.blueprint.trigger = bp.trigger;
@@ -330,10 +340,19 @@ pub fn merge(mut outputs: Vec<IngestionOutput>) -> IngestionOutput {
             merged.blueprint.steps.push(step);
         }
         merged.confidence = merged.confidence.max(out.confidence);
-        for note in out.notes {
-            merged
-                .notes
-                .push(format!("Part {} of {parts}: {note}", i + 1));
+        notes.extend(out.notes);
+    }
+    // Every distinct note once; "No … found" only when no part found it.
+    let bp = &merged.blueprint;
+    let found = |n: &str| {
+        (n.starts_with("No trigger found") && bp.trigger.is_some())
+            || (n.starts_with("No steps found") && !bp.steps.is_empty())
+            || (n.starts_with("No volume found") && bp.volume.is_some())
+            || (n.starts_with("No known system") && !bp.systems.is_empty())
+    };
+    for note in notes {
+        if !found(&note) && !merged.notes.contains(&note) && merged.notes.len() < 30 {
+            merged.notes.push(note);
         }
     }
     // "manual" goes last, as the plugin puts it.
@@ -526,7 +545,7 @@ mod tests {
         assert_eq!(ids, [("step-1", "Sync stock"), ("step-2", "Sync prices")]);
         assert_eq!(m.blueprint.systems.len(), 1);
         assert!((m.confidence - 0.8).abs() < 1e-9);
-        assert!(m.notes.iter().any(|n| n == "Part 2 of 2: b"));
+        assert!(m.notes.iter().any(|n| n == "b"), "{:?}", m.notes);
     }
 
     #[test]

@@ -1407,7 +1407,10 @@ fn ingest(input: IngestionInput) -> Result<IngestionOutput, Error> {
                 let conditional =
                     SUBORDINATORS.contains(&t[0].w.as_str()) || skip.is_some_and(|(a, _)| a <= 2);
                 let (from, whole_name) = match (conditional, comma) {
-                    (true, Some(c)) => (c, !is_trigger),
+                    (true, Some(c)) => (
+                        c,
+                        !is_trigger && trigger_in(&rules, t, volume_at[i]).is_none(),
+                    ),
                     (true, None) if is_trigger => continue,
                     _ => (0, false),
                 };
