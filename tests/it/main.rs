@@ -14,6 +14,7 @@ mod ingestion;
 mod jobs;
 mod oidc;
 mod plugins;
+mod requirements_ui;
 mod serving;
 mod shutdown;
 mod support;

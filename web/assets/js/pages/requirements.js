@@ -4,6 +4,7 @@
 // (trigger, steps, systems, volume; each change labelled in words) with "Apply" / "Discard".
 import { get, put, post, del, csrfToken } from '../api.js';
 import { el, mount, setBusy, showBanner, announce, formatDate, icon } from '../ui.js';
+import { confirmDialog } from './common.js';
 
 const ACCEPT = '.txt,.md,.pdf,.docx,text/plain,text/markdown,application/pdf,application/vnd.openxmlformats-officedocument.wordprocessingml.document';
 const MAX = 20 * 1024 * 1024;
@@ -145,18 +146,19 @@ export function requirementsPanel(page) {
     mount(docList, el('ul', { class: 'doc-items', 'aria-label': 'Documents' }, docs.map((d) => {
       const remove = editable ? el('button', { type: 'button', class: 'btn btn-ghost btn-sm', dataset: { deleteDocument: d.id }, 'aria-label': `Delete ${d.file_name}` }, 'Delete') : null;
       remove?.addEventListener('click', async () => {
-        if (!window.confirm(`Delete ${d.file_name}? It is removed for good; a proposal already made from it stays until you apply or discard it.`)) return;
-        setBusy(remove, true);
-        try {
-          await del(`${vbase()}/documents/${d.id}`);
-          docs = docs.filter((x) => x.id !== d.id);
-          renderDocs();
-          announce(`${d.file_name} deleted`);
-          poll();
-        } catch (err) {
-          setBusy(remove, false);
-          showBanner({ in: docBanners, kind: 'error', title: `${d.file_name} wasn't deleted`, detail: err?.problem?.detail || err.message });
-        }
+        const ok = await confirmDialog({
+          title: `Delete ${d.file_name}?`,
+          body: 'The file is removed for good. A proposal already drafted from it stays until you apply or discard it.',
+          confirmLabel: 'Delete document',
+          danger: true,
+          action: () => del(`${vbase()}/documents/${d.id}`),
+        });
+        if (!ok) { remove.focus(); return; }
+        docs = docs.filter((x) => x.id !== d.id);
+        renderDocs();
+        announce(`${d.file_name} deleted`);
+        file.focus();
+        poll();
       });
       return el('li', { class: 'doc-item', dataset: { document: d.id } },
         el('div', { class: 'doc-meta' },
@@ -249,114 +251,6 @@ export function requirementsPanel(page) {
   loadDocs();
   poll();
   return el('div', { class: 'stack stack-lg' }, form, docForm);
-}
-
-const KIND = { txt: 'Text', md: 'Markdown', pdf: 'PDF', docx: 'Word' };
-
-function formatSize(bytes) {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
-}
-
-function showBannerNode(kind, title, detail) {
-  const region = el('div', { class: 'banners' });
-  showBanner({ in: region, kind, title, detail, dismissible: false });
-  return region;
-}
-
-const KIND_LABEL = { schedule: 'On a schedule', email: 'When an email arrives', webhook: 'When a webhook is called', file: 'When a file arrives', form: 'When a form is submitted', event: 'When something happens', manual: 'Started by hand' };
-const ACTION_LABEL = { approve: 'Approve', review: 'Review', sign: 'Sign', extract: 'Extract', read: 'Read', match: 'Match', reconcile: 'Reconcile', validate: 'Check', create: 'Create', update: 'Update', sync: 'Sync', upload: 'Upload', send: 'Send', notify: 'Notify', generate: 'Generate', calculate: 'Calculate', archive: 'Archive', pay: 'Pay' };
-const CHANGE = { added: 'Added', removed: 'Removed', changed: 'Changed', same: 'Unchanged' };
-
-function mark(kind) {
-  return el('span', { class: `change-mark change-${kind}` }, el('span', { 'aria-hidden': 'true' }, { added: '+', removed: '−', changed: '~', same: '=' }[kind]), ` ${CHANGE[kind]}`);
-}
-
-function triggerText(t) {
-  if (!t || typeof t !== 'object') return null;
-  const kind = KIND_LABEL[t.kind] || (t.kind ? String(t.kind) : 'Trigger');
-  return t.system ? `${kind} · ${t.system === 'manual' ? 'no system named' : t.system}` : kind;
-}
-
-function stepKey(s) { return String(s?.name || s?.id || '').trim().toLowerCase(); }
-
-function stepLine(s) {
-  const parts = [ACTION_LABEL[s.action] || s.action, s.system === 'manual' ? 'no system named' : s.system, s.human ? 'by a person' : null].filter(Boolean);
-  return el('span', { class: 'step-line' }, el('span', { class: 'step-name' }, s.name || s.id || 'Unnamed step'), el('span', { class: 'help step-meta' }, parts.join(' · ')));
-}
-
-function runsText(v) {
-  const n = v?.monthly_runs;
-  return typeof n === 'number' ? `${n.toLocaleString()} runs a month` : null;
-}
-
-/** The proposal against the current blueprint, section by section, for people. */
-export function blueprintDiff(now, next) {
-  let changes = 0;
-  const row = (label, before, after, attrs = {}) => {
-    const kind = before === after ? 'same' : before == null ? 'added' : after == null ? 'removed' : 'changed';
-    if (kind !== 'same') changes += 1;
-    return el('div', { class: `bp-section change-${kind}`, dataset: { section: attrs.section, change: kind } },
-      el('h4', { class: 'bp-label' }, label, ' ', mark(kind)),
-      el('dl', { class: 'bp-values' },
-        el('dt', {}, 'Now'), el('dd', {}, before == null ? el('span', { class: 'subtle' }, 'Not set') : kind === 'same' ? before : el('del', {}, before)),
-        kind === 'same' ? null : el('dt', {}, 'Proposed'),
-        kind === 'same' ? null : el('dd', {}, after == null ? el('span', { class: 'subtle' }, 'Not set') : el('ins', {}, after))));
-  };
-  const sections = [];
-  sections.push(row('Trigger', triggerText(now.trigger), triggerText(next.trigger), { section: 'trigger' }));
-
-  // Steps: the proposal's order, each marked against the current step of the same name.
-  const oldSteps = Array.isArray(now.steps) ? now.steps : [];
-  const newSteps = Array.isArray(next.steps) ? next.steps : [];
-  const oldByKey = new Map(oldSteps.map((s) => [stepKey(s), s]));
-  const newKeys = new Set(newSteps.map(stepKey));
-  const items = newSteps.map((s) => {
-    const o = oldByKey.get(stepKey(s));
-    const kind = !o ? 'added' : (o.action !== s.action || o.system !== s.system || !!o.human !== !!s.human) ? 'changed' : 'same';
-    if (kind !== 'same') changes += 1;
-    return el('li', { class: `step change-${kind}`, dataset: { change: kind } }, stepLine(s), ' ', mark(kind),
-      kind === 'changed' ? el('span', { class: 'help step-was' }, `was: ${[ACTION_LABEL[o.action] || o.action, o.system].filter(Boolean).join(' · ')}`) : null);
-  });
-  const removed = oldSteps.filter((s) => !newKeys.has(stepKey(s)));
-  changes += removed.length;
-  const stepsKind = !items.length && !removed.length ? 'same' : removed.length || items.some((li) => li.dataset.change !== 'same') ? 'changed' : 'same';
-  sections.push(el('div', { class: `bp-section change-${stepsKind}`, dataset: { section: 'steps', change: stepsKind } },
-    el('h4', { class: 'bp-label' }, `Steps (${newSteps.length})`, ' ', mark(stepsKind)),
-    newSteps.length ? el('ol', { class: 'bp-steps' }, items) : el('p', { class: 'help' }, 'The proposal has no steps.'),
-    removed.length ? el('div', {},
-      el('p', { class: 'help' }, `No longer in the proposal (${removed.length}):`),
-      el('ul', { class: 'bp-steps bp-removed' }, removed.map((s) => el('li', { class: 'step change-removed', dataset: { change: 'removed' } }, el('del', {}, stepLine(s)), ' ', mark('removed'))))) : null));
-
-  // Systems: chips marked added / removed / unchanged.
-  const names = (bp) => (Array.isArray(bp.systems) ? bp.systems : []).map((s) => s?.name).filter(Boolean);
-  const was = names(now);
-  const will = names(next);
-  const chips = [
-    ...will.map((n) => ({ n, kind: was.includes(n) ? 'same' : 'added' })),
-    ...was.filter((n) => !will.includes(n)).map((n) => ({ n, kind: 'removed' })),
-  ];
-  const sysChanges = chips.filter((c) => c.kind !== 'same').length;
-  changes += sysChanges;
-  const sysKind = sysChanges ? 'changed' : 'same';
-  sections.push(el('div', { class: `bp-section change-${sysKind}`, dataset: { section: 'systems', change: sysKind } },
-    el('h4', { class: 'bp-label' }, 'Systems', ' ', mark(sysKind)),
-    chips.length ? el('ul', { class: 'bp-chips' }, chips.map((c) => el('li', { class: `chip change-${c.kind}`, dataset: { change: c.kind } },
-      c.kind === 'removed' ? el('del', {}, c.n === 'manual' ? 'Not named yet' : c.n) : (c.n === 'manual' ? 'Not named yet' : c.n),
-      c.kind === 'same' ? null : el('span', { class: 'chip-mark' }, ` (${CHANGE[c.kind].toLowerCase()})`)))) : el('p', { class: 'help' }, 'No systems named.')));
-
-  sections.push(row('Volume', runsText(now.volume), runsText(next.volume), { section: 'volume' }));
-
-  // Anything else the proposal changes, named in words.
-  const known = new Set(['trigger', 'steps', 'systems', 'volume']);
-  const other = [...new Set([...Object.keys(now), ...Object.keys(next)])]
-    .filter((k) => !known.has(k) && JSON.stringify(now[k]) !== JSON.stringify(next[k]));
-  if (other.length) {
-    changes += other.length;
-    sections.push(el('p', { class: 'help', dataset: { section: 'other' } }, `Also changes: ${other.map((k) => k.replace(/_/g, ' ')).join(', ')} (see the Blueprint tab after applying).`));
-  }
-  return { sections, changes };
 }
 
 const KIND = { txt: 'Text', md: 'Markdown', pdf: 'PDF', docx: 'Word' };
