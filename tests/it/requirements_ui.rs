@@ -110,7 +110,7 @@ fn typed_requirements_become_a_readable_proposal_diff_and_documents_stay_listed(
     browser.eval("document.querySelector('[data-proposal-diff]').scrollIntoView({block: 'start'})");
     let fits = browser.eval(
         "return document.documentElement.scrollWidth <= window.innerWidth && \
-         [...document.querySelectorAll('[data-proposal-diff] .bp-section')].every(s => s.getBoundingClientRect().right <= window.innerWidth)",
+         [...document.querySelectorAll('[data-proposal-diff] .diff-section')].every(s => s.getBoundingClientRect().right <= window.innerWidth)",
     );
     assert_eq!(fits, serde_json::Value::Bool(true), "the diff fits 375 px");
     // Let the shell settle at the new width (its drawer closes) before the picture.

@@ -299,7 +299,7 @@ export function blueprintDiff(now, next) {
   const row = (label, before, after, attrs = {}) => {
     const kind = before === after ? 'same' : before == null ? 'added' : after == null ? 'removed' : 'changed';
     if (kind !== 'same') changes += 1;
-    return el('div', { class: `bp-section change-${kind}`, dataset: { section: attrs.section, change: kind } },
+    return el('div', { class: `diff-section change-${kind}`, dataset: { section: attrs.section, change: kind } },
       el('h4', { class: 'bp-label' }, label, ' ', mark(kind)),
       el('dl', { class: 'bp-values' },
         el('dt', {}, 'Now'), el('dd', {}, before == null ? el('span', { class: 'subtle' }, 'Not set') : kind === 'same' ? before : el('del', {}, before)),
@@ -324,7 +324,7 @@ export function blueprintDiff(now, next) {
   const removed = oldSteps.filter((s) => !newKeys.has(stepKey(s)));
   changes += removed.length;
   const stepsKind = !items.length && !removed.length ? 'same' : removed.length || items.some((li) => li.dataset.change !== 'same') ? 'changed' : 'same';
-  sections.push(el('div', { class: `bp-section change-${stepsKind}`, dataset: { section: 'steps', change: stepsKind } },
+  sections.push(el('div', { class: `diff-section change-${stepsKind}`, dataset: { section: 'steps', change: stepsKind } },
     el('h4', { class: 'bp-label' }, `Steps (${newSteps.length})`, ' ', mark(stepsKind)),
     newSteps.length ? el('ol', { class: 'bp-steps' }, items) : el('p', { class: 'help' }, 'The proposal has no steps.'),
     removed.length ? el('div', {},
@@ -342,7 +342,7 @@ export function blueprintDiff(now, next) {
   const sysChanges = chips.filter((c) => c.kind !== 'same').length;
   changes += sysChanges;
   const sysKind = sysChanges ? 'changed' : 'same';
-  sections.push(el('div', { class: `bp-section change-${sysKind}`, dataset: { section: 'systems', change: sysKind } },
+  sections.push(el('div', { class: `diff-section change-${sysKind}`, dataset: { section: 'systems', change: sysKind } },
     el('h4', { class: 'bp-label' }, 'Systems', ' ', mark(sysKind)),
     chips.length ? el('ul', { class: 'bp-chips' }, chips.map((c) => el('li', { class: `chip change-${c.kind}`, dataset: { change: c.kind } },
       c.kind === 'removed' ? el('del', {}, c.n === 'manual' ? 'Not named yet' : c.n) : (c.n === 'manual' ? 'Not named yet' : c.n),
