@@ -90,7 +90,7 @@ fn typed_requirements_alone_become_a_proposal() {
     );
     assert!(steps.iter().any(|s| s["system"] == "DATEV"), "{p}");
 
-    // Readers may look but not start it; the request is audited.
+    // The request and its outcome are audited.
     let actions = audit_actions(&app, &token, "ingestion", &format!("{a}:1"));
     assert!(
         actions.iter().any(|x| x == "ingestion.queued"),

@@ -207,7 +207,7 @@ export function requirementsPanel(page) {
     const applyBtn = el('button', { type: 'button', class: 'btn btn-primary', dataset: { applyProposal: '' }, disabled: !editable }, 'Apply proposal');
     const discardBtn = el('button', { type: 'button', class: 'btn btn-secondary', dataset: { discardProposal: '' }, disabled: !editable }, 'Discard');
     const notes = st.notes || [];
-    const cut = notes.filter((n) => /was cut|was not read/.test(n));
+    const cut = notes.filter((n) => /was cut|was not read|is long \(/.test(n));
     const box = el('section', { class: 'proposal stack stack-sm', dataset: { ingestionStatus: 'done' }, 'aria-labelledby': 'proposal-title' },
       el('div', { class: 'spread' },
         el('h3', { class: 'proposal-title', id: 'proposal-title' }, 'Proposed blueprint'),
