@@ -43,7 +43,7 @@ mod wasi;
 pub use engine::{CallStats, CompiledPlugin, PluginHost, RawRun, sha256_hex};
 pub use error::{PluginError, RegistryError};
 pub use install::{InstallReport, validate};
-pub use limits::{HostConfig, Limits};
+pub use limits::{HostConfig, INGESTION_CHUNK_BYTES, Limits};
 pub use registry::{
     Activation, ActivationAction, Answer, InstalledPlugin, PluginInfo, PluginRef, Registry,
 };

@@ -4,6 +4,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The most text (requirements plus documents, in bytes of UTF-8) the host passes to one
+/// ingestion call. Longer text is split into chunks of at most this size, each ingested by its
+/// own call (each with the full per-call limits). The built-in ingestion plugin is tested to
+/// stay well within its fuel on a chunk of this size of dense text (`tests/ingestion_documents.rs`).
+pub const INGESTION_CHUNK_BYTES: usize = 6 * 1024;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Fuel units (≈ wasm instructions) per call.

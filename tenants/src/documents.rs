@@ -95,6 +95,13 @@ pub struct Ingestion {
     pub updated_at: DateTime<Utc>,
 }
 
+/// What a deletion removed, and the key of the ingestion job to enqueue when one was superseded.
+#[derive(Debug, Clone)]
+pub struct Deleted {
+    pub document: Document,
+    pub job_key: Option<String>,
+}
+
 /// What an upload recorded: the document and the key of the ingestion job to enqueue.
 #[derive(Debug, Clone)]
 pub struct Uploaded {
@@ -164,6 +171,61 @@ fn load_ingestion(c: &Connection, id: AutomationId, number: u32) -> StoreResult<
         ing_row,
     )
     .optional()?)
+}
+
+fn load_doc(c: &Connection, id: AutomationId, number: u32, doc: Uuid) -> StoreResult<Document> {
+    c.query_row(
+        &format!(
+            "SELECT {DOC_COLS} FROM documents WHERE id = ?1 AND automation_id = ?2 AND version = ?3"
+        ),
+        params![doc.to_string(), id.to_string(), number],
+        doc_row,
+    )
+    .optional()?
+    .ok_or(StoreError::NotFound(crate::Entity::Document))
+}
+
+/// The version's number and requirements text, when its blueprint is editable
+/// (`intake_in_progress`, automation not archived); else a conflict saying `what` can't happen.
+fn editable_version(
+    tx: &Transaction<'_>,
+    id: AutomationId,
+    n: VersionRef,
+    what: &str,
+) -> StoreResult<(u32, String)> {
+    let automation = load_automation(tx, id)?;
+    if automation.is_read_only() {
+        return Err(StoreError::Conflict(
+            "this automation is archived and read-only; create a new automation instead".into(),
+        ));
+    }
+    let version = load_version(tx, id, n)?;
+    if version.status != VersionStatus::IntakeInProgress {
+        return Err(StoreError::Conflict(format!(
+            "version {} is {}: {what} only in intake_in_progress",
+            version.number, version.status
+        )));
+    }
+    Ok((version.number, version.requirements))
+}
+
+/// Resets the version's ingestion row to `queued` under `job_key`.
+fn queue_ingestion_row(
+    tx: &Transaction<'_>,
+    id: AutomationId,
+    number: u32,
+    job_key: &str,
+) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO ingestions (automation_id, version, status, job_key, proposal,
+                                 confidence, notes, error, updated_at)
+         VALUES (?1, ?2, 'queued', ?3, NULL, NULL, '[]', NULL, ?4)
+         ON CONFLICT (automation_id, version) DO UPDATE SET status = 'queued',
+             job_key = excluded.job_key, proposal = NULL, confidence = NULL,
+             notes = '[]', error = NULL, updated_at = excluded.updated_at",
+        params![id.to_string(), number, job_key, timestamp(Utc::now())],
+    )?;
+    Ok(())
 }
 
 /// The job key of a version's document set: one job per (version, set of documents).
@@ -295,6 +357,147 @@ impl TenantStore {
                 request,
             )?;
             Ok(Uploaded { document, job_key })
+        })
+    }
+
+    /// One of a version's documents.
+    pub fn document(&self, id: AutomationId, n: VersionRef, doc: Uuid) -> StoreResult<Document> {
+        self.db().read(|c| {
+            let number = load_version(c, id, n)?.number;
+            load_doc(c, id, number, doc)
+        })
+    }
+
+    /// Deletes a document of a version whose blueprint is editable, with its audit row; the
+    /// caller removes the file after the commit. A queued or running ingestion of the old set
+    /// is superseded: it is reset to `queued` under the key of the remaining set (the caller
+    /// enqueues that job), or cleared when no document and no requirements text remain.
+    pub fn delete_document(
+        &self,
+        id: AutomationId,
+        n: VersionRef,
+        doc: Uuid,
+        actor: &AuditActor,
+        request: &RequestMeta,
+    ) -> StoreResult<Deleted> {
+        let tenant = self.id().to_string();
+        self.db().write(|tx| {
+            let (number, requirements) = editable_version(tx, id, n, "documents can be deleted")?;
+            let document = load_doc(tx, id, number, doc)?;
+            tx.execute(
+                "DELETE FROM documents WHERE id = ?1",
+                params![doc.to_string()],
+            )?;
+            record_audit(
+                tx,
+                &AuditEntry {
+                    actor,
+                    action: "document.deleted",
+                    entity_type: "document",
+                    entity_id: Some(doc.to_string()),
+                    before: Some(json!({
+                        "automation_id": id.to_string(),
+                        "version": number,
+                        "file_name": document.file_name,
+                        "kind": document.kind,
+                        "size_bytes": document.size_bytes,
+                        "sha256": document.sha256,
+                    })),
+                    after: None,
+                    request,
+                },
+            )?;
+            // An ingestion still working on the old set would read a file that is gone.
+            let requeue = match load_ingestion(tx, id, number)? {
+                Some(ing)
+                    if matches!(
+                        ing.status,
+                        IngestionStatus::Queued | IngestionStatus::Running
+                    ) =>
+                {
+                    let docs = list_docs(tx, id, number)?;
+                    if docs.is_empty() && requirements.trim().is_empty() {
+                        tx.execute(
+                            "DELETE FROM ingestions WHERE automation_id = ?1 AND version = ?2",
+                            params![id.to_string(), number],
+                        )?;
+                        ingestion_audit(
+                            tx,
+                            "ingestion.discarded",
+                            id,
+                            number,
+                            Some(json!({ "status": ing.status.as_str() })),
+                            None,
+                            actor,
+                            request,
+                        )?;
+                        return Ok(Deleted {
+                            document,
+                            job_key: None,
+                        });
+                    }
+                    let key = ingestion_key(&tenant, id, number, &docs)
+                        + &format!(":{}", Uuid::now_v7().simple());
+                    queue_ingestion_row(tx, id, number, &key)?;
+                    ingestion_audit(
+                        tx,
+                        "ingestion.queued",
+                        id,
+                        number,
+                        None,
+                        Some(json!({ "documents": docs.len(), "reason": "document deleted" })),
+                        actor,
+                        request,
+                    )?;
+                    Some(key)
+                }
+                _ => None,
+            };
+            Ok(Deleted {
+                document,
+                job_key: requeue,
+            })
+        })
+    }
+
+    /// Queues ingestion of the version's saved requirements text together with its documents
+    /// (flow 9 without an upload), while the blueprint is editable. Each request gets its own
+    /// job key, so a second request supersedes the first. Returns the version number and key.
+    pub fn queue_ingestion(
+        &self,
+        id: AutomationId,
+        n: VersionRef,
+        actor: &AuditActor,
+        request: &RequestMeta,
+    ) -> StoreResult<(u32, String)> {
+        let tenant = self.id().to_string();
+        self.db().write(|tx| {
+            let (number, requirements) = editable_version(tx, id, n, "ingestion can run")?;
+            let docs = list_docs(tx, id, number)?;
+            if requirements.trim().is_empty() && docs.is_empty() {
+                return Err(StoreError::Conflict(
+                    "there is nothing to read yet: save the requirements text or upload a \
+                     document first"
+                        .into(),
+                ));
+            }
+            let key = ingestion_key(&tenant, id, number, &docs)
+                + &format!(":{}", Uuid::now_v7().simple());
+            queue_ingestion_row(tx, id, number, &key)?;
+            ingestion_audit(
+                tx,
+                "ingestion.queued",
+                id,
+                number,
+                None,
+                Some(json!({
+                    "documents": docs.len(),
+                    "requirements_chars": requirements.chars().count(),
+                })),
+                actor,
+                request,
+            )?;
+            Ok((number, key))
         })
     }
 

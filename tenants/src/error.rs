@@ -16,6 +16,7 @@ pub enum Entity {
     Task,
     Quote,
     Project,
+    Document,
 }
 
 impl Entity {
@@ -34,6 +35,7 @@ impl Entity {
             Entity::Task => "task",
             Entity::Quote => "quote",
             Entity::Project => "project",
+            Entity::Document => "document",
         }
     }
 }

@@ -10,14 +10,14 @@ const PASSWORD: &str = "correct horse battery staple";
 const PDF: &[u8] = include_bytes!("../fixtures/requirements.pdf");
 const DOCX: &[u8] = include_bytes!("../fixtures/requirements.docx");
 
-fn spawn() -> TestApp {
+pub(crate) fn spawn() -> TestApp {
     TestApp::builder()
         .env("WRK_AUTH_RATE_LIMIT", "10000")
         .env("WRK_EMAIL_VERIFICATION", "false")
         .spawn()
 }
 
-fn call(
+pub(crate) fn call(
     app: &TestApp,
     method: Method,
     host: &str,
@@ -38,7 +38,7 @@ fn call(
 }
 
 /// Signs up `email`, creates the workspace `slug`, returns a workspace access token.
-fn owner_of(app: &TestApp, email: &str, slug: &str) -> String {
+pub(crate) fn owner_of(app: &TestApp, email: &str, slug: &str) -> String {
     let (s, b) = call(
         app,
         Method::POST,
@@ -79,7 +79,7 @@ fn owner_of(app: &TestApp, email: &str, slug: &str) -> String {
     login["access_token"].as_str().unwrap().to_owned()
 }
 
-fn create_automation(app: &TestApp, slug: &str, token: &str) -> String {
+pub(crate) fn create_automation(app: &TestApp, slug: &str, token: &str) -> String {
     let (s, b) = call(
         app,
         Method::POST,
@@ -112,7 +112,7 @@ fn multipart(file_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-fn upload(
+pub(crate) fn upload(
     app: &TestApp,
     slug: &str,
     token: &str,
@@ -137,7 +137,7 @@ fn upload(
 }
 
 /// Polls until the ingestion is `done` or `failed`.
-fn ingestion_settled(app: &TestApp, slug: &str, token: &str, automation: &str) -> Value {
+pub(crate) fn ingestion_settled(app: &TestApp, slug: &str, token: &str, automation: &str) -> Value {
     let path = format!("/api/automations/{automation}/versions/1/ingestion");
     eventually(Duration::from_secs(60), "ingestion settles", || {
         let (s, b) = call(app, Method::GET, slug, &path, Some(token), None);

@@ -135,20 +135,8 @@ pub async fn upload(
                 &c.audit,
                 &c.request,
             )?;
-            let job = NewJob::new(
-                INGEST_JOB,
-                json!({
-                    "tenant_id": tenant.to_string(),
-                    "automation_id": id.to_string(),
-                    "version": uploaded.document.version,
-                    "key": uploaded.job_key,
-                }),
-            )
-            .tenant(tenant)
-            .unique_key(uploaded.job_key.clone())
-            .max_attempts(3);
-            let job_id = s.control().enqueue_job(&job)?;
-            Ok((uploaded.document, job_id.to_string()))
+            let job_id = enqueue(s, tenant, id, uploaded.document.version, &uploaded.job_key)?;
+            Ok((uploaded.document, job_id))
         })
         .await;
     match recorded {
@@ -161,6 +149,107 @@ pub async fn upload(
             Err(e)
         }
     }
+}
+
+/// Enqueues the `ingest_documents` job holding `key` (the version's ingestion row names it).
+fn enqueue(
+    s: &wrk_tenants::storage::Storage,
+    tenant: TenantId,
+    id: AutomationId,
+    number: u32,
+    key: &str,
+) -> Result<String, wrk_tenants::StoreError> {
+    let job = NewJob::new(
+        INGEST_JOB,
+        json!({
+            "tenant_id": tenant.to_string(),
+            "automation_id": id.to_string(),
+            "version": number,
+            "key": key,
+        }),
+    )
+    .tenant(tenant)
+    .unique_key(key.to_owned())
+    .max_attempts(3);
+    Ok(s.control().enqueue_job(&job)?.to_string())
+}
+
+/// Flow 9 without an upload: ingest the saved requirements text together with the version's
+/// documents. Returns the job id.
+pub async fn request_ingestion(
+    app: &AppState,
+    tenant: TenantId,
+    caller: &Caller,
+    id: AutomationId,
+    n: VersionRef,
+) -> Result<String, ApiError> {
+    let c = caller.clone();
+    let job_id = app
+        .blocking(move |s| {
+            let (number, key) = s
+                .tenant(tenant)?
+                .queue_ingestion(id, n, &c.audit, &c.request)?;
+            enqueue(s, tenant, id, number, &key)
+        })
+        .await?;
+    app.jobs.wake();
+    Ok(job_id)
+}
+
+/// A document's record and bytes.
+pub async fn download(
+    app: &AppState,
+    tenant: TenantId,
+    id: AutomationId,
+    n: VersionRef,
+    doc: Uuid,
+) -> Result<(Document, Vec<u8>), ApiError> {
+    let d = app
+        .blocking(move |s| s.tenant(tenant)?.document(id, n, doc))
+        .await?;
+    let path = document_path(&app.config.data_dir, tenant, d.id);
+    let bytes = tokio::fs::read(&path).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            ApiError::not_found("document")
+        } else {
+            anyhow::anyhow!("cannot read document {}: {e}", d.id).into()
+        }
+    })?;
+    Ok((d, bytes))
+}
+
+/// Deletes a document (row and audit row in one transaction, then the file). An ingestion that
+/// was still reading the old set is queued again for the remaining one.
+pub async fn delete(
+    app: &AppState,
+    tenant: TenantId,
+    caller: &Caller,
+    id: AutomationId,
+    n: VersionRef,
+    doc: Uuid,
+) -> Result<(), ApiError> {
+    let c = caller.clone();
+    let deleted = app
+        .blocking(move |s| {
+            let deleted = s
+                .tenant(tenant)?
+                .delete_document(id, n, doc, &c.audit, &c.request)?;
+            if let Some(key) = &deleted.job_key {
+                enqueue(s, tenant, id, deleted.document.version, key)?;
+            }
+            Ok(deleted)
+        })
+        .await?;
+    if deleted.job_key.is_some() {
+        app.jobs.wake();
+    }
+    let path = document_path(&app.config.data_dir, tenant, deleted.document.id);
+    if let Err(e) = tokio::fs::remove_file(&path).await
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(document = %deleted.document.id, "cannot remove the document's file: {e}");
+    }
+    Ok(())
 }
 
 pub async fn list(

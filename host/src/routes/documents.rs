@@ -33,7 +33,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .layer(DefaultBodyLimit::disable());
     OpenApiRouter::new()
         .merge(uploads)
-        .routes(routes!(ingestion_get))
+        .routes(routes!(document_download, document_delete))
+        .routes(routes!(ingestion_get, ingestion_request))
         .routes(routes!(ingestion_apply))
         .routes(routes!(ingestion_discard))
 }
@@ -79,6 +80,12 @@ impl From<&Document> for DocumentView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DocumentList {
     pub items: Vec<DocumentView>,
+}
+
+/// An ingestion job was queued.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IngestionAccepted {
+    pub job_id: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -216,6 +223,129 @@ pub async fn documents_list(
     }))
 }
 
+fn parse_document_id(s: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(s).map_err(|_| ApiError::not_found("document"))
+}
+
+/// A file name safe in a `Content-Disposition` header: ASCII letters, digits, `.`, `-`, `_`
+/// (anything else becomes `_`), no leading dot, at most 100 characters, with the extension of
+/// the sniffed kind.
+pub fn safe_file_name(name: &str, kind: &str) -> String {
+    let mut base: String = name
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or("")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    base = base.trim_start_matches(['.', '_']).to_owned();
+    let ext = format!(".{kind}");
+    if base.to_ascii_lowercase().ends_with(&ext) {
+        base.truncate(base.len() - ext.len());
+    }
+    base.truncate(100);
+    let base = base.trim_end_matches(['.', '_']);
+    format!("{}{ext}", if base.is_empty() { "document" } else { base })
+}
+
+/// RFC 8187 `ext-value` of a UTF-8 file name (`filename*=UTF-8''…`).
+fn rfc8187(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() * 3);
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Download a document: its bytes as an attachment, with the sniffed type.
+#[utoipa::path(get, path = "/api/automations/{id}/versions/{n}/documents/{doc_id}", tag = "documents",
+    params(("id" = String, Path), ("n" = String, Path), ("doc_id" = String, Path)),
+    responses((status = 200, description = "the file", content_type = "application/octet-stream"),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn document_download(
+    State(app): State<AppState>,
+    session: WorkspaceSession,
+    Path((id, n, doc)): Path<(String, String, String)>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    session.require(Access::Read)?;
+    let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
+    let doc = parse_document_id(&doc)?;
+    let (d, bytes) = svc::download(&app, session.tenant_id(), id, n, doc).await?;
+    let text = matches!(d.kind.as_str(), "txt" | "md");
+    let content_type = if text && std::str::from_utf8(&bytes).is_ok() {
+        format!("{}; charset=utf-8", d.content_type)
+    } else {
+        d.content_type.clone()
+    };
+    let ascii = safe_file_name(&d.file_name, &d.kind);
+    let disposition = format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        rfc8187(&d.file_name)
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// Delete a document (while the blueprint is editable); its file is removed.
+#[utoipa::path(delete, path = "/api/automations/{id}/versions/{n}/documents/{doc_id}", tag = "documents",
+    params(("id" = String, Path), ("n" = String, Path), ("doc_id" = String, Path)),
+    responses((status = 204),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "archived, or the blueprint is not editable", body = Problem, content_type = "application/problem+json")))]
+pub async fn document_delete(
+    State(app): State<AppState>,
+    session: WorkspaceSession,
+    meta: ClientMeta,
+    Path((id, n, doc)): Path<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
+    session.require(Access::Write)?;
+    let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
+    let doc = parse_document_id(&doc)?;
+    let caller = Caller::workspace(&session, meta);
+    svc::delete(&app, session.tenant_id(), &caller, id, n, doc).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ingest the saved requirements text together with the version's documents (flow 9 without
+/// an upload): the proposal appears at `GET …/ingestion`.
+#[utoipa::path(post, path = "/api/automations/{id}/versions/{n}/ingestion", tag = "documents",
+    params(("id" = String, Path), ("n" = String, Path)),
+    responses((status = 202, body = IngestionAccepted),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "nothing to read, archived, or the blueprint is not editable", body = Problem, content_type = "application/problem+json")))]
+pub async fn ingestion_request(
+    State(app): State<AppState>,
+    session: WorkspaceSession,
+    meta: ClientMeta,
+    Path((id, n)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<IngestionAccepted>), ApiError> {
+    session.require(Access::Write)?;
+    let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
+    let caller = Caller::workspace(&session, meta);
+    let job_id = svc::request_ingestion(&app, session.tenant_id(), &caller, id, n).await?;
+    Ok((StatusCode::ACCEPTED, Json(IngestionAccepted { job_id })))
+}
+
 /// Where the version's ingestion stands, with its proposal when done or its error when failed.
 #[utoipa::path(get, path = "/api/automations/{id}/versions/{n}/ingestion", tag = "documents",
     params(("id" = String, Path), ("n" = String, Path)),
@@ -290,5 +420,18 @@ mod tests {
             body_limit_for("/api/automations/abc/versions/1/documents/x"),
             None
         );
+    }
+
+    #[test]
+    fn download_names_are_safe_ascii_with_the_kind_s_extension() {
+        assert_eq!(safe_file_name("../../etc/passwd", "txt"), "passwd.txt");
+        assert_eq!(
+            safe_file_name("Anforderungen Büro.pdf", "pdf"),
+            "Anforderungen_B_ro.pdf"
+        );
+        assert_eq!(safe_file_name("a\"; x=\"y.docx", "docx"), "a___x__y.docx");
+        assert_eq!(safe_file_name("...", "md"), "document.md");
+        assert_eq!(safe_file_name(".htaccess", "txt"), "htaccess.txt");
+        assert_eq!(rfc8187("Büro \"x\".pdf"), "B%C3%BCro%20%22x%22.pdf");
     }
 }
