@@ -118,6 +118,8 @@ pub fn build(state: AppState) -> Router {
                 state.clone(),
                 crate::auth::rate_limit::layer,
             ))
+            // Every error under /api/ is problem+json, whatever produced it.
+            .layer(axum::middleware::from_fn(crate::error::problem_responses))
             .with_state(state.clone())
     };
     let (apex, _) = scope_router(routes::apex::router());
