@@ -82,6 +82,8 @@ fn document(title: &str, description: &str, api: OpenApiDoc) -> String {
         .version(env!("CARGO_PKG_VERSION"))
         .description(Some(description))
         .build();
+    let mut doc = serde_json::to_value(&doc).expect("an OpenAPI document serializes");
+    crate::openapi::finish(&mut doc);
     serde_json::to_string_pretty(&doc).expect("an OpenAPI document serializes")
 }
 

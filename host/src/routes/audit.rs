@@ -48,9 +48,9 @@ pub struct AuditView {
     pub action: String,
     pub entity_type: String,
     pub entity_id: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub before: Option<Value>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub after: Option<Value>,
     pub request_id: Option<String>,
 }
@@ -98,8 +98,8 @@ pub struct AuditQuery {
 
 /// The audit log, newest first (admin only). `format=csv` streams every matching row.
 #[utoipa::path(get, path = "/api/audit-logs", tag = "audit", params(AuditQuery),
-    responses((status = 200, body = AuditPage),
-              (status = 200, description = "CSV export", content_type = "text/csv", body = String),
+    responses((status = 200, description = "A page of the log (JSON, the default), or with `format=csv` the whole filtered log as CSV",
+                content((AuditPage = "application/json"), (String = "text/csv"))),
               (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn audit_logs(
     State(app): State<AppState>,

@@ -100,7 +100,8 @@ pub struct VersionView {
     pub number: u32,
     pub status: String,
     pub requirements: String,
-    #[schema(value_type = Object)]
+    /// The blueprint, `null` before one was saved or proposed.
+    #[schema(value_type = Option<Object>)]
     pub blueprint: Value,
     pub revision: i64,
     pub issues: Vec<IssueView>,

@@ -101,9 +101,9 @@ pub struct ActivationView {
     pub sha256: Option<String>,
     pub previous: Option<String>,
     /// The plugin now in effect (`null` after an unpin or when no longer installed).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub plugin: Option<Value>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub previous_plugin: Option<Value>,
     /// The workspace, for pins.
     pub tenant: Option<String>,
