@@ -123,7 +123,8 @@ def main():
                 json.dump(doc, f, indent=1)
             report = os.path.join(out_dir, f"{name}.txt")
             cmd = [
-                "schemathesis", "run", schema,
+                "schemathesis", "--config-file", os.path.join(ROOT, "scripts", "schemathesis.toml"),
+                "run", schema,
                 "--url", f"http://127.0.0.1:{port}",
                 "-H", f"Host: {host}",
                 "-H", f"Authorization: Bearer {token}",

@@ -297,3 +297,37 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentTenant {
         }
     }
 }
+
+/// Deserializes an integer that JSON may spell `42` or `42.0` (JSON Schema counts both as the
+/// integer 42); `42.5` and out-of-range values are refused. For integer fields of request bodies:
+/// `#[serde(deserialize_with = "crate::extract::integer")]`.
+pub fn integer<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    let n = serde_json::Number::deserialize(d)?;
+    let whole = if let Some(i) = n.as_i64() {
+        Some(i)
+    } else if let Some(f) = n.as_f64() {
+        #[allow(clippy::cast_possible_truncation)]
+        let i = f as i64;
+        (f.fract() == 0.0 && f.abs() < 9.0e15).then_some(i)
+    } else {
+        None
+    };
+    whole
+        .and_then(|i| T::try_from(i).ok())
+        .ok_or_else(|| serde::de::Error::custom(format!("expected an integer in range, got {n}")))
+}
+
+/// [`integer`] for an optional field (`null` or absent is `None`; pair with `#[serde(default)]`).
+pub fn optional_integer<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    #[derive(Deserialize)]
+    struct Wrap<T: TryFrom<i64>>(#[serde(deserialize_with = "integer")] T);
+    Ok(Option::<Wrap<T>>::deserialize(d)?.map(|w| w.0))
+}

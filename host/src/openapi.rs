@@ -27,6 +27,13 @@ const PUBLIC: &[&str] = &[
     "/api/schemas/",
 ];
 
+/// Operations whose JSON body may be left out.
+const OPTIONAL_BODY: &[&str] = &[
+    "/api/auth/logout",
+    "/api/ops/auth/logout",
+    "/api/ops/plugins/{id}/shadow-run",
+];
+
 /// Operations under the per-IP auth rate limit (`WRK_AUTH_RATE_LIMIT`).
 const RATE_LIMITED: &[&str] = &["/api/auth/", "/api/ops/auth/"];
 
@@ -43,8 +50,217 @@ fn problem_response(description: &str) -> Value {
     })
 }
 
+fn names<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str) -> Vec<String> {
+    all.iter().map(|v| name(*v).to_owned()).collect()
+}
+
+/// The closed vocabularies of the API, from the types that parse them, and where they appear:
+/// `(component schema, property)` or `(operation path, query parameter)`.
+fn vocabularies() -> Vec<(Vec<String>, Vec<(&'static str, &'static str)>)> {
+    use wrk_core::machine::VersionStatus;
+    use wrk_core::roles::{ClientRole, OpsRole, Scope};
+    let version = names(VersionStatus::ALL, VersionStatus::as_str);
+    let task = vec!["todo".into(), "in_progress".into(), "done".into()];
+    let role = names(ClientRole::ALL, ClientRole::as_str);
+    vec![
+        (
+            version,
+            vec![
+                ("AutomationView", "status"),
+                ("VersionView", "status"),
+                ("TransitionBody", "to"),
+                ("/api/automations", "status"),
+                ("/api/ops/automations", "status"),
+            ],
+        ),
+        (
+            task,
+            vec![
+                ("TaskUpdate", "status"),
+                ("TaskView", "status"),
+                ("/api/tasks", "status"),
+                ("/api/ops/tenants/{tid}/tasks", "status"),
+            ],
+        ),
+        (
+            crate::routes::quotes::QUOTE_STATUSES
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            vec![("QuoteView", "status"), ("/api/quotes", "status")],
+        ),
+        (
+            role,
+            vec![
+                ("AcceptedInvitation", "role"),
+                ("CreatedWorkspace", "role"),
+                ("SwitchResponse", "role"),
+                ("WorkspaceView", "role"),
+                ("MeView", "role"),
+                ("MemberView", "role"),
+                ("InvitationView", "role"),
+                ("InviteRequest", "role"),
+                ("RoleRequest", "role"),
+            ],
+        ),
+        (
+            names(Scope::ALL, Scope::as_str),
+            vec![
+                ("ApiKeyBrief", "scopes[]"),
+                ("ApiKeyView", "scopes[]"),
+                ("CreateApiKeyRequest", "scopes[]"),
+                ("CreatedApiKey", "scopes[]"),
+            ],
+        ),
+        (
+            names(OpsRole::ALL, OpsRole::as_str),
+            vec![("OpsUserView", "role")],
+        ),
+        (
+            ["queued", "held", "sent", "failed"]
+                .map(str::to_owned)
+                .to_vec(),
+            vec![("EmailView", "status"), ("/api/ops/outbox", "status")],
+        ),
+        (
+            ["queued", "running", "done", "failed"]
+                .map(str::to_owned)
+                .to_vec(),
+            vec![("JobView", "status"), ("/api/ops/jobs", "status")],
+        ),
+        (
+            ["pricing", "validation", "ingestion"]
+                .map(str::to_owned)
+                .to_vec(),
+            vec![
+                ("RollbackBody", "kind"),
+                ("PinBody", "kind"),
+                ("PluginView", "kind"),
+                ("ActivationView", "kind"),
+                ("Installed", "kind"),
+            ],
+        ),
+        (
+            ["json", "csv"].map(str::to_owned).to_vec(),
+            vec![("/api/audit-logs", "format")],
+        ),
+        (
+            ["local", "sso"].map(str::to_owned).to_vec(),
+            vec![("AccountView", "auth")],
+        ),
+        (
+            ["pending", "accepted", "revoked", "expired"]
+                .map(str::to_owned)
+                .to_vec(),
+            vec![("InvitationView", "status")],
+        ),
+        (
+            ["client", "ops"].map(str::to_owned).to_vec(),
+            vec![("TaskView", "assignee")],
+        ),
+    ]
+}
+
+/// Text that is not blank and holds no NUL (what every name field takes, trimmed).
+const NOT_BLANK: &str = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$";
+/// Text without NUL (the JSON extractor refuses NUL anywhere).
+const NO_NUL: &str = "^[^\\u0000]*$";
+/// What the server takes as an email address (see `auth::flows::normalize_email`).
+const EMAIL: &str = "^[^@\\s\\u0000-\\u001f\\u007f]+@[^@\\s\\u0000-\\u001f\\u007f.][^@\\s\\u0000-\\u001f\\u007f]*\\.[^@\\s\\u0000-\\u001f\\u007f]*[^@\\s\\u0000-\\u001f\\u007f.]$";
+
+/// Constraints of request fields: `(schema, property, constraint keywords)`.
+fn constraints() -> Vec<(&'static str, &'static str, Value)> {
+    let password = json!({"minLength": crate::auth::password::MIN_LEN, "maxLength": crate::auth::password::MAX_LEN, "pattern": NO_NUL});
+    let email = json!({"format": "email", "maxLength": 254, "pattern": EMAIL});
+    let name = json!({"minLength": 1, "maxLength": 200, "pattern": NOT_BLANK});
+    let mut slug_not = wrk_core::slug::RESERVED_SLUGS.to_vec();
+    slug_not.sort_unstable();
+    vec![
+        ("SignupRequest", "email", email.clone()),
+        ("SignupRequest", "password", password.clone()),
+        ("SignupRequest", "name", name.clone()),
+        ("ResetConfirmRequest", "new_password", password),
+        ("InviteRequest", "email", email),
+        ("CreateWorkspaceRequest", "name", name.clone()),
+        (
+            "CreateWorkspaceRequest",
+            "subdomain",
+            json!({"minLength": 3, "maxLength": 63, "pattern": "^[a-z0-9][a-z0-9-]*[a-z0-9]$", "not": {"enum": slug_not}}),
+        ),
+        ("CreateAutomation", "name", name.clone()),
+        ("UpdateAutomation", "name", name.clone()),
+        ("CreateApiKeyRequest", "name", name),
+    ]
+}
+
+fn apply_vocabularies(doc: &mut Value) {
+    for (values, places) in vocabularies() {
+        for (at, field) in places {
+            if at.starts_with('/') {
+                let Some(item) = doc.pointer_mut(&format!("/paths/{}", pointer_escape(at))) else {
+                    continue;
+                };
+                for method in METHODS {
+                    let Some(params) = item
+                        .get_mut(*method)
+                        .and_then(|op| op.get_mut("parameters"))
+                        .and_then(Value::as_array_mut)
+                    else {
+                        continue;
+                    };
+                    for p in params.iter_mut() {
+                        if p["name"] == field && p["in"] == "query" {
+                            p["schema"] = json!({"type": "string", "enum": values});
+                        }
+                    }
+                }
+            } else {
+                let (field, items) = match field.strip_suffix("[]") {
+                    Some(f) => (f, true),
+                    None => (field, false),
+                };
+                let Some(prop) =
+                    doc.pointer_mut(&format!("/components/schemas/{at}/properties/{field}"))
+                else {
+                    continue;
+                };
+                let target = if items { &mut prop["items"] } else { prop };
+                let Some(obj) = target.as_object_mut() else {
+                    continue;
+                };
+                let nullable = obj["type"]
+                    .as_array()
+                    .is_some_and(|t| t.contains(&json!("null")));
+                let mut values: Vec<Value> = values.iter().map(|v| json!(v)).collect();
+                if nullable {
+                    values.push(Value::Null);
+                }
+                obj.insert("enum".into(), Value::Array(values));
+            }
+        }
+    }
+    for (schema, field, keywords) in constraints() {
+        let Some(prop) = doc
+            .pointer_mut(&format!("/components/schemas/{schema}/properties/{field}"))
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        if let Some(k) = keywords.as_object() {
+            for (key, value) in k {
+                prop.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
+fn pointer_escape(s: &str) -> String {
+    s.replace('~', "~0").replace('/', "~1")
+}
+
 /// Applies the conventions to a serialized OpenAPI document.
 pub fn finish(doc: &mut Value) {
+    apply_vocabularies(doc);
     let components = doc
         .as_object_mut()
         .expect("an OpenAPI document is an object")
@@ -99,6 +315,11 @@ fn finish_operation(path: &str, op: &mut Map<String, Value>) {
         .is_some_and(|c| c.keys().any(|k| k.contains("json")));
     let other_body = op.contains_key("requestBody") && !json_body;
     let public = is_public(path);
+    if OPTIONAL_BODY.contains(&path) {
+        if let Some(body) = op.get_mut("requestBody").and_then(Value::as_object_mut) {
+            body.insert("required".into(), Value::Bool(false));
+        }
+    }
 
     if !public {
         op.insert("security".into(), json!([{"bearer": []}, {"session": []}]));

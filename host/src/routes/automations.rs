@@ -225,6 +225,7 @@ pub struct BlueprintBody {
     #[schema(value_type = Object)]
     pub blueprint: Value,
     /// The revision this edit is based on; a stale one is `409 stale_revision`.
+    #[serde(deserialize_with = "crate::extract::integer")]
     pub revision: i64,
 }
 

@@ -158,7 +158,7 @@ pub struct QuoteQuery {
     pub cursor: Option<Cursor>,
 }
 
-const QUOTE_STATUSES: [&str; 7] = [
+pub const QUOTE_STATUSES: [&str; 7] = [
     "draft",
     "sent",
     "accepted",

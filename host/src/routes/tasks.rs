@@ -71,6 +71,7 @@ pub struct TaskPage {
 #[into_params(parameter_in = Query)]
 pub struct TaskQuery {
     pub status: Option<String>,
+    #[param(format = Uuid)]
     pub automation_id: Option<String>,
     /// Page size: 1 to 200 (default 50).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
@@ -111,7 +112,11 @@ pub fn task_filter(query: TaskQuery) -> Result<(TaskFilter, u32), ApiError> {
                 .automation_id
                 .as_deref()
                 .filter(|s| !s.is_empty())
-                .map(parse_automation_id)
+                .map(|s| {
+                    parse_automation_id(s).map_err(|_| {
+                        ApiError::validation("automation_id", "is not an automation id")
+                    })
+                })
                 .transpose()?,
             before_id: Cursor::into_inner(query.cursor),
             limit: limit + 1,
