@@ -56,7 +56,9 @@ fn names<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str) -> Vec<String> {
 
 /// The closed vocabularies of the API, from the types that parse them, and where they appear:
 /// `(component schema, property)` or `(operation path, query parameter)`.
-fn vocabularies() -> Vec<(Vec<String>, Vec<(&'static str, &'static str)>)> {
+type Vocabulary = (Vec<String>, Vec<(&'static str, &'static str)>);
+
+fn vocabularies() -> Vec<Vocabulary> {
     use wrk_core::machine::VersionStatus;
     use wrk_core::roles::{ClientRole, OpsRole, Scope};
     let version = names(VersionStatus::ALL, VersionStatus::as_str);
@@ -315,10 +317,10 @@ fn finish_operation(path: &str, op: &mut Map<String, Value>) {
         .is_some_and(|c| c.keys().any(|k| k.contains("json")));
     let other_body = op.contains_key("requestBody") && !json_body;
     let public = is_public(path);
-    if OPTIONAL_BODY.contains(&path) {
-        if let Some(body) = op.get_mut("requestBody").and_then(Value::as_object_mut) {
-            body.insert("required".into(), Value::Bool(false));
-        }
+    if OPTIONAL_BODY.contains(&path)
+        && let Some(body) = op.get_mut("requestBody").and_then(Value::as_object_mut)
+    {
+        body.insert("required".into(), Value::Bool(false));
     }
 
     if !public {
