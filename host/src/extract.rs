@@ -105,16 +105,16 @@ pub fn json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value = value.and_then(|v| de.end().map(|()| v).map_err(|e| (String::new(), e)));
     match value {
         Ok(v) => Ok(v),
-        // serde_json reports some shape errors (a number where an enum is expected) as syntax
-        // errors: what decides 400 or 422 is whether the body is JSON at all.
-        Err((path, e)) if e.is_syntax() || e.is_eof() => {
+        // What decides 400 or 422 is whether the body is JSON at all: serde_json reports some
+        // shape errors (a number where an enum is expected) as syntax errors, and a shape error
+        // can come before the syntax error later in the text.
+        Err((path, e)) => {
             if is_json() {
                 Err(shape_error(&path, &e))
             } else {
-                Err(not_json(Some(e)))
+                Err(not_json(serde_json::from_slice::<IgnoredAny>(bytes).err()))
             }
         }
-        Err((path, e)) => Err(shape_error(&path, &e)),
     }
 }
 

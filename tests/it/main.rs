@@ -2,6 +2,7 @@
 //! Each module is a feature area; each test starts its own `wrk` on port 0 with a temp data dir,
 //! so every test can run in parallel with every other.
 
+mod api_conventions;
 mod automations;
 mod automations_ui;
 mod browser;
