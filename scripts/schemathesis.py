@@ -45,9 +45,9 @@ def request(port, host, method, path, body=None, token=None):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.environ.get("WRK_BIN", os.path.join(ROOT, "target/debug/wrk")))
-    ap.add_argument("--max-examples", type=int, default=int(os.environ.get("FUZZ_MAX_EXAMPLES", "25")))
+    ap.add_argument("--max-examples", type=int, default=int(os.environ.get("FUZZ_MAX_EXAMPLES", "10")))
     ap.add_argument("--seed", type=int, default=int(os.environ.get("FUZZ_SEED", "20261203")))
-    ap.add_argument("--workers", default=os.environ.get("FUZZ_WORKERS", "2"))
+    ap.add_argument("--workers", default=os.environ.get("FUZZ_WORKERS", "1"))
     ap.add_argument("--only", choices=["apex", "tenant", "ops"], action="append")
     ap.add_argument("extra", nargs="*", help="passed to schemathesis run")
     args = ap.parse_args()
