@@ -168,7 +168,8 @@ const NOT_BLANK: &str = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$";
 /// Text without NUL (the JSON extractor refuses NUL anywhere).
 const NO_NUL: &str = "^[^\\u0000]*$";
 /// What the server takes as an email address (see `auth::flows::normalize_email`).
-const EMAIL: &str = "^[^@\\s\\u0000-\\u001f\\u007f]+@[^@\\s\\u0000-\\u001f\\u007f.][^@\\s\\u0000-\\u001f\\u007f]*\\.[^@\\s\\u0000-\\u001f\\u007f]*[^@\\s\\u0000-\\u001f\\u007f.]$";
+const EMAIL: &str =
+    "^\\s*[^@\\s\\u0000-\\u001f\\u007f-\\u009f]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+\\s*$";
 
 /// Constraints of request fields: `(schema, property, constraint keywords)`.
 fn constraints() -> Vec<(&'static str, &'static str, Value)> {
@@ -212,6 +213,9 @@ fn apply_vocabularies(doc: &mut Value) {
                     };
                     for p in params.iter_mut() {
                         if p["name"] == field && p["in"] == "query" {
+                            // An empty filter (`?status=`) means no filter.
+                            let mut values = values.clone();
+                            values.push(String::new());
                             p["schema"] = json!({"type": "string", "enum": values});
                         }
                     }

@@ -71,7 +71,10 @@ pub struct TaskPage {
 #[into_params(parameter_in = Query)]
 pub struct TaskQuery {
     pub status: Option<String>,
-    #[param(format = Uuid)]
+    /// An automation id (empty: all automations).
+    #[param(
+        pattern = "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$"
+    )]
     pub automation_id: Option<String>,
     /// Page size: 1 to 200 (default 50).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
