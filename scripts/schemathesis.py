@@ -123,7 +123,7 @@ def main():
                 json.dump(doc, f, indent=1)
             report = os.path.join(out_dir, f"{name}.txt")
             cmd = [
-                "schemathesis", "--config-file", os.path.join(ROOT, "scripts", "schemathesis.toml"),
+                "schemathesis", "--config-file", os.path.join(ROOT, "scripts", "schemathesis.d", "schemathesis.toml"),
                 "run", schema,
                 "--url", f"http://127.0.0.1:{port}",
                 "-H", f"Host: {host}",
@@ -137,8 +137,13 @@ def main():
                 *args.extra,
             ]
             print(f"\n==> schemathesis: {name} host ({host})", flush=True)
+            st_env = dict(os.environ)
+            st_env["SCHEMATHESIS_HOOKS"] = "schemathesis_hooks"
+            st_env["PYTHONPATH"] = os.pathsep.join(
+                p for p in [os.path.join(ROOT, "scripts", "schemathesis.d"), os.environ.get("PYTHONPATH", "")] if p)
             with open(report, "w") as rep:
-                proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                        env=st_env)
                 for line in proc.stdout:
                     sys.stdout.write(line)
                     rep.write(line)

@@ -310,9 +310,12 @@ where
     let whole = if let Some(i) = n.as_i64() {
         Some(i)
     } else if let Some(f) = n.as_f64() {
+        // serde_json's default float parsing may be one ulp off for long literals
+        // (`2251799813685247.0`), so "integral" allows for that much.
+        let r = f.round();
         #[allow(clippy::cast_possible_truncation)]
-        let i = f as i64;
-        (f.fract() == 0.0 && f.abs() < 9.0e15).then_some(i)
+        let i = r as i64;
+        ((f - r).abs() <= f.abs() * 4.0 * f64::EPSILON && f.abs() < 9.0e15).then_some(i)
     } else {
         None
     };

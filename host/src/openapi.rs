@@ -174,7 +174,9 @@ const EMAIL: &str =
 /// Constraints of request fields: `(schema, property, constraint keywords)`.
 fn constraints() -> Vec<(&'static str, &'static str, Value)> {
     let password = json!({"minLength": crate::auth::password::MIN_LEN, "maxLength": crate::auth::password::MAX_LEN, "pattern": NO_NUL});
-    let email = json!({"format": "email", "maxLength": 254, "pattern": EMAIL});
+    // The pattern is the server's rule exactly (surrounding spaces are trimmed); `format: email`
+    // would be stricter than the server in some places and looser in others.
+    let email = json!({"maxLength": 254, "pattern": EMAIL, "description": "An email address"});
     let name = json!({"minLength": 1, "maxLength": 200, "pattern": NOT_BLANK});
     let mut slug_not = wrk_core::slug::RESERVED_SLUGS.to_vec();
     slug_not.sort_unstable();
@@ -193,10 +195,35 @@ fn constraints() -> Vec<(&'static str, &'static str, Value)> {
         ("CreateAutomation", "name", name.clone()),
         ("UpdateAutomation", "name", name.clone()),
         ("CreateApiKeyRequest", "name", name),
+        (
+            "BlueprintBody",
+            "blueprint",
+            json!({"propertyNames": {"pattern": NO_NUL}, "additionalProperties": {"$ref": "#/components/schemas/JsonWithoutNul"}}),
+        ),
     ]
 }
 
+/// Any JSON value whose strings (keys included) hold no NUL: what the JSON extractor takes.
+fn json_without_nul() -> Value {
+    let this = json!({"$ref": "#/components/schemas/JsonWithoutNul"});
+    json!({
+        "description": "Any JSON value; no string in it (keys included) may contain a NUL character",
+        "anyOf": [
+            {"type": ["null", "boolean", "number"]},
+            {"type": "string", "pattern": NO_NUL},
+            {"type": "array", "items": this},
+            {"type": "object", "propertyNames": {"pattern": NO_NUL}, "additionalProperties": this}
+        ]
+    })
+}
+
 fn apply_vocabularies(doc: &mut Value) {
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        schemas.insert("JsonWithoutNul".into(), json_without_nul());
+    }
     for (values, places) in vocabularies() {
         for (at, field) in places {
             if at.starts_with('/') {
@@ -321,6 +348,21 @@ fn finish_operation(path: &str, op: &mut Map<String, Value>) {
         .is_some_and(|c| c.keys().any(|k| k.contains("json")));
     let other_body = op.contains_key("requestBody") && !json_body;
     let public = is_public(path);
+    // The query extractor refuses NUL anywhere; free-text query parameters say so.
+    if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
+        for p in params.iter_mut().filter(|p| p["in"] == "query") {
+            if let Some(schema) = p.get_mut("schema").and_then(Value::as_object_mut) {
+                let free_text = schema.get("type").is_some_and(|t| {
+                    t == "string" || t.as_array().is_some_and(|a| a.contains(&json!("string")))
+                }) && !["enum", "pattern", "format"]
+                    .iter()
+                    .any(|k| schema.contains_key(*k));
+                if free_text {
+                    schema.insert("pattern".into(), json!(NO_NUL));
+                }
+            }
+        }
+    }
     if OPTIONAL_BODY.contains(&path)
         && let Some(body) = op.get_mut("requestBody").and_then(Value::as_object_mut)
     {

@@ -311,6 +311,6 @@ fn the_openapi_documents_describe_security_errors_and_parameters() {
     assert_eq!(role, &json!(["owner", "admin", "member"]));
     let apex: Value = app.get("", "/api/openapi.json").json().unwrap();
     let signup = &apex["components"]["schemas"]["SignupRequest"]["properties"];
-    assert_eq!(signup["email"]["format"], "email");
+    assert!(signup["email"]["pattern"].is_string(), "{signup}");
     assert_eq!(signup["password"]["minLength"], 12);
 }
