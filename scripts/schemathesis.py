@@ -143,7 +143,7 @@ def main():
                 p for p in [os.path.join(ROOT, "scripts", "schemathesis.d"), os.environ.get("PYTHONPATH", "")] if p)
             with open(report, "w") as rep:
                 proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                        env=st_env)
+                                        env=st_env, cwd=out_dir)
                 for line in proc.stdout:
                     sys.stdout.write(line)
                     rep.write(line)
