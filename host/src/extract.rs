@@ -334,3 +334,70 @@ where
     struct Wrap<T: TryFrom<i64>>(#[serde(deserialize_with = "integer")] T);
     Ok(Option::<Wrap<T>>::deserialize(d)?.map(|w| w.0))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        #[allow(dead_code)]
+        name: String,
+        #[serde(default, deserialize_with = "optional_integer")]
+        n: Option<u32>,
+    }
+
+    fn code(r: Result<Body, ApiError>) -> (u16, String) {
+        let p = r.expect_err("refused").problem();
+        (p.status, p.detail)
+    }
+
+    #[test]
+    fn only_objects_of_the_right_shape_are_accepted() {
+        assert_eq!(code(json_body(br#"["a"]"#)).0, 422);
+        assert_eq!(code(json_body(br#""a""#)).0, 422);
+        assert_eq!(code(json_body(b"[")).0, 400);
+        assert_eq!(code(json_body(b"")).0, 400);
+        assert_eq!(code(json_body(br#"{"name": 1}"#)).0, 422);
+        assert_eq!(code(json_body(br#"{"name": "a", "x": 1} trailing"#)).0, 400);
+        assert_eq!(code(json_body(br#"{"name": "a\u0000"}"#)).0, 422);
+        assert!(json_body::<Body>(br#"{"name": "a\\u0000"}"#).is_ok());
+    }
+
+    #[test]
+    fn integers_may_be_spelled_as_integral_floats() {
+        let b: Body = json_body(br#"{"name": "a", "n": 7.0}"#).unwrap();
+        assert_eq!(b.n, Some(7));
+        assert_eq!(code(json_body(br#"{"name": "a", "n": 7.5}"#)).0, 422);
+        assert_eq!(code(json_body(br#"{"name": "a", "n": -1}"#)).0, 422);
+        let b: Body = json_body(br#"{"name": "a", "n": null}"#).unwrap();
+        assert_eq!(b.n, None);
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Page {
+        limit: Option<Limit>,
+        cursor: Option<Cursor>,
+    }
+
+    #[test]
+    fn limit_and_cursor_are_checked_not_clamped_or_ignored() {
+        let p: Page = query("limit=200&cursor=01a23d1d-9d6b-7793-87d5-b6b09aecb507").unwrap();
+        assert_eq!(Limit::or_default(p.limit), 200);
+        assert!(p.cursor.is_some());
+        let p: Page = query("").unwrap();
+        assert_eq!(Limit::or_default(p.limit), 50);
+        for bad in [
+            "limit=0",
+            "limit=201",
+            "limit=-1",
+            "cursor=x",
+            "limit=1&limit=2",
+            "cursor=%00",
+        ] {
+            let e = query::<Page>(bad).expect_err(bad).problem();
+            assert_eq!(e.status, 422, "{bad}");
+        }
+    }
+}
