@@ -82,6 +82,8 @@ fn document(title: &str, description: &str, api: OpenApiDoc) -> String {
         .version(env!("CARGO_PKG_VERSION"))
         .description(Some(description))
         .build();
+    let mut doc = serde_json::to_value(&doc).expect("an OpenAPI document serializes");
+    crate::openapi::finish(&mut doc);
     serde_json::to_string_pretty(&doc).expect("an OpenAPI document serializes")
 }
 
@@ -118,6 +120,8 @@ pub fn build(state: AppState) -> Router {
                 state.clone(),
                 crate::auth::rate_limit::layer,
             ))
+            // Every error under /api/ is problem+json, whatever produced it.
+            .layer(axum::middleware::from_fn(crate::error::problem_responses))
             .with_state(state.clone())
     };
     let (apex, _) = scope_router(routes::apex::router());

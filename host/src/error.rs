@@ -103,6 +103,11 @@ pub enum ApiError {
     /// (manifest, sample runs with fuel and time).
     #[error("the plugin failed validation: {}", .reasons.join("; "))]
     PluginInvalid { reasons: Vec<String>, report: Value },
+    /// A rejection produced below the handlers (a path that does not parse, a multipart body
+    /// without a boundary, a method the route does not have, too many header bytes): its status
+    /// and a safe detail. See [`problem_responses`].
+    #[error("{detail}")]
+    Http { status: StatusCode, detail: String },
     /// Anything we did not expect. The cause is logged, never sent.
     #[error("unexpected error: {0:#}")]
     Unexpected(#[from] anyhow::Error),
@@ -152,6 +157,7 @@ impl ApiError {
             Self::GuardFailed { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "guard_failed"),
             Self::StaleRevision { .. } => (StatusCode::CONFLICT, "stale_revision"),
             Self::PluginInvalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            Self::Http { status, .. } => (*status, code_of_status(*status)),
             Self::Unexpected(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -225,6 +231,112 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// The problem `code` of a bare HTTP status (for [`ApiError::Http`]).
+fn code_of_status(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "bad_request",
+        401 => "unauthenticated",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        406 => "not_acceptable",
+        408 => "request_timeout",
+        409 => "conflict",
+        411 => "length_required",
+        413 => "payload_too_large",
+        414 => "uri_too_long",
+        415 => "unsupported_media_type",
+        422 => "validation_failed",
+        429 => "rate_limited",
+        431 => "headers_too_large",
+        503 => "unavailable",
+        s if s >= 500 => "internal",
+        _ => "bad_request",
+    }
+}
+
+/// Most header fields a request may carry; hyper's own parser takes up to
+/// [`HYPER_MAX_HEADERS`], so a request between the two still gets a problem document.
+pub const MAX_HEADERS: usize = 100;
+/// Most header bytes (names and values) a request may carry; hyper buffers up to 64 KiB.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+/// hyper's parser limit on header fields (server.rs); beyond it hyper answers a bare 431 itself,
+/// before any of our code runs.
+pub const HYPER_MAX_HEADERS: usize = 200;
+
+/// The one safety net under every `/api/` route: any error response that is not already a
+/// problem document — an axum rejection (path parameter, multipart boundary, method not
+/// allowed), a layer's bare status — becomes `application/problem+json` with the same status.
+/// It also answers 431 `headers_too_large` for requests over [`MAX_HEADERS`] /
+/// [`MAX_HEADER_BYTES`] (hyper itself refuses only far larger ones, with an empty 431).
+pub async fn problem_responses(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if req.headers().len() > MAX_HEADERS || header_bytes > MAX_HEADER_BYTES {
+        let mut res = ApiError::Http {
+            status: StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            detail: format!(
+                "the request headers are too large: at most {MAX_HEADERS} fields and \
+                 {MAX_HEADER_BYTES} bytes"
+            ),
+        }
+        .into_response();
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return res;
+    }
+    let api = req.uri().path().starts_with("/api/");
+    let res = next.run(req).await;
+    let status = res.status();
+    if !api || !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/problem+json"));
+    if is_problem {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let plain = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    // axum's rejection texts are short and hold no internals ("Invalid URL: ...").
+    let text = if plain && status.is_client_error() {
+        axum::body::to_bytes(body, 2048)
+            .await
+            .ok()
+            .and_then(|b| String::from_utf8(b.to_vec()).ok())
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+    } else {
+        None
+    };
+    let detail = text.unwrap_or_else(|| {
+        status
+            .canonical_reason()
+            .unwrap_or("the request was refused")
+            .to_owned()
+    });
+    let mut out = ApiError::Http { status, detail }.into_response();
+    for name in [header::ALLOW, header::RETRY_AFTER, header::CONNECTION] {
+        if let Some(v) = parts.headers.get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    out
 }
 
 impl From<StoreError> for ApiError {

@@ -27,6 +27,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod middleware;
 pub mod oidc;
+pub mod openapi;
 pub mod plugins;
 pub mod routes;
 pub mod scope;

@@ -222,7 +222,11 @@ pub async fn serve(
         .http1()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
-        .max_buf_size(64 * 1024);
+        .max_buf_size(64 * 1024)
+        // Above error::MAX_HEADERS so that the app, not hyper, refuses most oversized requests
+        // (with a problem document); hyper's own 431 has no body.
+        .max_headers(crate::error::HYPER_MAX_HEADERS);
+    builder.http2().max_header_list_size(64 * 1024);
     let builder = Arc::new(builder);
     let per_ip = Arc::new(PerIp::default());
     tokio::pin!(shutdown);

@@ -3,6 +3,7 @@
 //! so every test can run in parallel with every other.
 
 mod audit_quote_ui;
+mod api_conventions;
 mod automations;
 mod automations_ui;
 mod browser;

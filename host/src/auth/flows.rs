@@ -29,13 +29,22 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f).await?
 }
 
-/// Lower-cases and trims an email, and checks its rough shape (one `@`, a dot in the domain).
+/// Lower-cases and trims an email, and checks its shape: one `@`, a local part without spaces or
+/// control characters, and a domain of two or more dot-separated labels of letters, digits and
+/// hyphens (the OpenAPI documents publish the same rule as a pattern).
 pub fn normalize_email(field: &str, raw: &str) -> Result<String, ApiError> {
     let email = raw.trim().to_ascii_lowercase();
     let ok = email.len() <= 254
         && email.split('@').count() == 2
         && email.split_once('@').is_some_and(|(l, d)| {
-            !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
+            !l.is_empty()
+                && d.split('.').count() >= 2
+                && d.split('.').all(|label| {
+                    !label.is_empty()
+                        && label
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                })
         })
         && !email.chars().any(|c| c.is_whitespace() || c.is_control());
     if ok {

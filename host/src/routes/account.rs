@@ -440,12 +440,7 @@ pub async fn logout(
     let refresh_token = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        serde_json::from_slice::<LogoutRequest>(&body)
-            .map_err(|e| ApiError::Validation {
-                detail: e.to_string(),
-                errors: vec![],
-            })?
-            .refresh_token
+        crate::extract::json_body::<LogoutRequest>(&body)?.refresh_token
     };
     flows::logout(&app, refresh_token, session::session_cookie(&parts)).await?;
     Ok((

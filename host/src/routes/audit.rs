@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -25,7 +25,8 @@ use wrk_tenants::audit::{ActorDirectory, ActorKind, AuditFilter, AuditRecord};
 use crate::app::AppState;
 use crate::auth::session::WorkspaceSession;
 use crate::error::{ApiError, Problem};
-use crate::services::{page_limit, paginate};
+use crate::extract::{ApiQuery, Cursor, Limit};
+use crate::services::paginate;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(audit_logs))
@@ -49,9 +50,9 @@ pub struct AuditView {
     pub action: String,
     pub entity_type: String,
     pub entity_id: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub before: Option<Value>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub after: Option<Value>,
     pub request_id: Option<String>,
     /// Who, for people: a member's name, "WRK team" for operators, "API key “name”", "System".
@@ -225,19 +226,23 @@ pub struct AuditQuery {
     pub action: Option<String>,
     /// `json` (default) or `csv` (the whole filtered log, streamed, newest first).
     pub format: Option<String>,
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
+    /// Page size: 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    pub limit: Option<Limit>,
+    /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<String>, format = Uuid)]
+    pub cursor: Option<Cursor>,
 }
 
 /// The audit log, newest first (admin only). `format=csv` streams every matching row.
 #[utoipa::path(get, path = "/api/audit-logs", tag = "audit", params(AuditQuery),
-    responses((status = 200, body = AuditPage),
-              (status = 200, description = "CSV export", content_type = "text/csv", body = String),
+    responses((status = 200, description = "A page of the log (JSON, the default), or with `format=csv` the whole filtered log as CSV",
+                content((AuditPage = "application/json"), (String = "text/csv"))),
               (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn audit_logs(
     State(app): State<AppState>,
     session: WorkspaceSession,
-    Query(query): Query<AuditQuery>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Response, ApiError> {
     session.require(Access::Admin)?;
     let csv = match query.format.as_deref() {
@@ -245,12 +250,12 @@ pub async fn audit_logs(
         Some("csv") => true,
         Some(_) => return Err(ApiError::validation("format", "must be json or csv")),
     };
-    let limit = page_limit(query.limit);
+    let limit = Limit::or_default(query.limit);
     let filter = AuditFilter {
         entity_type: query.entity_type.filter(|s| !s.is_empty()),
         entity_id: query.entity_id.filter(|s| !s.is_empty()),
         action: query.action.filter(|s| !s.is_empty()),
-        before_id: query.cursor,
+        before_id: Cursor::into_inner(query.cursor),
         limit: limit + 1,
     };
     let tenant = session.tenant_id();

@@ -2,7 +2,7 @@
 //! blueprint's JSON Schema. The views here are shared with the ops routes.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -19,8 +19,8 @@ use wrk_tenants::automations::{Automation, AutomationFilter, StoredIssue, Versio
 use crate::app::AppState;
 use crate::auth::session::WorkspaceSession;
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ClientMeta};
-use crate::services::{Caller, automations as svc, page_limit, paginate};
+use crate::extract::{ApiJson, ApiQuery, ClientMeta, Cursor, Limit};
+use crate::services::{Caller, automations as svc, paginate};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -100,7 +100,8 @@ pub struct VersionView {
     pub number: u32,
     pub status: String,
     pub requirements: String,
-    #[schema(value_type = Object)]
+    /// The blueprint, `null` before one was saved or proposed.
+    #[schema(value_type = Option<Object>)]
     pub blueprint: Value,
     pub revision: i64,
     pub issues: Vec<IssueView>,
@@ -224,6 +225,7 @@ pub struct BlueprintBody {
     #[schema(value_type = Object)]
     pub blueprint: Value,
     /// The revision this edit is based on; a stale one is `409 stale_revision`.
+    #[serde(deserialize_with = "crate::extract::integer")]
     pub revision: i64,
 }
 
@@ -243,8 +245,12 @@ pub struct AutomationQuery {
     pub status: Option<String>,
     /// Search in names (case-insensitive).
     pub q: Option<String>,
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
+    /// Page size: 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    pub limit: Option<Limit>,
+    /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<String>, format = Uuid)]
+    pub cursor: Option<Cursor>,
     /// Archived automations are hidden unless this is `true`.
     #[serde(default)]
     pub include_archived: bool,
@@ -308,7 +314,7 @@ fn description(d: Option<String>) -> Result<Option<String>, ApiError> {
 pub async fn automations_list(
     State(app): State<AppState>,
     session: WorkspaceSession,
-    Query(query): Query<AutomationQuery>,
+    ApiQuery(query): ApiQuery<AutomationQuery>,
 ) -> Result<Json<AutomationPage>, ApiError> {
     session.require(Access::Read)?;
     let status = query
@@ -317,12 +323,12 @@ pub async fn automations_list(
         .filter(|s| !s.is_empty())
         .map(|s| parse_status("status", s))
         .transpose()?;
-    let limit = page_limit(query.limit);
+    let limit = Limit::or_default(query.limit);
     let filter = AutomationFilter {
         status,
         q: query.q,
         include_archived: query.include_archived,
-        before_id: query.cursor,
+        before_id: Cursor::into_inner(query.cursor),
         limit: limit + 1,
     };
     let tenant = session.tenant_id();

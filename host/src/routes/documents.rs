@@ -129,6 +129,7 @@ impl From<Ingestion> for IngestionView {
 #[serde(deny_unknown_fields)]
 pub struct ApplyBody {
     /// The blueprint revision the proposal replaces; a stale one is `409 stale_revision`.
+    #[serde(deserialize_with = "crate::extract::integer")]
     pub revision: i64,
 }
 

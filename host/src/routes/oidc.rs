@@ -8,7 +8,7 @@
 //!   (host-only cookie) and 302s onward: into the invited or last-used workspace (through the
 //!   one-time handoff), else to the workspace picker, else to "create workspace".
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use serde::Deserialize;
@@ -20,7 +20,7 @@ use wrk_tenants::identity::sessions::Subject;
 use crate::app::AppState;
 use crate::auth::{flows, session};
 use crate::error::{ApiError, Problem};
-use crate::extract::ClientMeta;
+use crate::extract::{ApiQuery, ClientMeta};
 use crate::oidc::{FLOW_COOKIE, OidcError, flow_cookie};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -43,6 +43,7 @@ impl From<OidcError> for ApiError {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct StartQuery {
     /// An invitation token to accept once signed in (flow 2 via SSO).
     invite: Option<String>,
@@ -57,7 +58,7 @@ struct StartQuery {
 async fn start(
     State(app): State<AppState>,
     Path(provider): Path<String>,
-    Query(q): Query<StartQuery>,
+    ApiQuery(q): ApiQuery<StartQuery>,
 ) -> Result<Response, ApiError> {
     let started = app.oidc.start(&app.config, &provider, q.invite).await?;
     Ok((
@@ -72,6 +73,7 @@ async fn start(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
@@ -100,7 +102,7 @@ fn flow_cookie_value(headers: &HeaderMap) -> Option<String> {
 async fn callback(
     State(app): State<AppState>,
     Path(provider): Path<String>,
-    Query(q): Query<CallbackQuery>,
+    ApiQuery(q): ApiQuery<CallbackQuery>,
     ClientMeta(meta): ClientMeta,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {

@@ -2,7 +2,7 @@
 //! place a tenant id ever comes from input, and only an ops session reaches these routes.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -21,8 +21,8 @@ use super::tasks::{
 use crate::app::AppState;
 use crate::auth::session::OpsSession;
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ClientMeta};
-use crate::services::{Caller, automations as svc, page_limit, paginate};
+use crate::extract::{ApiJson, ApiQuery, ClientMeta, Limit};
+use crate::services::{Caller, automations as svc, paginate};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -47,7 +47,9 @@ async fn tenant(app: &AppState, tid: &str) -> Result<TenantId, ApiError> {
 #[into_params(parameter_in = Query)]
 pub struct OpsAutomationQuery {
     pub status: Option<String>,
-    pub limit: Option<u32>,
+    /// Page size: 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    pub limit: Option<Limit>,
     /// Archived automations are hidden unless this is `true` (or `status=archived`).
     #[serde(default)]
     pub include_archived: bool,
@@ -67,7 +69,7 @@ pub struct OpsAutomationPage {
 pub async fn ops_automations_list(
     State(app): State<AppState>,
     _ops: OpsSession,
-    Query(query): Query<OpsAutomationQuery>,
+    ApiQuery(query): ApiQuery<OpsAutomationQuery>,
 ) -> Result<Json<OpsAutomationPage>, ApiError> {
     let status = query
         .status
@@ -75,7 +77,7 @@ pub async fn ops_automations_list(
         .filter(|s| !s.is_empty())
         .map(|s| parse_status("status", s))
         .transpose()?;
-    let limit = page_limit(query.limit);
+    let limit = Limit::or_default(query.limit);
     let include_archived = query.include_archived;
     let mut rows = app
         .blocking(move |s| {
@@ -178,7 +180,7 @@ pub async fn ops_tasks_list(
     State(app): State<AppState>,
     _ops: OpsSession,
     Path(tid): Path<String>,
-    Query(query): Query<TaskQuery>,
+    ApiQuery(query): ApiQuery<TaskQuery>,
 ) -> Result<Json<TaskPage>, ApiError> {
     let tenant = tenant(&app, &tid).await?;
     let (filter, limit) = task_filter(query)?;

@@ -4,7 +4,7 @@
 //! SMTP configured the messages, links included, are in the server log for the host's admin.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -19,6 +19,7 @@ use wrk_tenants::outbox::{EmailFilter, EmailRecord, EmailStatus};
 use crate::app::AppState;
 use crate::auth::session::OpsSession;
 use crate::error::{ApiError, Problem};
+use crate::extract::{ApiQuery, Limit};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -68,17 +69,15 @@ pub struct EmailList {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OutboxQuery {
     /// `queued`, `held`, `sent` or `failed`.
     pub status: Option<String>,
     /// Exact recipient address.
     pub to: Option<String>,
-    /// Default 50, max 200.
-    pub limit: Option<u32>,
-}
-
-fn limit(l: Option<u32>) -> u32 {
-    l.unwrap_or(50).clamp(1, 200)
+    /// Page size: 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    pub limit: Option<Limit>,
 }
 
 /// The email outbox, newest first.
@@ -87,7 +86,7 @@ fn limit(l: Option<u32>) -> u32 {
 async fn outbox(
     State(app): State<AppState>,
     _ops: OpsSession,
-    Query(q): Query<OutboxQuery>,
+    ApiQuery(q): ApiQuery<OutboxQuery>,
 ) -> Result<Json<EmailList>, ApiError> {
     let status = match q.status.as_deref() {
         None | Some("") => None,
@@ -98,7 +97,7 @@ async fn outbox(
     let filter = EmailFilter {
         status,
         to: q.to.map(|t| t.trim().to_ascii_lowercase()),
-        limit: limit(q.limit),
+        limit: Limit::or_default(q.limit),
     };
     let items = app
         .blocking(move |s| s.control().list_emails(&filter))
@@ -155,12 +154,14 @@ pub struct JobList {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JobsQuery {
     /// `queued`, `running`, `done` or `failed`.
     pub status: Option<String>,
     pub kind: Option<String>,
-    /// Default 50, max 200.
-    pub limit: Option<u32>,
+    /// Page size: 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    pub limit: Option<Limit>,
 }
 
 /// Background jobs, newest first.
@@ -169,7 +170,7 @@ pub struct JobsQuery {
 async fn jobs(
     State(app): State<AppState>,
     _ops: OpsSession,
-    Query(q): Query<JobsQuery>,
+    ApiQuery(q): ApiQuery<JobsQuery>,
 ) -> Result<Json<JobList>, ApiError> {
     let status = match q.status.as_deref() {
         None | Some("") => None,
@@ -180,7 +181,7 @@ async fn jobs(
     let filter = JobFilter {
         status,
         kind: q.kind.filter(|k| !k.is_empty()),
-        limit: limit(q.limit),
+        limit: Limit::or_default(q.limit),
     };
     let items = app
         .blocking(move |s| s.control().list_jobs(&filter))

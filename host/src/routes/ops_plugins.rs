@@ -105,9 +105,9 @@ pub struct ActivationView {
     pub sha256: Option<String>,
     pub previous: Option<String>,
     /// The plugin now in effect (`null` after an unpin or when no longer installed).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub plugin: Option<Value>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub previous_plugin: Option<Value>,
     /// The workspace, for pins.
     pub tenant: Option<String>,
@@ -125,6 +125,8 @@ pub struct HistoryList {
 pub struct ShadowRunBody {
     /// How many of the latest recorded calls of the plugin's kind to replay (default 100,
     /// at most 1000).
+    #[schema(minimum = 1, maximum = 1000)]
+    #[serde(default, deserialize_with = "crate::extract::optional_integer")]
     pub limit: Option<u32>,
 }
 
@@ -308,12 +310,15 @@ pub async fn plugins_shadow_run(
     let body: ShadowRunBody = if body.iter().all(u8::is_ascii_whitespace) {
         ShadowRunBody::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::Validation {
-            detail: format!("the body is not a shadow-run request: {e}"),
-            errors: vec![],
-        })?
+        crate::extract::json_body(&body)?
     };
-    let limit = body.limit.unwrap_or(100).clamp(1, SHADOW_MAX);
+    let limit = body.limit.unwrap_or(100);
+    if !(1..=SHADOW_MAX).contains(&limit) {
+        return Err(ApiError::validation(
+            "limit",
+            format!("must be between 1 and {SHADOW_MAX}"),
+        ));
+    }
     let report = app.plugins.shadow_run(&id, limit).await?;
     Ok(Json(
         serde_json::to_value(report).map_err(anyhow::Error::from)?,

@@ -2,7 +2,7 @@
 //! 14-18 act on them).
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -15,7 +15,8 @@ use wrk_tenants::automations::quotes::{Project, Quote, QuoteFilter};
 use crate::app::AppState;
 use crate::auth::session::WorkspaceSession;
 use crate::error::{ApiError, Problem};
-use crate::services::{page_limit, paginate};
+use crate::extract::{ApiQuery, Cursor, Limit};
+use crate::services::paginate;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -150,8 +151,12 @@ pub struct QuotePage {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
+    /// Page size: 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    pub limit: Option<Limit>,
+    /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<String>, format = Uuid)]
+    pub cursor: Option<Cursor>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -159,11 +164,15 @@ pub struct PageQuery {
 pub struct QuoteQuery {
     /// `draft`, `sent`, `accepted`, `signed`, `rejected`, `expired` or `superseded`.
     pub status: Option<String>,
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
+    /// Page size: 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    pub limit: Option<Limit>,
+    /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<String>, format = Uuid)]
+    pub cursor: Option<Cursor>,
 }
 
-const QUOTE_STATUSES: [&str; 7] = [
+pub const QUOTE_STATUSES: [&str; 7] = [
     "draft",
     "sent",
     "accepted",
@@ -179,15 +188,15 @@ const QUOTE_STATUSES: [&str; 7] = [
 pub async fn projects_list(
     State(app): State<AppState>,
     session: WorkspaceSession,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<ProjectPage>, ApiError> {
     session.require(Access::Read)?;
-    let limit = page_limit(query.limit);
+    let limit = Limit::or_default(query.limit);
     let tenant = session.tenant_id();
     let rows = app
         .blocking(move |s| {
             s.tenant(tenant)?
-                .projects(query.cursor.as_deref(), limit + 1)
+                .projects(Cursor::into_inner(query.cursor).as_deref(), limit + 1)
         })
         .await?;
     let (rows, next_cursor) = paginate(rows, limit, |p| p.id.to_string());
@@ -203,7 +212,7 @@ pub async fn projects_list(
 pub async fn quotes_list(
     State(app): State<AppState>,
     session: WorkspaceSession,
-    Query(query): Query<QuoteQuery>,
+    ApiQuery(query): ApiQuery<QuoteQuery>,
 ) -> Result<Json<QuotePage>, ApiError> {
     session.require(Access::Read)?;
     let status = query.status.filter(|s| !s.is_empty());
@@ -215,10 +224,10 @@ pub async fn quotes_list(
             format!("must be one of {}", QUOTE_STATUSES.join(", ")),
         ));
     }
-    let limit = page_limit(query.limit);
+    let limit = Limit::or_default(query.limit);
     let filter = QuoteFilter {
         status,
-        before_id: query.cursor,
+        before_id: Cursor::into_inner(query.cursor),
         limit: limit + 1,
     };
     let tenant = session.tenant_id();

@@ -1,7 +1,7 @@
 //! Routes: tasks on a workspace host (flows 31, 32).
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -15,8 +15,8 @@ use super::automations::parse_automation_id;
 use crate::app::AppState;
 use crate::auth::session::WorkspaceSession;
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ClientMeta};
-use crate::services::{Caller, automations as svc, page_limit, paginate};
+use crate::extract::{ApiJson, ApiQuery, ClientMeta, Cursor, Limit};
+use crate::services::{Caller, automations as svc, paginate};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -71,9 +71,17 @@ pub struct TaskPage {
 #[into_params(parameter_in = Query)]
 pub struct TaskQuery {
     pub status: Option<String>,
+    /// An automation id (empty: all automations).
+    #[param(
+        pattern = "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$"
+    )]
     pub automation_id: Option<String>,
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
+    /// Page size: 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    pub limit: Option<Limit>,
+    /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<String>, format = Uuid)]
+    pub cursor: Option<Cursor>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -94,7 +102,7 @@ pub fn parse_task_id(s: &str) -> Result<TaskId, ApiError> {
 
 /// The filter of a task list query.
 pub fn task_filter(query: TaskQuery) -> Result<(TaskFilter, u32), ApiError> {
-    let limit = page_limit(query.limit);
+    let limit = Limit::or_default(query.limit);
     Ok((
         TaskFilter {
             status: query
@@ -107,9 +115,13 @@ pub fn task_filter(query: TaskQuery) -> Result<(TaskFilter, u32), ApiError> {
                 .automation_id
                 .as_deref()
                 .filter(|s| !s.is_empty())
-                .map(parse_automation_id)
+                .map(|s| {
+                    parse_automation_id(s).map_err(|_| {
+                        ApiError::validation("automation_id", "is not an automation id")
+                    })
+                })
                 .transpose()?,
-            before_id: query.cursor,
+            before_id: Cursor::into_inner(query.cursor),
             limit: limit + 1,
         },
         limit,
@@ -122,7 +134,7 @@ pub fn task_filter(query: TaskQuery) -> Result<(TaskFilter, u32), ApiError> {
 pub async fn tasks_list(
     State(app): State<AppState>,
     session: WorkspaceSession,
-    Query(query): Query<TaskQuery>,
+    ApiQuery(query): ApiQuery<TaskQuery>,
 ) -> Result<Json<TaskPage>, ApiError> {
     session.require(Access::Read)?;
     let (filter, limit) = task_filter(query)?;

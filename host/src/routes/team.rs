@@ -2,7 +2,7 @@
 //! browser handoff, `/api/me`, members, invitations and API keys.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
@@ -21,7 +21,7 @@ use crate::app::AppState;
 use crate::auth::flows;
 use crate::auth::session::{Principal, WorkspaceSession};
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ClientMeta, CurrentTenant};
+use crate::extract::{ApiJson, ApiQuery, ClientMeta, CurrentTenant};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -225,7 +225,7 @@ async fn workspace_login(
 async fn handoff(
     State(app): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
-    Query(q): Query<HandoffQuery>,
+    ApiQuery(q): ApiQuery<HandoffQuery>,
 ) -> Result<Response, ApiError> {
     let cookies = flows::redeem_handoff(&app, &tenant, &q.code).await?;
     Ok((cookies, Redirect::to("/app")).into_response())

@@ -1,0 +1,445 @@
+//! The conventions every published OpenAPI document follows, applied in one pass over the
+//! document generated from the `#[utoipa::path]` annotations, so a new route gets them without
+//! repeating them:
+//! - security schemes (`bearer`: a JWT or a `wrk_` API key; `session`: the browser's session
+//!   cookie) on every operation that is not in [`PUBLIC`];
+//! - every error response is `application/problem+json` with the `Problem` schema;
+//! - the errors the shared machinery can produce are documented where they can happen: 401/403 on
+//!   authenticated operations, 404 and 400 where there are path parameters, 400/413/415/422 where
+//!   there is a JSON body, 422 where there are query parameters, 429 on the rate-limited auth
+//!   routes, 431 everywhere.
+//!
+//! Route-specific errors (409 `conflict`, 410, 422 `guard_failed`...) stay in the annotations.
+
+use serde_json::{Map, Value, json};
+
+/// Operations that need no credentials (by path prefix).
+const PUBLIC: &[&str] = &[
+    "/api/auth/",
+    "/api/ops/auth/login",
+    "/api/ops/auth/refresh",
+    "/api/ops/auth/logout",
+    "/auth/",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/api/openapi.json",
+    "/api/schemas/",
+];
+
+/// Operations whose JSON body may be left out.
+const OPTIONAL_BODY: &[&str] = &[
+    "/api/auth/logout",
+    "/api/ops/auth/logout",
+    "/api/ops/plugins/{id}/shadow-run",
+];
+
+/// Operations under the per-IP auth rate limit (`WRK_AUTH_RATE_LIMIT`).
+const RATE_LIMITED: &[&str] = &["/api/auth/", "/api/ops/auth/"];
+
+const METHODS: &[&str] = &["get", "put", "post", "delete", "patch", "head", "options"];
+
+fn is_public(path: &str) -> bool {
+    PUBLIC.iter().any(|p| path.starts_with(p))
+}
+
+fn problem_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    })
+}
+
+fn names<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str) -> Vec<String> {
+    all.iter().map(|v| name(*v).to_owned()).collect()
+}
+
+/// The closed vocabularies of the API, from the types that parse them, and where they appear:
+/// `(component schema, property)` or `(operation path, query parameter)`.
+type Vocabulary = (Vec<String>, Vec<(&'static str, &'static str)>);
+
+fn vocabularies() -> Vec<Vocabulary> {
+    use wrk_core::machine::VersionStatus;
+    use wrk_core::roles::{ClientRole, OpsRole, Scope};
+    let version = names(VersionStatus::ALL, VersionStatus::as_str);
+    let task = vec!["todo".into(), "in_progress".into(), "done".into()];
+    let role = names(ClientRole::ALL, ClientRole::as_str);
+    vec![
+        (
+            version,
+            vec![
+                ("AutomationView", "status"),
+                ("VersionView", "status"),
+                ("TransitionBody", "to"),
+                ("/api/automations", "status"),
+                ("/api/ops/automations", "status"),
+            ],
+        ),
+        (
+            task,
+            vec![
+                ("TaskUpdate", "status"),
+                ("TaskView", "status"),
+                ("/api/tasks", "status"),
+                ("/api/ops/tenants/{tid}/tasks", "status"),
+            ],
+        ),
+        (
+            crate::routes::quotes::QUOTE_STATUSES
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            vec![("QuoteView", "status"), ("/api/quotes", "status")],
+        ),
+        (
+            role,
+            vec![
+                ("AcceptedInvitation", "role"),
+                ("CreatedWorkspace", "role"),
+                ("SwitchResponse", "role"),
+                ("WorkspaceView", "role"),
+                ("MeView", "role"),
+                ("MemberView", "role"),
+                ("InvitationView", "role"),
+                ("InviteRequest", "role"),
+                ("RoleRequest", "role"),
+            ],
+        ),
+        (
+            names(Scope::ALL, Scope::as_str),
+            vec![
+                ("ApiKeyBrief", "scopes[]"),
+                ("ApiKeyView", "scopes[]"),
+                ("CreateApiKeyRequest", "scopes[]"),
+                ("CreatedApiKey", "scopes[]"),
+            ],
+        ),
+        (
+            names(OpsRole::ALL, OpsRole::as_str),
+            vec![("OpsUserView", "role")],
+        ),
+        (
+            ["queued", "held", "sent", "failed"]
+                .map(str::to_owned)
+                .to_vec(),
+            vec![("EmailView", "status"), ("/api/ops/outbox", "status")],
+        ),
+        (
+            ["queued", "running", "done", "failed"]
+                .map(str::to_owned)
+                .to_vec(),
+            vec![("JobView", "status"), ("/api/ops/jobs", "status")],
+        ),
+        (
+            ["pricing", "validation", "ingestion"]
+                .map(str::to_owned)
+                .to_vec(),
+            vec![
+                ("RollbackBody", "kind"),
+                ("PinBody", "kind"),
+                ("PluginView", "kind"),
+                ("ActivationView", "kind"),
+                ("Installed", "kind"),
+            ],
+        ),
+        (
+            ["json", "csv"].map(str::to_owned).to_vec(),
+            vec![("/api/audit-logs", "format")],
+        ),
+        (
+            ["local", "sso"].map(str::to_owned).to_vec(),
+            vec![("AccountView", "auth")],
+        ),
+        (
+            ["pending", "accepted", "revoked", "expired"]
+                .map(str::to_owned)
+                .to_vec(),
+            vec![("InvitationView", "status")],
+        ),
+        (
+            ["client", "ops"].map(str::to_owned).to_vec(),
+            vec![("TaskView", "assignee")],
+        ),
+    ]
+}
+
+/// Text that is not blank and holds no NUL (what every name field takes, trimmed).
+const NOT_BLANK: &str = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$";
+/// Text without NUL (the JSON extractor refuses NUL anywhere).
+const NO_NUL: &str = "^[^\\u0000]*$";
+/// What the server takes as an email address (see `auth::flows::normalize_email`).
+const EMAIL: &str =
+    "^\\s*[^@\\s\\u0000-\\u001f\\u007f-\\u009f]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+\\s*$";
+
+/// Constraints of request fields: `(schema, property, constraint keywords)`.
+fn constraints() -> Vec<(&'static str, &'static str, Value)> {
+    let password = json!({"minLength": crate::auth::password::MIN_LEN, "maxLength": crate::auth::password::MAX_LEN, "pattern": NO_NUL});
+    // The pattern is the server's rule exactly (surrounding spaces are trimmed); `format: email`
+    // would be stricter than the server in some places and looser in others.
+    let email = json!({"maxLength": 254, "pattern": EMAIL, "description": "An email address"});
+    let name = json!({"minLength": 1, "maxLength": 200, "pattern": NOT_BLANK});
+    let mut slug_not = wrk_core::slug::RESERVED_SLUGS.to_vec();
+    slug_not.sort_unstable();
+    vec![
+        ("SignupRequest", "email", email.clone()),
+        ("SignupRequest", "password", password.clone()),
+        ("SignupRequest", "name", name.clone()),
+        ("ResetConfirmRequest", "new_password", password),
+        ("InviteRequest", "email", email),
+        ("CreateWorkspaceRequest", "name", name.clone()),
+        (
+            "CreateWorkspaceRequest",
+            "subdomain",
+            json!({"minLength": 3, "maxLength": 63, "pattern": "^[a-z0-9][a-z0-9-]*[a-z0-9]$", "not": {"enum": slug_not}}),
+        ),
+        ("CreateAutomation", "name", name.clone()),
+        ("UpdateAutomation", "name", name.clone()),
+        ("CreateApiKeyRequest", "name", name),
+        (
+            "BlueprintBody",
+            "blueprint",
+            json!({"propertyNames": {"pattern": NO_NUL}, "additionalProperties": {"$ref": "#/components/schemas/JsonWithoutNul"}}),
+        ),
+    ]
+}
+
+/// Any JSON value whose strings (keys included) hold no NUL: what the JSON extractor takes.
+fn json_without_nul() -> Value {
+    let this = json!({"$ref": "#/components/schemas/JsonWithoutNul"});
+    json!({
+        "description": "Any JSON value; no string in it (keys included) may contain a NUL character",
+        "anyOf": [
+            {"type": ["null", "boolean", "number"]},
+            {"type": "string", "pattern": NO_NUL},
+            {"type": "array", "items": this},
+            {"type": "object", "propertyNames": {"pattern": NO_NUL}, "additionalProperties": this}
+        ]
+    })
+}
+
+fn apply_vocabularies(doc: &mut Value) {
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        schemas.insert("JsonWithoutNul".into(), json_without_nul());
+    }
+    for (values, places) in vocabularies() {
+        for (at, field) in places {
+            if at.starts_with('/') {
+                let Some(item) = doc.pointer_mut(&format!("/paths/{}", pointer_escape(at))) else {
+                    continue;
+                };
+                for method in METHODS {
+                    let Some(params) = item
+                        .get_mut(*method)
+                        .and_then(|op| op.get_mut("parameters"))
+                        .and_then(Value::as_array_mut)
+                    else {
+                        continue;
+                    };
+                    for p in params.iter_mut() {
+                        if p["name"] == field && p["in"] == "query" {
+                            // An empty filter (`?status=`) means no filter.
+                            let mut values = values.clone();
+                            values.push(String::new());
+                            p["schema"] = json!({"type": "string", "enum": values});
+                        }
+                    }
+                }
+            } else {
+                let (field, items) = match field.strip_suffix("[]") {
+                    Some(f) => (f, true),
+                    None => (field, false),
+                };
+                let Some(prop) =
+                    doc.pointer_mut(&format!("/components/schemas/{at}/properties/{field}"))
+                else {
+                    continue;
+                };
+                let target = if items { &mut prop["items"] } else { prop };
+                let Some(obj) = target.as_object_mut() else {
+                    continue;
+                };
+                let nullable = obj["type"]
+                    .as_array()
+                    .is_some_and(|t| t.contains(&json!("null")));
+                let mut values: Vec<Value> = values.iter().map(|v| json!(v)).collect();
+                if nullable {
+                    values.push(Value::Null);
+                }
+                obj.insert("enum".into(), Value::Array(values));
+            }
+        }
+    }
+    for (schema, field, keywords) in constraints() {
+        let Some(prop) = doc
+            .pointer_mut(&format!("/components/schemas/{schema}/properties/{field}"))
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        if let Some(k) = keywords.as_object() {
+            for (key, value) in k {
+                prop.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
+fn pointer_escape(s: &str) -> String {
+    s.replace('~', "~0").replace('/', "~1")
+}
+
+/// Applies the conventions to a serialized OpenAPI document.
+pub fn finish(doc: &mut Value) {
+    apply_vocabularies(doc);
+    let components = doc
+        .as_object_mut()
+        .expect("an OpenAPI document is an object")
+        .entry("components")
+        .or_insert_with(|| json!({}));
+    let components = components.as_object_mut().expect("components is an object");
+    components.insert(
+        "securitySchemes".into(),
+        json!({
+            "bearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": "An access token from a login (a JWT), or a `wrk_` API key"
+            },
+            "session": {
+                "type": "apiKey",
+                "in": "cookie",
+                "name": crate::auth::session::SESSION_COOKIE,
+                "description": "The browser session; unsafe methods also need the `X-CSRF-Token` header (the `wrk_csrf` cookie's value)"
+            }
+        }),
+    );
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for method in METHODS {
+            if let Some(op) = item.get_mut(*method).and_then(Value::as_object_mut) {
+                finish_operation(path, op);
+            }
+        }
+    }
+}
+
+fn finish_operation(path: &str, op: &mut Map<String, Value>) {
+    let params = op
+        .get("parameters")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let has_in = |place: &str| params.iter().any(|p| p["in"] == place);
+    let has_path = has_in("path");
+    let has_query = has_in("query");
+    let json_body = op
+        .get("requestBody")
+        .and_then(|b| b.get("content"))
+        .and_then(Value::as_object)
+        .is_some_and(|c| c.keys().any(|k| k.contains("json")));
+    let other_body = op.contains_key("requestBody") && !json_body;
+    let public = is_public(path);
+    // The query extractor refuses NUL anywhere; free-text query parameters say so.
+    if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
+        for p in params.iter_mut().filter(|p| p["in"] == "query") {
+            if let Some(schema) = p.get_mut("schema").and_then(Value::as_object_mut) {
+                let free_text = schema.get("type").is_some_and(|t| {
+                    t == "string" || t.as_array().is_some_and(|a| a.contains(&json!("string")))
+                }) && !["enum", "pattern", "format"]
+                    .iter()
+                    .any(|k| schema.contains_key(*k));
+                if free_text {
+                    schema.insert("pattern".into(), json!(NO_NUL));
+                }
+            }
+        }
+    }
+    if OPTIONAL_BODY.contains(&path)
+        && let Some(body) = op.get_mut("requestBody").and_then(Value::as_object_mut)
+    {
+        body.insert("required".into(), Value::Bool(false));
+    }
+
+    if !public {
+        op.insert("security".into(), json!([{"bearer": []}, {"session": []}]));
+    }
+    let responses = op
+        .entry("responses")
+        .or_insert_with(|| json!({}))
+        .as_object_mut()
+        .expect("responses is an object");
+    let mut add = |code: &str, description: &str| {
+        responses
+            .entry(code.to_owned())
+            .or_insert_with(|| problem_response(description));
+    };
+    if !public {
+        add("401", "No valid credentials (`unauthenticated`)");
+        add(
+            "403",
+            "The credentials do not allow this (`forbidden`, wrong role, scope or workspace)",
+        );
+    }
+    if has_path {
+        add("400", "A path parameter could not be decoded");
+        add("404", "Not found (`not_found`)");
+    }
+    if json_body {
+        add("400", "The body is not valid JSON (`bad_request`)");
+        add("413", "The body is too large (`payload_too_large`)");
+        add(
+            "415",
+            "The body is not `application/json` (`unsupported_media_type`)",
+        );
+        add(
+            "422",
+            "The body is valid JSON of the wrong shape, or a value is refused (`validation_failed`)",
+        );
+    }
+    if other_body {
+        add("400", "The body could not be read (`bad_request`)");
+        add("413", "The body is too large (`payload_too_large`)");
+        add(
+            "415",
+            "The body has the wrong content type (`unsupported_media_type`)",
+        );
+    }
+    if has_query {
+        add(
+            "422",
+            "A query parameter is missing, repeated or refused (`validation_failed`)",
+        );
+    }
+    if RATE_LIMITED.iter().any(|p| path.starts_with(p)) {
+        add(
+            "429",
+            "Too many requests from this address (`rate_limited`)",
+        );
+    }
+    add(
+        "431",
+        "The request headers are too large (`headers_too_large`)",
+    );
+    // Every error is a problem document, whatever the annotation said.
+    for (code, response) in responses.iter_mut() {
+        let is_error = code.starts_with('4') || code.starts_with('5');
+        let Some(response) = response.as_object_mut() else {
+            continue;
+        };
+        if is_error {
+            response.insert(
+                "content".into(),
+                json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}),
+            );
+        }
+    }
+}
