@@ -4,7 +4,7 @@
 //! workspaces. The SQL is in `wrk_tenants::directory`.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -19,8 +19,8 @@ use super::team::{MemberView, TenantView};
 use crate::app::AppState;
 use crate::auth::session::{OpsSession, WorkspaceSession};
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ClientMeta};
-use crate::services::{page_limit, paginate};
+use crate::extract::{ApiJson, ApiQuery, ClientMeta, Cursor, Limit};
+use crate::services::paginate;
 
 /// Most hits of each kind one search returns.
 const HITS_PER_KIND: u32 = 20;
@@ -78,7 +78,7 @@ pub struct SearchResults {
 async fn search(
     State(app): State<AppState>,
     s: WorkspaceSession,
-    Query(query): Query<SearchQuery>,
+    ApiQuery(query): ApiQuery<SearchQuery>,
 ) -> Result<Json<SearchResults>, ApiError> {
     s.require(wrk_core::roles::Access::Read)?;
     let q = query_text(query.q)?;
@@ -152,8 +152,12 @@ async fn workspace_rename(
 pub struct OpsTenantQuery {
     /// Keeps workspaces whose name or address contains this.
     pub q: Option<String>,
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
+    /// Page size: 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    pub limit: Option<Limit>,
+    /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<String>)]
+    pub cursor: Option<Cursor>,
 }
 
 /// What one workspace holds, in numbers.
@@ -193,15 +197,12 @@ pub struct OpsTenantPage {
 async fn ops_tenants(
     State(app): State<AppState>,
     _ops: OpsSession,
-    Query(query): Query<OpsTenantQuery>,
+    ApiQuery(query): ApiQuery<OpsTenantQuery>,
 ) -> Result<Json<OpsTenantPage>, ApiError> {
-    let limit = page_limit(query.limit);
+    let limit = Limit::or_default(query.limit);
     let q = query_text(query.q)?;
-    let before = query
-        .cursor
-        .as_deref()
-        .filter(|c| !c.is_empty())
-        .map(|c| TenantId::parse(c).map_err(|_| ApiError::validation("cursor", "is not valid")))
+    let before = Cursor::into_inner(query.cursor)
+        .map(|c| TenantId::parse(&c).map_err(|_| ApiError::validation("cursor", "is not valid")))
         .transpose()?;
     let rows = app
         .blocking(move |st| {
@@ -275,7 +276,7 @@ pub struct OpsSearchResults {
 async fn ops_search(
     State(app): State<AppState>,
     _ops: OpsSession,
-    Query(query): Query<SearchQuery>,
+    ApiQuery(query): ApiQuery<SearchQuery>,
 ) -> Result<Json<OpsSearchResults>, ApiError> {
     let q = query_text(query.q)?;
     let needle = q.clone();
