@@ -2,8 +2,8 @@
 //! Each module is a feature area; each test starts its own `wrk` on port 0 with a temp data dir,
 //! so every test can run in parallel with every other.
 
-mod audit_quote_ui;
 mod api_conventions;
+mod audit_quote_ui;
 mod automations;
 mod automations_ui;
 mod browser;
