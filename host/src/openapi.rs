@@ -167,6 +167,8 @@ fn vocabularies() -> Vec<Vocabulary> {
 const NOT_BLANK: &str = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$";
 /// Text without NUL (the JSON extractor refuses NUL anywhere).
 const NO_NUL: &str = "^[^\\u0000]*$";
+/// No control character (what `char::is_control` refuses) and not blank: workspace names.
+const NO_CONTROL_NOT_BLANK: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$";
 /// What the server takes as an email address (see `auth::flows::normalize_email`).
 const EMAIL: &str =
     "^\\s*[^@\\s\\u0000-\\u001f\\u007f-\\u009f]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+\\s*$";
@@ -185,6 +187,11 @@ fn constraints() -> Vec<(&'static str, &'static str, Value)> {
         ("SignupRequest", "password", password.clone()),
         ("SignupRequest", "name", name.clone()),
         ("ResetConfirmRequest", "new_password", password),
+        (
+            "RefreshRequest",
+            "refresh_token",
+            json!({"pattern": NO_NUL}),
+        ),
         ("InviteRequest", "email", email),
         ("CreateWorkspaceRequest", "name", name.clone()),
         (
@@ -195,6 +202,11 @@ fn constraints() -> Vec<(&'static str, &'static str, Value)> {
         ("CreateAutomation", "name", name.clone()),
         ("UpdateAutomation", "name", name.clone()),
         ("CreateApiKeyRequest", "name", name),
+        (
+            "RenameWorkspace",
+            "name",
+            json!({"minLength": 1, "maxLength": 200, "pattern": NO_CONTROL_NOT_BLANK}),
+        ),
         (
             "BlueprintBody",
             "blueprint",

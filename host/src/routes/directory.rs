@@ -42,7 +42,9 @@ pub fn ops() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
-    /// What to look for: a case-insensitive part of a name, title, description or email.
+    /// What to look for: a case-insensitive part of a name, title, description or email (at most
+    /// 200 characters, no control characters).
+    #[param(max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub q: Option<String>,
 }
 
@@ -150,13 +152,15 @@ async fn workspace_rename(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct OpsTenantQuery {
-    /// Keeps workspaces whose name or address contains this.
+    /// Keeps workspaces whose name or address contains this (at most 200 characters, no control
+    /// characters).
+    #[param(max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub q: Option<String>,
     /// Page size: 1 to 200 (default 50).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<Limit>,
     /// The `next_cursor` of the previous page.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, format = Uuid)]
     pub cursor: Option<Cursor>,
 }
 
