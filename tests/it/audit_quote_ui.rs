@@ -11,38 +11,17 @@ use wrk_tests::{Method, StatusCode, TestApp, Value, eventually, json};
 
 use crate::support::{PASSWORD, account_with_workspace, log_in};
 
-fn call(
-    app: &TestApp,
-    method: Method,
-    host: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = app.request(method, host, path);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().expect("request");
-    let status = res.status();
-    (status, res.json().unwrap_or(Value::Null))
-}
-
 fn get(app: &TestApp, host: &str, path: &str, token: &str) -> (StatusCode, Value) {
-    call(app, Method::GET, host, path, Some(token), None)
+    app.call(Method::GET, host, path, Some(token), None)
 }
 
 fn post(app: &TestApp, host: &str, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
-    call(app, Method::POST, host, path, Some(token), Some(body))
+    app.call(Method::POST, host, path, Some(token), Some(body))
 }
 
 /// An access token for `email` on `host` ("" = the apex).
 fn login(app: &TestApp, host: &str, email: &str) -> String {
-    let (s, body) = call(
-        app,
+    let (s, body) = app.call(
         Method::POST,
         host,
         "/api/auth/login",
@@ -159,8 +138,7 @@ fn each_invitation_action_leaves_exactly_one_row_in_the_workspace_audit_log() {
     assert_ne!(first, second);
 
     // A refused acceptance (the old link) changes nothing and writes nothing.
-    let (s, _) = call(
-        &app,
+    let (s, _) = app.call(
         Method::POST,
         "",
         "/api/auth/signup",
@@ -225,8 +203,7 @@ fn each_invitation_action_leaves_exactly_one_row_in_the_workspace_audit_log() {
     assert_eq!(s, 201, "{other}");
     let other = other["id"].as_str().unwrap().to_owned();
     for _ in 0..2 {
-        let (s, body) = call(
-            &app,
+        let (s, body) = app.call(
             Method::DELETE,
             "acme",
             &format!("/api/invitations/{other}"),
@@ -360,9 +337,7 @@ fn quoted(app: &TestApp, token: &str, name: &str, runs: u32) -> String {
     let id = a["id"].as_str().unwrap().to_owned();
     let path = format!("/api/automations/{id}/versions/1");
     let (_, v) = get(app, "acme", &path, token);
-    let (s, v) = call(
-        app,
-        Method::PUT,
+    let (s, v) = app.call(Method::PUT,
         "acme",
         &format!("{path}/blueprint"),
         Some(token),

@@ -17,30 +17,9 @@ pub(crate) fn spawn() -> TestApp {
         .spawn()
 }
 
-pub(crate) fn call(
-    app: &TestApp,
-    method: Method,
-    host: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = app.request(method, host, path);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().expect("request");
-    let status = res.status();
-    (status, res.json().unwrap_or(Value::Null))
-}
-
 /// Signs up `email`, creates the workspace `slug`, returns a workspace access token.
 pub(crate) fn owner_of(app: &TestApp, email: &str, slug: &str) -> String {
-    let (s, b) = call(
-        app,
+    let (s, b) = app.call(
         Method::POST,
         "",
         "/api/auth/signup",
@@ -48,8 +27,7 @@ pub(crate) fn owner_of(app: &TestApp, email: &str, slug: &str) -> String {
         Some(json!({"email": email, "password": PASSWORD, "name": "Owner"})),
     );
     assert_eq!(s, 201, "{b}");
-    let (s, login) = call(
-        app,
+    let (s, login) = app.call(
         Method::POST,
         "",
         "/api/auth/login",
@@ -58,8 +36,7 @@ pub(crate) fn owner_of(app: &TestApp, email: &str, slug: &str) -> String {
     );
     assert_eq!(s, 200, "{login}");
     let account = login["access_token"].as_str().unwrap().to_owned();
-    let (s, b) = call(
-        app,
+    let (s, b) = app.call(
         Method::POST,
         "",
         "/api/account/workspaces",
@@ -67,8 +44,7 @@ pub(crate) fn owner_of(app: &TestApp, email: &str, slug: &str) -> String {
         Some(json!({"name": slug.to_uppercase(), "subdomain": slug})),
     );
     assert_eq!(s, 201, "{b}");
-    let (s, login) = call(
-        app,
+    let (s, login) = app.call(
         Method::POST,
         slug,
         "/api/auth/login",
@@ -80,8 +56,7 @@ pub(crate) fn owner_of(app: &TestApp, email: &str, slug: &str) -> String {
 }
 
 pub(crate) fn create_automation(app: &TestApp, slug: &str, token: &str) -> String {
-    let (s, b) = call(
-        app,
+    let (s, b) = app.call(
         Method::POST,
         slug,
         "/api/automations",
@@ -140,7 +115,7 @@ pub(crate) fn upload(
 pub(crate) fn ingestion_settled(app: &TestApp, slug: &str, token: &str, automation: &str) -> Value {
     let path = format!("/api/automations/{automation}/versions/1/ingestion");
     eventually(Duration::from_secs(60), "ingestion settles", || {
-        let (s, b) = call(app, Method::GET, slug, &path, Some(token), None);
+        let (s, b) = app.call(Method::GET, slug, &path, Some(token), None);
         assert_eq!(s, 200, "{b}");
         matches!(b["status"].as_str(), Some("done" | "failed")).then_some(b)
     })
@@ -149,7 +124,7 @@ pub(crate) fn ingestion_settled(app: &TestApp, slug: &str, token: &str, automati
 fn ingestion_done(app: &TestApp, slug: &str, token: &str, automation: &str) -> Value {
     let path = format!("/api/automations/{automation}/versions/1/ingestion");
     eventually(Duration::from_secs(60), "ingestion finishes", || {
-        let (s, b) = call(app, Method::GET, slug, &path, Some(token), None);
+        let (s, b) = app.call(Method::GET, slug, &path, Some(token), None);
         assert_eq!(s, 200, "{b}");
         match b["status"].as_str() {
             Some("done") => Some(b),
@@ -174,8 +149,7 @@ fn pdf_and_docx_become_a_proposal_that_applies_as_the_blueprint() {
     let (s, b) = upload(&app, "acme", &token, &a, "requirements.docx", DOCX);
     assert_eq!(s, 202, "{b}");
 
-    let (s, list) = call(
-        &app,
+    let (s, list) = app.call(
         Method::GET,
         "acme",
         &format!("/api/automations/{a}/versions/1/documents"),
@@ -199,8 +173,7 @@ fn pdf_and_docx_become_a_proposal_that_applies_as_the_blueprint() {
     assert!(ing["confidence"].is_number(), "{ing}");
 
     // The proposal is not the blueprint until applied.
-    let (s, v) = call(
-        &app,
+    let (s, v) = app.call(
         Method::GET,
         "acme",
         &format!("/api/automations/{a}/versions/1"),
@@ -211,8 +184,7 @@ fn pdf_and_docx_become_a_proposal_that_applies_as_the_blueprint() {
     let revision = v["revision"].as_i64().expect("revision");
 
     // A stale revision is refused by the blueprint-update service.
-    let (s, b) = call(
-        &app,
+    let (s, b) = app.call(
         Method::POST,
         "acme",
         &format!("/api/automations/{a}/versions/1/ingestion/apply"),
@@ -222,8 +194,7 @@ fn pdf_and_docx_become_a_proposal_that_applies_as_the_blueprint() {
     assert_eq!(s, 409, "{b}");
     assert_eq!(b["code"], "stale_revision");
 
-    let (s, v) = call(
-        &app,
+    let (s, v) = app.call(
         Method::POST,
         "acme",
         &format!("/api/automations/{a}/versions/1/ingestion/apply"),
@@ -242,8 +213,7 @@ fn pdf_and_docx_become_a_proposal_that_applies_as_the_blueprint() {
     );
 
     // Applied: the proposal is gone.
-    let (s, _) = call(
-        &app,
+    let (s, _) = app.call(
         Method::GET,
         "acme",
         &format!("/api/automations/{a}/versions/1/ingestion"),
@@ -253,8 +223,7 @@ fn pdf_and_docx_become_a_proposal_that_applies_as_the_blueprint() {
     assert_eq!(s, 404);
 
     // Every change left an audit row.
-    let (s, audit) = call(
-        &app,
+    let (s, audit) = app.call(
         Method::GET,
         "acme",
         "/api/audit-logs?limit=200",
@@ -309,8 +278,7 @@ fn limits_sniffing_file_names_and_isolation() {
     );
     assert_eq!(s, 202, "{b}");
     let doc_id = b["document_id"].as_str().unwrap().to_owned();
-    let (s, list) = call(
-        &app,
+    let (s, list) = app.call(
         Method::GET,
         "acme",
         &format!("/api/automations/{a}/versions/1/documents"),
@@ -340,14 +308,13 @@ fn limits_sniffing_file_names_and_isolation() {
         format!("/api/automations/{a}/versions/1/documents"),
         format!("/api/automations/{a}/versions/1/ingestion"),
     ] {
-        let (s, b) = call(&app, Method::GET, "beta", &path, Some(&beta), None);
+        let (s, b) = app.call(Method::GET, "beta", &path, Some(&beta), None);
         assert_eq!(s, 404, "{path}: {b}");
     }
     let (s, _) = upload(&app, "beta", &beta, &a, "x.txt", b"hello");
     assert_eq!(s, 404);
     // acme's token is not valid on beta's host.
-    let (s, _) = call(
-        &app,
+    let (s, _) = app.call(
         Method::GET,
         "beta",
         &format!("/api/automations/{a}/versions/1/documents"),
@@ -365,8 +332,7 @@ fn limits_sniffing_file_names_and_isolation() {
             "{settled}"
         );
     }
-    let (s, _) = call(
-        &app,
+    let (s, _) = app.call(
         Method::POST,
         "acme",
         &format!("/api/automations/{a}/versions/1/ingestion/discard"),
@@ -374,8 +340,7 @@ fn limits_sniffing_file_names_and_isolation() {
         None,
     );
     assert_eq!(s, 204);
-    let (s, _) = call(
-        &app,
+    let (s, _) = app.call(
         Method::GET,
         "acme",
         &format!("/api/automations/{a}/versions/1/ingestion"),
@@ -385,8 +350,7 @@ fn limits_sniffing_file_names_and_isolation() {
     assert_eq!(s, 404);
 
     // Archived: read-only, uploads refused with 409.
-    let (s, b) = call(
-        &app,
+    let (s, b) = app.call(
         Method::POST,
         "acme",
         &format!("/api/automations/{a}/versions/1/transitions"),

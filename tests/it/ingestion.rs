@@ -5,15 +5,14 @@
 
 use wrk_tests::{Method, StatusCode, TestApp, Value, json};
 
-use crate::documents::{call, create_automation, ingestion_settled, owner_of, spawn, upload};
+use crate::documents::{create_automation, ingestion_settled, owner_of, spawn, upload};
 
 const REQUIREMENTS: &str = "When an email arrives in the Outlook inbox with a supplier \
 invoice, extract the invoice data. Invoices over 5,000 EUR must be approved by the finance lead \
 in Slack. Then book the invoice in DATEV. We get 500 invoices weekly.";
 
 fn save_requirements(app: &TestApp, token: &str, a: &str, text: &str) {
-    let (s, b) = call(
-        app,
+    let (s, b) = app.call(
         Method::PUT,
         "acme",
         &format!("/api/automations/{a}/versions/1/requirements"),
@@ -24,8 +23,7 @@ fn save_requirements(app: &TestApp, token: &str, a: &str, text: &str) {
 }
 
 fn request_ingestion(app: &TestApp, token: &str, a: &str) -> (StatusCode, Value) {
-    call(
-        app,
+    app.call(
         Method::POST,
         "acme",
         &format!("/api/automations/{a}/versions/1/ingestion"),
@@ -35,8 +33,7 @@ fn request_ingestion(app: &TestApp, token: &str, a: &str) -> (StatusCode, Value)
 }
 
 fn audit_actions(app: &TestApp, token: &str, entity_type: &str, entity_id: &str) -> Vec<String> {
-    let (s, log) = call(
-        app,
+    let (s, log) = app.call(
         Method::GET,
         "acme",
         &format!("/api/audit-logs?entity_type={entity_type}&entity_id={entity_id}&limit=200"),
@@ -102,8 +99,7 @@ fn typed_requirements_alone_become_a_proposal() {
     );
 
     // Applying it works like a document's proposal.
-    let (s, v) = call(
-        &app,
+    let (s, v) = app.call(
         Method::GET,
         "acme",
         &format!("/api/automations/{a}/versions/1"),
@@ -111,8 +107,7 @@ fn typed_requirements_alone_become_a_proposal() {
         None,
     );
     assert_eq!(s, 200, "{v}");
-    let (s, v) = call(
-        &app,
+    let (s, v) = app.call(
         Method::POST,
         "acme",
         &format!("/api/automations/{a}/versions/1/ingestion/apply"),
@@ -142,7 +137,7 @@ fn documents_are_listed_downloaded_as_safe_attachments_and_deleted() {
 
     // A reload lists it.
     let list_path = format!("/api/automations/{a}/versions/1/documents");
-    let (s, list) = call(&app, Method::GET, "acme", &list_path, Some(&token), None);
+    let (s, list) = app.call(Method::GET, "acme", &list_path, Some(&token), None);
     assert_eq!(s, 200, "{list}");
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{list}");
@@ -176,8 +171,7 @@ fn documents_are_listed_downloaded_as_safe_attachments_and_deleted() {
         .send()
         .unwrap();
     assert_eq!(res.status(), 404);
-    let (s, b) = call(
-        &app,
+    let (s, b) = app.call(
         Method::GET,
         "acme",
         &format!("/api/automations/{a}/versions/1/documents/not-a-uuid"),
@@ -190,9 +184,9 @@ fn documents_are_listed_downloaded_as_safe_attachments_and_deleted() {
     // Delete: gone from the list, from disk, and audited.
     let files: Vec<_> = walk(&app.data_dir().join("files"));
     assert!(files.iter().any(|f| f.ends_with(&doc)), "{files:?}");
-    let (s, b) = call(&app, Method::DELETE, "acme", &path, Some(&token), None);
+    let (s, b) = app.call(Method::DELETE, "acme", &path, Some(&token), None);
     assert_eq!(s, 204, "{b}");
-    let (_, list) = call(&app, Method::GET, "acme", &list_path, Some(&token), None);
+    let (_, list) = app.call(Method::GET, "acme", &list_path, Some(&token), None);
     assert_eq!(list["items"], json!([]), "{list}");
     let files: Vec<_> = walk(&app.data_dir().join("files"));
     assert!(!files.iter().any(|f| f.ends_with(&doc)), "{files:?}");
@@ -206,7 +200,7 @@ fn documents_are_listed_downloaded_as_safe_attachments_and_deleted() {
         actions.iter().any(|x| x == "document.uploaded"),
         "{actions:?}"
     );
-    let (s, b) = call(&app, Method::DELETE, "acme", &path, Some(&token), None);
+    let (s, b) = app.call(Method::DELETE, "acme", &path, Some(&token), None);
     assert_eq!(s, 404, "{b}");
 }
 

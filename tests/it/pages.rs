@@ -10,28 +10,8 @@ use wrk_tests::{Method, StatusCode, TestApp, Value, eventually, json};
 
 const PASSWORD: &str = "correct horse battery staple";
 
-fn call(
-    app: &TestApp,
-    method: Method,
-    host: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = app.request(method, host, path);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().expect("request");
-    let status = res.status();
-    (status, res.json().unwrap_or(Value::Null))
-}
-
 fn get(app: &TestApp, host: &str, path: &str, token: &str) -> (StatusCode, Value) {
-    call(app, Method::GET, host, path, Some(token), None)
+    app.call(Method::GET, host, path, Some(token), None)
 }
 
 fn post(
@@ -41,7 +21,7 @@ fn post(
     token: Option<&str>,
     b: Value,
 ) -> (StatusCode, Value) {
-    call(app, Method::POST, host, path, token, Some(b))
+    app.call(Method::POST, host, path, token, Some(b))
 }
 
 /// Signs `email` up (verification off), creates workspace `slug` named `name`, and returns a
@@ -237,8 +217,7 @@ fn a_workspace_search_finds_its_automations_tasks_and_members_and_nothing_of_oth
 fn owners_and_admins_rename_the_workspace_audited_and_its_address_stays() {
     let app = no_verification();
     let acme = owner(&app, "ada@example.com", "acme", "Acme Inc");
-    let (s, b) = call(
-        &app,
+    let (s, b) = app.call(
         Method::PATCH,
         "acme",
         "/api/workspace",
@@ -261,8 +240,7 @@ fn owners_and_admins_rename_the_workspace_audited_and_its_address_stays() {
         json!({"name": "x".repeat(201)}),
         json!({"name": "a\u{0}b"}),
     ] {
-        let (s, p) = call(
-            &app,
+        let (s, p) = app.call(
             Method::PATCH,
             "acme",
             "/api/workspace",
@@ -281,8 +259,7 @@ fn owners_and_admins_rename_the_workspace_audited_and_its_address_stays() {
         json!({"name": "reader", "scopes": ["read"]}),
     );
     assert_eq!(s, 201, "{key}");
-    let (s, p) = call(
-        &app,
+    let (s, p) = app.call(
         Method::PATCH,
         "acme",
         "/api/workspace",

@@ -198,6 +198,28 @@ impl TestApp {
             .expect("POST request")
     }
 
+    /// One JSON API call: `token` as a bearer token, `body` as JSON; the status and the answer's
+    /// JSON (`null` when it has none).
+    pub fn call(
+        &self,
+        method: Method,
+        host: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.request(method, host, path);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().expect("request");
+        let status = res.status();
+        (status, res.json().unwrap_or(Value::Null))
+    }
+
     /// Everything the server logged so far.
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
