@@ -267,6 +267,36 @@ fn limits_sniffing_file_names_and_isolation() {
     assert_eq!(s, 415, "{b}");
     assert_eq!(b["code"], "unsupported_media_type");
 
+    // A file name with a control character (NUL, an escape) is refused as a problem, and
+    // nothing is stored.
+    for bad in ["note\u{0}.txt", "note\u{1b}[31m.txt"] {
+        let (s, b) = upload(&app, "acme", &token, &a, bad, b"hello");
+        assert!(s == 400 || s == 422, "{bad:?}: {s} {b}");
+        assert!(
+            b["code"].is_string(),
+            "{bad:?}: not a problem document: {b}"
+        );
+    }
+    let (_, listed) = app.call(
+        Method::GET,
+        "acme",
+        &format!("/api/automations/{a}/versions/1/documents"),
+        Some(&token),
+        None,
+    );
+    assert!(
+        listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| !d["file_name"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .any(char::is_control)),
+        "{listed}"
+    );
+
     // A path-traversal name is metadata only; the file is stored under its id.
     let (s, b) = upload(
         &app,

@@ -187,6 +187,16 @@ pub async fn document_upload(
             "a multipart field `file` is required",
         ));
     };
+    // The name is shown to people and sent back in Content-Disposition: no NUL, no line breaks.
+    if name
+        .as_deref()
+        .is_some_and(|n| n.chars().any(char::is_control))
+    {
+        return Err(ApiError::validation(
+            "file",
+            "the file name must not contain control characters",
+        ));
+    }
     let (doc, job_id) = svc::upload(
         &app,
         session.tenant_id(),
