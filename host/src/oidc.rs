@@ -80,6 +80,8 @@ pub struct Verified {
     pub name: String,
     /// The invitation token carried through the flow (`start?invite=`).
     pub invite: Option<String>,
+    /// Where on the apex to go once signed in (`start?next=`), a same-origin path.
+    pub next: Option<String>,
 }
 
 /// What `/start` answers: where to send the browser and the flow cookie to set.
@@ -97,6 +99,9 @@ struct Flow {
     n: String,
     v: String,
     i: Option<String>,
+    /// Where to go after sign-in: a same-origin path (see [`same_origin_path`]).
+    #[serde(default)]
+    x: Option<String>,
     /// Expiry, unix seconds.
     e: i64,
 }
@@ -241,6 +246,7 @@ impl Oidc {
         config: &Config,
         name: &str,
         invite: Option<String>,
+        next: Option<String>,
     ) -> Result<Started, OidcError> {
         let metadata = self.metadata(name, false).await?;
         let client = self.client(config, name, metadata)?;
@@ -261,6 +267,7 @@ impl Oidc {
             n: nonce.secret().clone(),
             v: verifier.secret().clone(),
             i: invite.filter(|t| !t.trim().is_empty()),
+            x: next.filter(|p| same_origin_path(p)),
             e: chrono::Utc::now().timestamp() + FLOW_TTL_SECS,
         };
         let sealed = self.seal(&flow)?;
@@ -393,6 +400,7 @@ impl Oidc {
             email,
             name: name_claim,
             invite: flow.i.clone(),
+            next: flow.x.clone(),
         })
     }
 
@@ -477,6 +485,15 @@ pub fn flow_cookie(config: &Config, value: &str, max_age: i64) -> String {
     s
 }
 
+/// Whether `path` is a path on this origin (`/…`, never `//host` or `/\\host`, no control
+/// characters), so that an SSO sign-in can only be sent onward within the apex.
+pub fn same_origin_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.starts_with("/\\")
+        && !path.chars().any(char::is_control)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -496,6 +513,20 @@ mod tests {
     }
 
     #[test]
+    fn only_same_origin_paths_are_carried_onward() {
+        assert!(same_origin_path("/workspaces?switch=beta"));
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "/a\nb",
+            "x",
+        ] {
+            assert!(!same_origin_path(bad), "{bad}");
+        }
+    }
+
+    #[test]
     fn the_flow_cookie_is_sealed_and_bound_to_its_provider() {
         let (_, o) = oidc();
         let flow = Flow {
@@ -504,6 +535,7 @@ mod tests {
             n: "nonce".into(),
             v: "verifier".into(),
             i: Some("invite".into()),
+            x: Some("/workspaces?switch=acme".into()),
             e: 1,
         };
         let sealed = o.seal(&flow).unwrap();
@@ -511,6 +543,7 @@ mod tests {
         let back = o.open(&sealed, "corp").unwrap();
         assert_eq!(back.v, "verifier");
         assert_eq!(back.i.as_deref(), Some("invite"));
+        assert_eq!(back.x.as_deref(), Some("/workspaces?switch=acme"));
         assert!(o.open(&sealed, "other").is_none());
         let mut tampered = sealed.into_bytes();
         let last = tampered.len() - 1;
@@ -525,11 +558,11 @@ mod tests {
     async fn a_provider_that_is_down_fails_only_its_own_start() {
         let (config, o) = oidc();
         assert!(matches!(
-            o.start(&config, "corp", None).await,
+            o.start(&config, "corp", None, None).await,
             Err(OidcError::Unavailable(_))
         ));
         assert!(matches!(
-            o.start(&config, "nope", None).await,
+            o.start(&config, "nope", None, None).await,
             Err(OidcError::UnknownProvider(_))
         ));
         assert!(matches!(

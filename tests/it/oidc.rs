@@ -216,3 +216,25 @@ fn an_invitation_carried_through_sso_lands_in_that_workspace_and_is_remembered()
     let to = again.location.unwrap();
     assert!(to.starts_with(&handoff), "{to}");
 }
+
+#[test]
+fn a_sign_in_started_from_a_workspace_login_goes_on_to_that_workspace_not_elsewhere() {
+    let (_idp, _app, base) = setup();
+    // A workspace's "Log in" link sends the browser to the apex with
+    // `next=/workspaces?switch=beta`; SSO carries it through the provider round trip.
+    let started_for_beta = sign_in(&base, "corp", "ada", "?next=%2Fworkspaces%3Fswitch%3Dbeta");
+    assert_eq!(started_for_beta.status, 302, "{}", started_for_beta.body);
+    assert_eq!(
+        started_for_beta.location.as_deref(),
+        Some(format!("{base}/workspaces?switch=beta").as_str())
+    );
+    // Another host is never a destination: the `next` is dropped and the usual landing applies.
+    for foreign in ["https%3A%2F%2Fevil.example%2F", "%2F%2Fevil.example%2F"] {
+        let signed_in = sign_in(&base, "corp", "ada", &format!("?next={foreign}"));
+        assert_eq!(
+            signed_in.location.as_deref(),
+            Some(format!("{base}/workspaces/new").as_str()),
+            "{foreign}"
+        );
+    }
+}

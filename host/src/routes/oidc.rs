@@ -47,6 +47,9 @@ impl From<OidcError> for ApiError {
 struct StartQuery {
     /// An invitation token to accept once signed in (flow 2 via SSO).
     invite: Option<String>,
+    /// Where on the apex to go once signed in, a same-origin path (e.g.
+    /// `/workspaces?switch=beta` from a workspace's login link); anything else is ignored.
+    next: Option<String>,
 }
 
 /// Starts an SSO sign-in: redirects the browser to the identity provider.
@@ -60,7 +63,10 @@ async fn start(
     Path(provider): Path<String>,
     ApiQuery(q): ApiQuery<StartQuery>,
 ) -> Result<Response, ApiError> {
-    let started = app.oidc.start(&app.config, &provider, q.invite).await?;
+    let started = app
+        .oidc
+        .start(&app.config, &provider, q.invite, q.next)
+        .await?;
     Ok((
         StatusCode::FOUND,
         [
@@ -131,7 +137,9 @@ async fn callback(
     };
     tracing::info!(user_id = %user.id, provider = %provider, "SSO sign-in");
 
-    // Where to land: the invited workspace, else the last used one, else picker / create.
+    // Where to land: the invited workspace, else the page the sign-in was started for (`next`:
+    // the picker switching to the workspace whose login link was used), else the last used
+    // workspace, else the picker / create-workspace.
     let invited = match &verified.invite {
         Some(token) => Some(
             flows::accept_invitation(&app, &user, token, meta)
@@ -151,8 +159,15 @@ async fn callback(
             .find(|w| w.tenant.id == tid)
             .map(|w| w.tenant.subdomain.clone())
     });
-    let location = match invited.or(last) {
-        Some(slug) => {
+    // `next` stands in for the last-used workspace; an invitation wins over both.
+    let onward = if invited.is_none() {
+        verified.next.as_deref()
+    } else {
+        None
+    };
+    let land_in = invited.or(if onward.is_none() { last } else { None });
+    let location = match (land_in, onward) {
+        (Some(slug), _) => {
             let switched = flows::switch(&app, &user, slug.as_str()).await?;
             session::workspace_url(
                 &app.config,
@@ -160,8 +175,9 @@ async fn callback(
                 &format!("/auth/handoff?code={}", switched.handoff_code),
             )
         }
-        None if workspaces.is_empty() => session::apex_url(&app.config, "/workspaces/new"),
-        None => session::apex_url(&app.config, "/workspaces"),
+        (None, Some(path)) => session::apex_url(&app.config, path),
+        (None, None) if workspaces.is_empty() => session::apex_url(&app.config, "/workspaces/new"),
+        (None, None) => session::apex_url(&app.config, "/workspaces"),
     };
 
     let cookies = session::cookie_session(&app, Subject::User(user.id), None).await?;

@@ -142,12 +142,19 @@ async function renderProviders(invite = null) {
   mount(slot,
     items.map((p) => el('a', {
       class: 'btn btn-secondary btn-block btn-lg sso-btn',
-      href: invite ? `${p.start_url}?invite=${encodeURIComponent(invite)}` : p.start_url,
+      href: ssoStart(p.start_url, invite),
       dataset: { provider: p.name },
     }, icon('lock'), `Continue with ${label(p.name)}`)),
     el('p', { class: 'divider-text' }, 'or with email'),
   );
   slot.hidden = false;
+}
+
+/** An SSO start link carrying the invitation, or else the page to go to once signed in. */
+function ssoStart(startUrl, invite) {
+  if (invite) return `${startUrl}?invite=${encodeURIComponent(invite)}`;
+  const next = safeNext();
+  return next ? `${startUrl}?next=${encodeURIComponent(next)}` : startUrl;
 }
 
 /** The invitation token inside `?next=/invite?token=…`, if that is where we are headed. */
