@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fuzzes the API of a real `wrk` with schemathesis, against each host's own OpenAPI document.
 
-Starts target/debug/wrk (or $WRK_BIN) on port 0 with a temporary data directory, creates an
+Starts $CARGO_TARGET_DIR/debug/wrk (target/ by default, or $WRK_BIN) on port 0 with a temporary data directory, creates an
 account, a workspace and an ops user through the API and the CLI, then runs `schemathesis run`
 against the apex, workspace and ops documents with a token, every check, a fixed seed and a bounded
 budget. Exits non-zero when any run reports a failure. Cleans up the server and the data directory.
@@ -22,6 +22,9 @@ import urllib.error
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Where cargo builds: $CARGO_TARGET_DIR (relative to the repo, as scripts/test runs cargo there), or
+# target/. CI builds outside the clone.
+TARGET = os.path.join(ROOT, os.environ.get("CARGO_TARGET_DIR") or "target")
 PASSWORD = "fuzz-password-1234"
 
 
@@ -44,7 +47,7 @@ def request(port, host, method, path, body=None, token=None):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", default=os.environ.get("WRK_BIN", os.path.join(ROOT, "target/debug/wrk")))
+    ap.add_argument("--bin", default=os.environ.get("WRK_BIN", os.path.join(TARGET, "debug", "wrk")))
     ap.add_argument("--max-examples", type=int, default=int(os.environ.get("FUZZ_MAX_EXAMPLES", "10")))
     ap.add_argument("--seed", type=int, default=int(os.environ.get("FUZZ_SEED", "20261203")))
     ap.add_argument("--workers", default=os.environ.get("FUZZ_WORKERS", "1"))
@@ -53,7 +56,7 @@ def main():
     args = ap.parse_args()
 
     data_dir = tempfile.mkdtemp(prefix="wrk-fuzz-")
-    out_dir = os.path.join(ROOT, "target", "schemathesis")
+    out_dir = os.path.join(TARGET, "schemathesis")
     os.makedirs(out_dir, exist_ok=True)
     env = dict(os.environ)
     env.update(
@@ -78,7 +81,7 @@ def main():
         deadline = time.time() + 60
         while not os.path.exists(addr_file) or not open(addr_file).read().strip():
             if server.poll() is not None or time.time() > deadline:
-                raise SystemExit("wrk did not start; see target/schemathesis/server.log")
+                raise SystemExit(f"wrk did not start; see {out_dir}/server.log")
             time.sleep(0.1)
         port = int(open(addr_file).read().strip().rsplit(":", 1)[1])
         apex = f"localhost:{port}"
@@ -159,7 +162,7 @@ def main():
         log.close()
         shutil.rmtree(data_dir, ignore_errors=True)
     if failed:
-        print(f"\nschemathesis reported failures on: {', '.join(failed)} (reports in target/schemathesis/)")
+        print(f"\nschemathesis reported failures on: {', '.join(failed)} (reports in {os.path.join(TARGET, 'schemathesis')})")
         sys.exit(1)
     print("\nschemathesis: no failures on any host")
 
