@@ -13,7 +13,6 @@ use std::time::Duration;
 use wrk_tests::browser::Browser;
 use wrk_tests::{Method, StatusCode, TestApp, Value, eventually, json};
 
-const PASSWORD: &str = "correct horse battery staple";
 const OPS_PASSWORD: &str = "ops admin password 1234";
 
 /// A guest plugin built by `plugins/build.rs`, e.g. `wrk-test-forever-loop`.
@@ -50,9 +49,10 @@ fn spawn() -> TestApp {
         .spawn()
 }
 
-/// An ops_admin made with the CLI, logged in on the ops host.
+/// An ops_admin made with the CLI (a fixed password: a restarted app keeps the user from the
+/// first run), logged in on the ops host.
 fn ops_admin(app: &TestApp) -> String {
-    let out = wrk(
+    let _ = wrk(
         &[
             "ops",
             "create-user",
@@ -65,33 +65,7 @@ fn ops_admin(app: &TestApp) -> String {
         ],
         app.data_dir(),
     );
-    // A restarted app keeps the user from the first run.
-    let _ = out;
-    let res = app
-        .request(Method::POST, "ops", "/api/ops/auth/login")
-        .json(&json!({"email": "admin@wrk.example", "password": OPS_PASSWORD}))
-        .send()
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let v: Value = res.json().unwrap();
-    v["access_token"].as_str().unwrap().to_owned()
-}
-
-fn call(
-    app: &TestApp,
-    method: Method,
-    host: &str,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = app.request(method, host, path).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().expect("request");
-    let status = res.status();
-    (status, res.json().unwrap_or(Value::Null))
+    app.ops_login("admin@wrk.example", OPS_PASSWORD)
 }
 
 fn upload(app: &TestApp, token: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
@@ -107,7 +81,7 @@ fn upload(app: &TestApp, token: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
 }
 
 fn list(app: &TestApp, token: &str) -> Vec<Value> {
-    let (s, v) = call(app, Method::GET, "ops", "/api/ops/plugins", token, None);
+    let (s, v) = app.get_as("ops", "/api/ops/plugins", token);
     assert_eq!(s, 200, "{v}");
     v["items"].as_array().unwrap().clone()
 }
@@ -126,93 +100,6 @@ fn active(app: &TestApp, token: &str, kind: &str) -> (String, String) {
     )
 }
 
-/// Signs up `email`, creates workspace `slug`, returns a workspace token.
-fn owner_of(app: &TestApp, email: &str, slug: &str) -> String {
-    let anon = |host: &str, path: &str, body: Value| {
-        let res = app
-            .request(Method::POST, host, path)
-            .json(&body)
-            .send()
-            .unwrap();
-        let s = res.status();
-        (s, res.json::<Value>().unwrap_or(Value::Null))
-    };
-    let (s, b) = anon(
-        "",
-        "/api/auth/signup",
-        json!({"email": email, "password": PASSWORD, "name": "Owner"}),
-    );
-    assert_eq!(s, 201, "{b}");
-    let (s, login) = anon(
-        "",
-        "/api/auth/login",
-        json!({"email": email, "password": PASSWORD}),
-    );
-    assert_eq!(s, 200, "{login}");
-    let account = login["access_token"].as_str().unwrap().to_owned();
-    let (s, b) = call(
-        app,
-        Method::POST,
-        "",
-        "/api/account/workspaces",
-        &account,
-        Some(json!({"name": slug.to_uppercase(), "subdomain": slug})),
-    );
-    assert_eq!(s, 201, "{b}");
-    let (s, login) = anon(
-        slug,
-        "/api/auth/login",
-        json!({"email": email, "password": PASSWORD}),
-    );
-    assert_eq!(s, 200, "{login}");
-    login["access_token"].as_str().unwrap().to_owned()
-}
-
-/// Makes a real quote (a pricing call the server records for shadow runs).
-fn quote(app: &TestApp, slug: &str, token: &str, name: &str, runs: u64) {
-    let (s, a) = call(
-        app,
-        Method::POST,
-        slug,
-        "/api/automations",
-        token,
-        Some(json!({"name": name})),
-    );
-    assert_eq!(s, 201, "{a}");
-    let id = a["id"].as_str().unwrap();
-    let path = format!("/api/automations/{id}/versions/1");
-    let (_, v) = call(app, Method::GET, slug, &path, token, None);
-    let bp = json!({
-        "trigger": {"kind": "email", "system": "Gmail"},
-        "steps": [
-            {"id": "read", "name": "Read the invoice", "system": "Gmail", "action": "fetch attachment"},
-            {"id": "book", "name": "Book it", "system": "Xero", "action": "create bill"}
-        ],
-        "systems": [{"name": "Gmail"}, {"name": "Xero"}],
-        "volume": {"monthly_runs": runs},
-        "slas": {"max_latency_seconds": 600}
-    });
-    let (s, v) = call(
-        app,
-        Method::PUT,
-        slug,
-        &format!("{path}/blueprint"),
-        token,
-        Some(json!({"blueprint": bp, "revision": v["revision"]})),
-    );
-    assert_eq!(s, 200, "{v}");
-    let (s, v) = call(
-        app,
-        Method::POST,
-        slug,
-        &format!("{path}/transitions"),
-        token,
-        Some(json!({"to": "needs_pricing"})),
-    );
-    assert_eq!(s, 200, "{v}");
-    assert_eq!(v["status"], "awaiting_client_approval", "{v}");
-}
-
 #[test]
 fn the_three_built_ins_are_active_and_hostile_uploads_are_refused() {
     let app = spawn();
@@ -223,14 +110,7 @@ fn the_three_built_ins_are_active_and_hostile_uploads_are_refused() {
         assert!(name.starts_with("builtin-"), "{kind}: {name}");
     }
     assert_eq!(items.len(), 3, "{items:?}");
-    let (s, schemas) = call(
-        &app,
-        Method::GET,
-        "ops",
-        "/api/ops/plugins/schemas",
-        &ops,
-        None,
-    );
+    let (s, schemas) = app.get_as("ops", "/api/ops/plugins/schemas", &ops);
     assert_eq!(s, 200);
     assert!(schemas["pricing"]["input"].is_object(), "{schemas}");
 
@@ -282,9 +162,9 @@ fn the_three_built_ins_are_active_and_hostile_uploads_are_refused() {
 fn a_new_pricing_version_installs_shadow_runs_activates_rolls_back_and_survives_a_restart() {
     let app = spawn();
     let ops = ops_admin(&app);
-    let acme = owner_of(&app, "owner@acme.example", "acme");
-    quote(&app, "acme", &acme, "Invoices", 2500);
-    quote(&app, "acme", &acme, "Receipts", 40_000);
+    let acme = app.owner_of("owner@acme.example", "acme").token;
+    app.quoted("acme", &acme, "Invoices", 2500);
+    app.quoted("acme", &acme, "Receipts", 40_000);
 
     let (s, p) = upload(&app, &ops, guest("wrk-test-pricing-alt"));
     assert_eq!(s, 201, "{p}");
@@ -302,13 +182,11 @@ fn a_new_pricing_version_installs_shadow_runs_activates_rolls_back_and_survives_
 
     // The recorder stores calls off the request path: wait for both quotes.
     let report = eventually(Duration::from_secs(5), "two recorded pricing calls", || {
-        let (s, r) = call(
-            &app,
-            Method::POST,
+        let (s, r) = app.post_as(
             "ops",
             &format!("/api/ops/plugins/{id}/shadow-run"),
             &ops,
-            Some(json!({"limit": 50})),
+            json!({"limit": 50}),
         );
         assert_eq!(s, 200, "{r}");
         (r["cases"].as_u64() >= Some(2)).then_some(r)
@@ -330,63 +208,49 @@ fn a_new_pricing_version_installs_shadow_runs_activates_rolls_back_and_survives_
     );
 
     // Activate: new quotes come from alt-pricing.
-    let (s, a) = call(
-        &app,
+    let (s, a) = app.call(
         Method::POST,
         "ops",
         &format!("/api/ops/plugins/{id}/activate"),
-        &ops,
+        Some(&ops),
         None,
     );
     assert_eq!(s, 200, "{a}");
     assert_eq!(a["action"], "activate");
     assert_eq!(a["plugin"]["name"], "alt-pricing");
     assert_eq!(active(&app, &ops, "pricing").0, "alt-pricing");
-    quote(&app, "acme", &acme, "After swap", 100);
-    let (_, quotes) = call(&app, Method::GET, "acme", "/api/quotes", &acme, None);
+    app.quoted("acme", &acme, "After swap", 100);
+    let (_, quotes) = app.get_as("acme", "/api/quotes", &acme);
     let by_alt = quotes["items"].as_array().unwrap().iter().any(|q| {
-        let (_, q) = call(
-            &app,
-            Method::GET,
+        let (_, q) = app.get_as(
             "acme",
             &format!("/api/quotes/{}", q["id"].as_str().unwrap()),
             &acme,
-            None,
         );
         q["plugin"]["name"] == "alt-pricing"
     });
     assert!(by_alt, "{quotes}");
 
     // Roll back to the built-in, then forward again for the restart check.
-    let (s, back) = call(
-        &app,
-        Method::POST,
+    let (s, back) = app.post_as(
         "ops",
         "/api/ops/plugins/rollback",
         &ops,
-        Some(json!({"kind": "pricing"})),
+        json!({"kind": "pricing"}),
     );
     assert_eq!(s, 200, "{back}");
     assert_eq!(back["name"], "builtin-pricing");
     assert_eq!(back["active"], true);
     assert_eq!(active(&app, &ops, "pricing").0, "builtin-pricing");
-    let (s, _) = call(
-        &app,
+    let (s, _) = app.call(
         Method::POST,
         "ops",
         &format!("/api/ops/plugins/{id}/activate"),
-        &ops,
+        Some(&ops),
         None,
     );
     assert_eq!(s, 200);
-    let (s, h) = call(
-        &app,
-        Method::GET,
-        "ops",
-        "/api/ops/plugins/history",
-        &ops,
-        None,
-    );
+    let (s, h) = app.get_as("ops", "/api/ops/plugins/history", &ops);
     assert_eq!(s, 200);
     let actions: Vec<_> = h["items"]
         .as_array()
@@ -403,13 +267,11 @@ fn a_new_pricing_version_installs_shadow_runs_activates_rolls_back_and_survives_
     assert_eq!(h["items"][0]["actor"], "admin@wrk.example");
 
     // Nothing to roll back to for a kind that never changed.
-    let (s, p) = call(
-        &app,
-        Method::POST,
+    let (s, p) = app.post_as(
         "ops",
         "/api/ops/plugins/rollback",
         &ops,
-        Some(json!({"kind": "ingestion"})),
+        json!({"kind": "ingestion"}),
     );
     assert_eq!(s, 409, "{p}");
 
@@ -455,12 +317,11 @@ fn a_plain_ops_user_reads_but_cannot_install_or_activate() {
     let (s, _) = upload(&app, &token, guest("wrk-test-pricing-alt"));
     assert_eq!(s, 403);
     let id = list(&app, &token)[0]["id"].as_str().unwrap().to_owned();
-    let (s, _) = call(
-        &app,
+    let (s, _) = app.call(
         Method::POST,
         "ops",
         &format!("/api/ops/plugins/{id}/activate"),
-        &token,
+        Some(&token),
         None,
     );
     assert_eq!(s, 403);
@@ -517,14 +378,7 @@ fn the_drop_folder_activates_a_valid_plugin_and_sets_garbage_aside() {
             .any(|p| p["name"] == "alt-pricing" && p["active"] == true)
             .then_some(())
     });
-    let (_, h) = call(
-        &app,
-        Method::GET,
-        "ops",
-        "/api/ops/plugins/history",
-        &ops,
-        None,
-    );
+    let (_, h) = app.get_as("ops", "/api/ops/plugins/history", &ops);
     assert_eq!(h["items"][0]["actor"], "inbox", "{h}");
     assert!(inbox.join("installed").join("alt.wasm").is_file());
     assert!(
@@ -605,9 +459,9 @@ fn wrk_plugin_check_run_and_install_work_from_the_command_line() {
 fn the_ops_plugins_page_uploads_a_plugin_and_shows_the_report() {
     let app = spawn();
     let ops = ops_admin(&app);
-    let acme = owner_of(&app, "owner@acme.example", "acme");
-    quote(&app, "acme", &acme, "Invoices", 2500);
-    quote(&app, "acme", &acme, "Receipts", 40_000);
+    let acme = app.owner_of("owner@acme.example", "acme").token;
+    app.quoted("acme", &acme, "Invoices", 2500);
+    app.quoted("acme", &acme, "Receipts", 40_000);
     let browser = Browser::start();
     browser.goto(&app.url("ops", "/ops/login?next=/ops/plugins"));
     browser.wait_for("form[data-form=ops-login]");
@@ -650,12 +504,11 @@ fn the_ops_plugins_page_uploads_a_plugin_and_shows_the_report() {
         .unwrap()
         .to_owned();
     eventually(Duration::from_secs(5), "recorded pricing calls", || {
-        let (_, r) = call(
-            &app,
+        let (_, r) = app.call(
             Method::POST,
             "ops",
             &format!("/api/ops/plugins/{alt_id}/shadow-run"),
-            &ops,
+            Some(&ops),
             None,
         );
         (r["cases"].as_u64() >= Some(2)).then_some(())

@@ -5,6 +5,7 @@
 //! `http://acme.localhost:PORT/api/me`; the HTTP client resolves every `*.localhost` to loopback,
 //! as browsers do, so cookies and Host headers behave as they will for users.
 
+pub mod api;
 pub mod browser;
 pub mod oidc;
 pub mod smtp;
@@ -18,6 +19,8 @@ use std::time::{Duration, Instant};
 pub use reqwest::blocking::{Client, RequestBuilder, Response};
 pub use reqwest::{Method, StatusCode};
 pub use serde_json::{Value, json};
+
+pub use api::{Owner, PASSWORD, access_token, blueprint, version_path};
 
 /// The `wrk` binary under test: `$WRK_BIN`, or `wrk` next to the test executable's target dir.
 pub fn wrk_bin() -> PathBuf {
@@ -78,6 +81,7 @@ pub struct TestAppBuilder {
     args: Vec<String>,
     data_dir: Option<tempfile::TempDir>,
     cwd: Option<PathBuf>,
+    mailbox: Option<smtp::SmtpSink>,
 }
 
 impl TestAppBuilder {
@@ -100,6 +104,14 @@ impl TestAppBuilder {
     /// Working directory of the process (where `wrk.toml` is looked for).
     pub fn cwd(mut self, dir: &Path) -> Self {
         self.cwd = Some(dir.to_owned());
+        self
+    }
+
+    /// Delivers the app's email to an SMTP sink of its own, read with [`TestApp::mailbox`].
+    pub fn mailbox(mut self) -> Self {
+        let sink = smtp::SmtpSink::start();
+        self.env.push(("WRK_SMTP_URL".to_owned(), sink.url()));
+        self.mailbox = Some(sink);
         self
     }
 
@@ -131,6 +143,7 @@ impl TestAppBuilder {
             data_dir: Some(data_dir),
             log_path,
             http: client(),
+            mailbox: self.mailbox,
         };
         app.addr = app.wait_for_listen_addr();
         app.wait_ready();
@@ -145,6 +158,7 @@ pub struct TestApp {
     data_dir: Option<tempfile::TempDir>,
     log_path: PathBuf,
     pub http: Client,
+    mailbox: Option<smtp::SmtpSink>,
 }
 
 impl TestApp {
@@ -218,6 +232,19 @@ impl TestApp {
         let res = req.send().expect("request");
         let status = res.status();
         (status, res.json().unwrap_or(Value::Null))
+    }
+
+    /// The SMTP sink the app delivers to (built with [`TestAppBuilder::mailbox`]).
+    pub fn mailbox(&self) -> &smtp::SmtpSink {
+        self.mailbox
+            .as_ref()
+            .expect("an app built with TestAppBuilder::mailbox")
+    }
+
+    /// The `token` of the newest mail to `to` with a link to `path` (e.g. `/verify-email`),
+    /// waiting for it to arrive.
+    pub fn mailed_token(&self, to: &str, path: &str) -> String {
+        self.mailbox().token(to, path, Duration::from_secs(20))
     }
 
     /// Everything the server logged so far.

@@ -132,6 +132,27 @@ impl SmtpSink {
             self.mails_to(to).into_iter().next()
         })
     }
+
+    /// The `token` query parameter of a link to `path` (e.g. `/verify-email`) in the newest
+    /// message to `to` that has one; waits up to `timeout` for it.
+    pub fn token(&self, to: &str, path: &str, timeout: Duration) -> String {
+        crate::eventually(
+            timeout,
+            &format!("a mail to {to} with a {path} link"),
+            || {
+                self.mails_to(to).iter().rev().find_map(|m| {
+                    links(m).iter().find_map(|l| {
+                        let (_, rest) = l.split_once("://")?;
+                        let at = rest.find('/')?;
+                        rest[at..]
+                            .starts_with(&format!("{path}?"))
+                            .then(|| query_param(l, "token"))
+                            .flatten()
+                    })
+                })
+            },
+        )
+    }
 }
 
 impl Drop for SmtpSink {

@@ -1,0 +1,345 @@
+//! A helper per endpoint on [`TestApp`], so a test reads as its story: `owner_of` signs up an
+//! owner with a workspace, `ops_token` makes an ops user with the CLI, and the rest are the calls
+//! every feature area repeats (automations and their versions, invitations, API keys, the audit
+//! log, the ops outbox). Each helper asserts the status it needs and panics with the answer
+//! otherwise; tests that check a refusal call [`TestApp::call`] directly.
+
+use std::process::Command;
+
+use crate::{Method, StatusCode, TestApp, Value, json};
+
+/// The password of every account the helpers make.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// An account that owns a workspace, as [`TestApp::owner_of`] made it.
+#[derive(Debug, Clone)]
+pub struct Owner {
+    pub email: String,
+    pub user_id: String,
+    /// The workspace's host (its subdomain).
+    pub slug: String,
+    pub tenant_id: String,
+    /// An account (apex) access token.
+    pub account: String,
+    /// A workspace access token.
+    pub token: String,
+}
+
+/// A blueprint that validates and prices: an email trigger, two steps, `monthly_runs` a month.
+pub fn blueprint(monthly_runs: u64) -> Value {
+    json!({
+        "trigger": {"kind": "email", "system": "Gmail"},
+        "steps": [
+            {"id": "read", "name": "Read the invoice", "system": "Gmail", "action": "fetch attachment"},
+            {"id": "book", "name": "Book it", "system": "Xero", "action": "create bill"}
+        ],
+        "systems": [{"name": "Gmail"}, {"name": "Xero"}],
+        "volume": {"monthly_runs": monthly_runs},
+        "slas": {"max_latency_seconds": 600}
+    })
+}
+
+/// The path of an automation's version 1.
+pub fn version_path(automation: &str) -> String {
+    format!("/api/automations/{automation}/versions/1")
+}
+
+impl TestApp {
+    pub fn get_as(&self, host: &str, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, host, path, Some(token), None)
+    }
+
+    pub fn post_as(&self, host: &str, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, host, path, Some(token), Some(body))
+    }
+
+    pub fn put_as(&self, host: &str, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, host, path, Some(token), Some(body))
+    }
+
+    pub fn patch_as(
+        &self,
+        host: &str,
+        path: &str,
+        token: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        self.call(Method::PATCH, host, path, Some(token), Some(body))
+    }
+
+    pub fn delete_as(&self, host: &str, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, host, path, Some(token), None)
+    }
+
+    /// A POST without credentials.
+    pub fn post_anon(&self, host: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, host, path, None, Some(body))
+    }
+
+    /// Signs `email` up (password [`PASSWORD`]); returns the user id.
+    pub fn signup(&self, email: &str, name: &str) -> String {
+        let (s, b) = self.post_anon(
+            "",
+            "/api/auth/signup",
+            json!({"email": email, "password": PASSWORD, "name": name}),
+        );
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        b["user_id"].as_str().expect("user_id").to_owned()
+    }
+
+    /// Logs `email` in on `host` (`""` for the account); returns the whole token answer.
+    pub fn login(&self, host: &str, email: &str) -> Value {
+        let (s, b) = self.post_anon(
+            host,
+            "/api/auth/login",
+            json!({"email": email, "password": PASSWORD}),
+        );
+        assert_eq!(s, StatusCode::OK, "{b}");
+        b
+    }
+
+    /// The access token of a login of `email` on `host`.
+    pub fn token(&self, host: &str, email: &str) -> String {
+        access_token(&self.login(host, email))
+    }
+
+    /// Creates the workspace `slug` named `name` with an account token; returns its answer.
+    pub fn create_workspace(&self, account: &str, slug: &str, name: &str) -> Value {
+        let (s, b) = self.post_as(
+            "",
+            "/api/account/workspaces",
+            account,
+            json!({"name": name, "subdomain": slug}),
+        );
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        b
+    }
+
+    /// Signs up `email` (verification off) and creates the workspace `slug` named in capitals.
+    pub fn owner_of(&self, email: &str, slug: &str) -> Owner {
+        self.owner_named(email, slug, &slug.to_uppercase())
+    }
+
+    /// Signs up `email` (verification off) and creates the workspace `slug` named `name`.
+    pub fn owner_named(&self, email: &str, slug: &str, name: &str) -> Owner {
+        let user_id = self.signup(email, "Grace Hopper");
+        let account = self.token("", email);
+        let ws = self.create_workspace(&account, slug, name);
+        Owner {
+            email: email.to_owned(),
+            user_id,
+            slug: slug.to_owned(),
+            tenant_id: ws["tenant_id"].as_str().expect("tenant_id").to_owned(),
+            token: self.token(slug, email),
+            account,
+        }
+    }
+
+    /// Makes an ops user `email` with the CLI (`wrk ops create-user`); returns its password
+    /// (`password`, or the one the CLI generated).
+    pub fn create_ops_user(&self, email: &str, role: &str, password: Option<&str>) -> String {
+        let mut cmd = Command::new(crate::wrk_bin());
+        cmd.args(["ops", "create-user", "--email", email, "--role", role]);
+        if let Some(p) = password {
+            cmd.args(["--password", p]);
+        }
+        let out = cmd
+            .env("WRK_DATA_DIR", self.data_dir())
+            .output()
+            .expect("wrk ops create-user");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if let Some(p) = password {
+            return p.to_owned();
+        }
+        String::from_utf8(out.stdout)
+            .expect("utf-8")
+            .lines()
+            .find_map(|l| l.strip_prefix("password: "))
+            .expect("a generated password")
+            .trim()
+            .to_owned()
+    }
+
+    /// Logs an ops user in on the ops host; returns the access token.
+    pub fn ops_login(&self, email: &str, password: &str) -> String {
+        let (s, b) = self.post_anon(
+            "ops",
+            "/api/ops/auth/login",
+            json!({"email": email, "password": password}),
+        );
+        assert_eq!(s, StatusCode::OK, "{b}");
+        access_token(&b)
+    }
+
+    /// A fresh ops user `{role}@wrk.example` (`ops` or `ops_admin`), logged in on the ops host.
+    pub fn ops_token(&self, role: &str) -> String {
+        let email = format!("{role}@wrk.example");
+        let password = self.create_ops_user(&email, role, None);
+        self.ops_login(&email, &password)
+    }
+
+    /// The id of the workspace a token is for (`/api/me`).
+    pub fn tenant_id(&self, slug: &str, token: &str) -> String {
+        let (s, me) = self.get_as(slug, "/api/me", token);
+        assert_eq!(s, StatusCode::OK, "{me}");
+        me["tenant"]["id"].as_str().expect("tenant id").to_owned()
+    }
+
+    /// An API key with `scopes`; returns the key itself.
+    pub fn api_key(&self, slug: &str, token: &str, scopes: &[&str]) -> String {
+        let (s, b) = self.post_as(
+            slug,
+            "/api/api-keys",
+            token,
+            json!({"name": format!("key {}", scopes.join("+")), "scopes": scopes}),
+        );
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        b["key"].as_str().expect("key").to_owned()
+    }
+
+    /// Invites `email` as `role`; returns the invitation.
+    pub fn invite(&self, slug: &str, token: &str, email: &str, role: &str) -> Value {
+        let (s, b) = self.post_as(
+            slug,
+            "/api/invitations",
+            token,
+            json!({"email": email, "role": role}),
+        );
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        b
+    }
+
+    /// Accepts an invitation with an account token.
+    pub fn accept_invitation(&self, account: &str, invitation_token: &str) -> Value {
+        let (s, b) = self.post_as(
+            "",
+            "/api/account/invitations/accept",
+            account,
+            json!({"token": invitation_token}),
+        );
+        assert_eq!(s, StatusCode::OK, "{b}");
+        b
+    }
+
+    /// Creates an automation named `name`; returns its id.
+    pub fn create_automation(&self, slug: &str, token: &str, name: &str) -> String {
+        self.create_automation_with(slug, token, json!({"name": name}))
+    }
+
+    /// Creates an automation from a whole body (`name`, `description`, …); returns its id.
+    pub fn create_automation_with(&self, slug: &str, token: &str, body: Value) -> String {
+        let (s, b) = self.post_as(slug, "/api/automations", token, body);
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        b["id"].as_str().expect("automation id").to_owned()
+    }
+
+    /// Saves `bp` on version 1 from its current revision; returns the version.
+    pub fn save_blueprint(&self, slug: &str, token: &str, automation: &str, bp: Value) -> Value {
+        let path = version_path(automation);
+        let (s, v) = self.get_as(slug, &path, token);
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (s, v) = self.put_as(
+            slug,
+            &format!("{path}/blueprint"),
+            token,
+            json!({"blueprint": bp, "revision": v["revision"]}),
+        );
+        assert_eq!(s, StatusCode::OK, "{v}");
+        v
+    }
+
+    /// Asks to move version 1 to `to`; the status and answer, whatever they are.
+    pub fn transition(
+        &self,
+        slug: &str,
+        token: &str,
+        automation: &str,
+        to: &str,
+    ) -> (StatusCode, Value) {
+        self.post_as(
+            slug,
+            &format!("{}/transitions", version_path(automation)),
+            token,
+            json!({"to": to}),
+        )
+    }
+
+    /// An automation whose version 1 holds [`blueprint`]`(monthly_runs)`, was priced and waits
+    /// for the client's approval; returns its id.
+    pub fn quoted(&self, slug: &str, token: &str, name: &str, monthly_runs: u64) -> String {
+        let id = self.create_automation(slug, token, name);
+        self.save_blueprint(slug, token, &id, blueprint(monthly_runs));
+        let (s, v) = self.transition(slug, token, &id, "needs_pricing");
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["status"], "awaiting_client_approval", "{v}");
+        id
+    }
+
+    /// The workspace audit log's rows about one entity, newest first.
+    pub fn audit_rows(
+        &self,
+        slug: &str,
+        token: &str,
+        entity_type: &str,
+        entity_id: &str,
+    ) -> Vec<Value> {
+        let (s, log) = self.get_as(
+            slug,
+            &format!("/api/audit-logs?entity_type={entity_type}&entity_id={entity_id}&limit=200"),
+            token,
+        );
+        assert_eq!(s, StatusCode::OK, "{log}");
+        log["items"].as_array().expect("items").clone()
+    }
+
+    /// The sorted actions of the audit rows about one entity.
+    pub fn audit_actions(
+        &self,
+        slug: &str,
+        token: &str,
+        entity_type: &str,
+        entity_id: &str,
+    ) -> Vec<String> {
+        let mut actions: Vec<String> = self
+            .audit_rows(slug, token, entity_type, entity_id)
+            .iter()
+            .map(|r| r["action"].as_str().expect("action").to_owned())
+            .collect();
+        actions.sort();
+        actions
+    }
+
+    /// The emails to `to` in the ops outbox, newest first (their links masked, as ops see them).
+    pub fn outbox_to(&self, ops: &str, to: &str) -> Vec<Value> {
+        let (s, b) = self.get_as("ops", &format!("/api/ops/outbox?to={to}&limit=200"), ops);
+        assert_eq!(s, StatusCode::OK, "{b}");
+        b["items"].as_array().expect("items").clone()
+    }
+
+    /// How many emails of `kind` to `to` the ops outbox holds.
+    pub fn outbox_count(&self, ops: &str, to: &str, kind: &str) -> usize {
+        self.outbox_to(ops, to)
+            .iter()
+            .filter(|e| e["kind"] == kind)
+            .count()
+    }
+
+    /// The ops job queue's jobs of `kind`, newest first.
+    pub fn jobs_of_kind(&self, ops: &str, kind: &str) -> Vec<Value> {
+        let (s, b) = self.get_as("ops", &format!("/api/ops/jobs?kind={kind}&limit=200"), ops);
+        assert_eq!(s, StatusCode::OK, "{b}");
+        b["items"].as_array().expect("items").clone()
+    }
+}
+
+/// The `access_token` of a token answer.
+pub fn access_token(answer: &Value) -> String {
+    answer["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned()
+}
