@@ -268,7 +268,7 @@ impl ControlStore {
 mod tests {
     use super::*;
     use crate::automations::NewAutomation;
-    use crate::automations::test_support::*;
+    use crate::testing::*;
 
     #[test]
     fn search_matches_parts_of_names_and_titles_case_insensitively_and_never_a_blank() {
@@ -284,17 +284,7 @@ mod tests {
                 &req(),
             )
             .unwrap();
-        store
-            .create_automation(
-                &NewAutomation {
-                    name: "Stock sync",
-                    description: "",
-                },
-                &owner(),
-                &who(),
-                &req(),
-            )
-            .unwrap();
+        automation(&store, "Stock sync");
         store
             .db()
             .write(|tx| {

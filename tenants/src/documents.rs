@@ -638,23 +638,12 @@ impl TenantStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::automations::NewAutomation;
-    use crate::automations::test_support::*;
+    use crate::testing::*;
 
     #[test]
     fn upload_queues_ingestion_and_a_stale_key_is_ignored() {
         let (_dir, t) = store();
-        let (a, _) = t
-            .create_automation(
-                &NewAutomation {
-                    name: "Invoices",
-                    description: "",
-                },
-                &owner(),
-                &who(),
-                &req(),
-            )
-            .expect("create");
+        let a = automation(&t, "Invoices");
         let first = t
             .add_document(
                 a.id,

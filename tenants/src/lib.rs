@@ -18,6 +18,8 @@
 //! - [`identity`]: users, SSO identities, memberships, sessions, one-time tokens, invitations,
 //!   the login lockout, ops users (control plane) and API keys (tenant).
 //! - [`error`]: [`StoreError`], the one error type of this layer.
+//! - `testing` (tests only): shared set-up of the unit tests (a storage in a temp dir, actors, a
+//!   workspace with its owner, an automation with a blueprint).
 
 pub mod audit;
 pub mod automations;
@@ -33,6 +35,8 @@ pub mod outbox;
 pub mod plugins;
 pub mod storage;
 pub mod tenant;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use error::{Entity, Refusal, StoreError, StoreResult};
 pub use storage::{Storage, StorageConfig};

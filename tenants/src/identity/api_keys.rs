@@ -170,7 +170,8 @@ impl TenantStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::{testing, token_hash};
+    use crate::identity::token_hash;
+    use crate::testing;
     use wrk_core::slug::Slug;
 
     #[test]

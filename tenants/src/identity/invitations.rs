@@ -309,30 +309,16 @@ impl ControlStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::users::NewLocalUser;
-    use crate::identity::{nothing, testing, token_hash};
-    use wrk_core::slug::Slug;
+    use crate::identity::{nothing, token_hash};
+    use crate::testing;
 
     #[test]
     fn an_invitation_is_accepted_once_and_resending_kills_the_old_link() {
         let (_d, s) = testing::storage();
         let c = s.control();
         let meta = RequestMeta::default();
-        let new = |email| NewLocalUser {
-            email,
-            name: "x",
-            password_hash: "h",
-            verification: None,
-        };
-        let owner = c
-            .create_local_user(&new("o@example.com"), &meta, nothing)
-            .unwrap();
-        let guest = c
-            .create_local_user(&new("g@example.com"), &meta, nothing)
-            .unwrap();
-        let t = s
-            .create_workspace(Slug::parse("acme").unwrap(), "Acme", owner.id, &meta)
-            .unwrap();
+        let (t, owner) = testing::workspace_with_owner(&s, "acme", "o@example.com");
+        let guest = testing::local_user(&s, "g@example.com");
         let tok = |s: &str| NewToken {
             hash: token_hash(s),
             expires_at: Utc::now() + invitation_ttl(),
@@ -383,21 +369,7 @@ mod tests {
         let (_d, s) = testing::storage();
         let c = s.control();
         let meta = RequestMeta::default();
-        let owner = c
-            .create_local_user(
-                &NewLocalUser {
-                    email: "o@example.com",
-                    name: "o",
-                    password_hash: "h",
-                    verification: None,
-                },
-                &meta,
-                nothing,
-            )
-            .unwrap();
-        let t = s
-            .create_workspace(Slug::parse("acme").unwrap(), "Acme", owner.id, &meta)
-            .unwrap();
+        let (t, owner) = testing::workspace_with_owner(&s, "acme", "o@example.com");
         let rows = |action: &str| {
             s.workspace_audit(
                 t.id,
@@ -454,21 +426,7 @@ mod tests {
         let (_d, s) = testing::storage();
         let c = s.control();
         let meta = RequestMeta::default();
-        let owner = c
-            .create_local_user(
-                &NewLocalUser {
-                    email: "o@example.com",
-                    name: "o",
-                    password_hash: "h",
-                    verification: None,
-                },
-                &meta,
-                nothing,
-            )
-            .unwrap();
-        let t = s
-            .create_workspace(Slug::parse("acme").unwrap(), "Acme", owner.id, &meta)
-            .unwrap();
+        let (t, owner) = testing::workspace_with_owner(&s, "acme", "o@example.com");
         let past = NewToken {
             hash: token_hash("old"),
             expires_at: Utc::now() - Duration::seconds(1),

@@ -77,7 +77,7 @@ impl ControlStore {
 
 #[cfg(test)]
 mod tests {
-    use crate::identity::testing;
+    use crate::testing;
 
     #[test]
     fn the_fifth_failure_locks_the_email_whatever_its_case() {

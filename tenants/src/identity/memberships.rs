@@ -237,30 +237,15 @@ impl ControlStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::users::NewLocalUser;
-    use crate::identity::{nothing, testing};
-    use wrk_core::slug::Slug;
+    use crate::testing;
 
     #[test]
     fn the_last_owner_can_be_neither_demoted_nor_removed() {
         let (_d, s) = testing::storage();
         let c = s.control();
         let meta = RequestMeta::default();
-        let new = |email| NewLocalUser {
-            email,
-            name: "x",
-            password_hash: "h",
-            verification: None,
-        };
-        let owner = c
-            .create_local_user(&new("o@example.com"), &meta, nothing)
-            .unwrap();
-        let other = c
-            .create_local_user(&new("m@example.com"), &meta, nothing)
-            .unwrap();
-        let t = s
-            .create_workspace(Slug::parse("acme").unwrap(), "Acme", owner.id, &meta)
-            .unwrap();
+        let (t, owner) = testing::workspace_with_owner(&s, "acme", "o@example.com");
+        let other = testing::local_user(&s, "m@example.com");
         assert_eq!(c.role_of(t.id, owner.id).unwrap(), Some(ClientRole::Owner));
         let actor = owner.actor();
         assert!(matches!(

@@ -53,15 +53,3 @@ pub(crate) fn conv_err(e: impl std::fmt::Display) -> rusqlite::Error {
 pub(crate) fn json(v: &impl serde::Serialize) -> StoreResult<serde_json::Value> {
     serde_json::to_value(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
-
-#[cfg(test)]
-pub(crate) mod testing {
-    use crate::{Storage, StorageConfig};
-
-    /// A fresh data directory with its storage; keep the dir alive as long as the storage.
-    pub fn storage() -> (tempfile::TempDir, Storage) {
-        let dir = tempfile::tempdir().unwrap();
-        let s = Storage::open(StorageConfig::new(dir.path())).unwrap();
-        (dir, s)
-    }
-}

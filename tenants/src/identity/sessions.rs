@@ -252,7 +252,8 @@ impl ControlStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::{testing, token_hash};
+    use crate::identity::token_hash;
+    use crate::testing;
 
     fn tok(s: &str) -> NewToken {
         NewToken {

@@ -450,7 +450,8 @@ pub fn password_reset_ttl() -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::{nothing, testing, token_hash};
+    use crate::identity::{nothing, token_hash};
+    use crate::testing;
 
     fn new_user<'a>(email: &'a str, verification: Option<NewToken>) -> NewLocalUser<'a> {
         NewLocalUser {
