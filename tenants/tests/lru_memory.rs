@@ -2,11 +2,8 @@
 //! 100, and the process stays under 150 MiB RSS. Its own test binary, so no other test shares the
 //! process whose memory it reads.
 
-use std::num::NonZeroUsize;
-
-use wrk_core::slug::Slug;
-use wrk_tenants::audit::{AuditActor, RequestMeta};
-use wrk_tenants::{Storage, StorageConfig};
+mod support;
+use support::{storage, tenant};
 
 fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
@@ -20,21 +17,11 @@ fn rss_kib() -> u64 {
 #[test]
 fn two_thousand_tenants_with_an_lru_of_100_stay_under_150_mib() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = StorageConfig::new(dir.path());
-    config.max_open_tenants = NonZeroUsize::new(100).unwrap();
-    let storage = Storage::open(config).unwrap();
-    let meta = RequestMeta::default();
+    let storage = storage(&dir, 100);
     let before = rss_kib();
     let mut ids = Vec::with_capacity(2000);
     for i in 0..2000 {
-        let t = storage
-            .create_tenant(
-                Slug::parse(&format!("tenant-{i:05}")).unwrap(),
-                "Synthetic",
-                &AuditActor::system(),
-                &meta,
-            )
-            .unwrap();
+        let t = tenant(&storage, &format!("tenant-{i:05}"), "Synthetic");
         ids.push(t.id);
         assert!(storage.open_tenants() <= 100);
     }

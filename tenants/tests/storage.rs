@@ -1,34 +1,19 @@
 //! The storage layer against real SQLite files in a temp dir.
 
-use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use wrk_core::slug::Slug;
+use wrk_tenants::StoreError;
 use wrk_tenants::audit::{self, AuditActor, AuditFilter, RequestMeta};
-use wrk_tenants::{Storage, StorageConfig, StoreError};
 
-fn storage(dir: &tempfile::TempDir, max_open: usize) -> Storage {
-    let mut config = StorageConfig::new(dir.path());
-    config.max_open_tenants = NonZeroUsize::new(max_open).unwrap();
-    Storage::open(config).unwrap()
-}
-
-fn slug(s: &str) -> Slug {
-    Slug::parse(s).unwrap()
-}
+mod support;
+use support::{storage, tenant};
 
 #[test]
 fn creating_a_workspace_makes_its_file_its_row_and_one_audit_row() {
     let dir = tempfile::tempdir().unwrap();
     let s = storage(&dir, 10);
-    let t = s
-        .create_tenant(
-            slug("acme"),
-            "Acme",
-            &AuditActor::system(),
-            &RequestMeta::default(),
-        )
-        .unwrap();
+    let t = tenant(&s, "acme", "Acme");
     assert!(
         dir.path()
             .join("tenants")
@@ -53,10 +38,14 @@ fn a_taken_slug_is_a_conflict_and_leaves_no_trace() {
     let dir = tempfile::tempdir().unwrap();
     let s = storage(&dir, 10);
     let meta = RequestMeta::default();
-    s.create_tenant(slug("acme"), "Acme", &AuditActor::system(), &meta)
-        .unwrap();
+    tenant(&s, "acme", "Acme");
     let err = s
-        .create_tenant(slug("acme"), "Other", &AuditActor::system(), &meta)
+        .create_tenant(
+            Slug::parse("acme").unwrap(),
+            "Other",
+            &AuditActor::system(),
+            &meta,
+        )
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err}");
     assert_eq!(s.control().count_tenants().unwrap(), 1);
@@ -84,14 +73,7 @@ fn a_taken_slug_is_a_conflict_and_leaves_no_trace() {
 fn an_audit_row_rolls_back_with_its_change() {
     let dir = tempfile::tempdir().unwrap();
     let s = storage(&dir, 10);
-    let t = s
-        .create_tenant(
-            slug("acme"),
-            "Acme",
-            &AuditActor::system(),
-            &RequestMeta::default(),
-        )
-        .unwrap();
+    let t = tenant(&s, "acme", "Acme");
     let store = s.tenant(t.id).unwrap();
     let result: Result<(), StoreError> = store.db().write(|tx| {
         audit::record_audit(
@@ -120,13 +102,8 @@ fn an_audit_row_rolls_back_with_its_change() {
 fn tenants_open_lazily_and_the_lru_stays_bounded() {
     let dir = tempfile::tempdir().unwrap();
     let s = storage(&dir, 3);
-    let meta = RequestMeta::default();
     let ids: Vec<_> = (0..6)
-        .map(|i| {
-            s.create_tenant(slug(&format!("t{i:03}")), "T", &AuditActor::system(), &meta)
-                .unwrap()
-                .id
-        })
+        .map(|i| tenant(&s, &format!("t{i:03}"), "T").id)
         .collect();
     assert!(s.open_tenants() <= 3);
     for id in &ids {
@@ -141,13 +118,8 @@ fn tenants_open_lazily_and_the_lru_stays_bounded() {
 fn a_tenant_file_cannot_be_opened_as_another_tenant() {
     let dir = tempfile::tempdir().unwrap();
     let s = storage(&dir, 10);
-    let meta = RequestMeta::default();
-    let a = s
-        .create_tenant(slug("aaa"), "A", &AuditActor::system(), &meta)
-        .unwrap();
-    let b = s
-        .create_tenant(slug("bbb"), "B", &AuditActor::system(), &meta)
-        .unwrap();
+    let a = tenant(&s, "aaa", "A");
+    let b = tenant(&s, "bbb", "B");
     s.close_idle(Duration::ZERO);
     let tenants = dir.path().join("tenants");
     std::fs::copy(
@@ -165,10 +137,8 @@ fn a_tenant_file_cannot_be_opened_as_another_tenant() {
 fn backup_and_restore_round_trip_every_file() {
     let dir = tempfile::tempdir().unwrap();
     let s = storage(&dir, 10);
-    let meta = RequestMeta::default();
     for name in ["one", "two"] {
-        s.create_tenant(slug(name), name, &AuditActor::system(), &meta)
-            .unwrap();
+        tenant(&s, name, name);
     }
     let out = tempfile::tempdir().unwrap();
     let backup_dir = out.path().join("b");
@@ -191,10 +161,8 @@ fn backup_and_restore_round_trip_every_file() {
 fn migrate_all_reports_each_tenant() {
     let dir = tempfile::tempdir().unwrap();
     let s = storage(&dir, 10);
-    let meta = RequestMeta::default();
     for name in ["one", "two"] {
-        s.create_tenant(slug(name), name, &AuditActor::system(), &meta)
-            .unwrap();
+        tenant(&s, name, name);
     }
     let reports = s.migrate_all().unwrap();
     assert_eq!(reports.len(), 2);
