@@ -1,26 +1,61 @@
 //! Email: the outbox delivers through a real SMTP server (aiosmtpd), retries while the server is
 //! down, and with no SMTP configured keeps the message (`held`) and logs it with its links.
+//! The messages are real ones (a signup's verification email); their state is read from the ops
+//! outbox and job queue.
 
 use std::time::Duration;
 
-use wrk_tenants::outbox::{EmailStatus, OutgoingEmail};
 use wrk_tests::smtp::{SmtpSink, links, query_param};
-use wrk_tests::{TestApp, eventually};
+use wrk_tests::{TestApp, TestAppBuilder, Value, eventually, json};
 
 const WAIT: Duration = Duration::from_secs(30);
+const SUBJECT: &str = "Verify your email address for WRK Copilot";
+const OPS_EMAIL: &str = "ops@wrk.example";
+const OPS_PASSWORD: &str = "ops password for the outbox";
 
-fn store(app: &TestApp) -> wrk_tenants::Storage {
-    wrk_tenants::Storage::open(wrk_tenants::StorageConfig::new(app.data_dir())).expect("storage")
+/// A server that mails a verification link on signup.
+fn verifying() -> TestAppBuilder {
+    TestApp::builder().env("WRK_EMAIL_VERIFICATION", "true")
 }
 
-fn message(to: &str) -> OutgoingEmail {
-    OutgoingEmail {
-        to: to.into(),
-        subject: "Verify your email address for WRK Copilot".into(),
-        text: "Hi Ada,\n\nVerify email address:\nhttp://localhost:8080/verify-email?token=t0k3n\n".into(),
-        html: "<p>Hi Ada,</p><p><a href=\"http://localhost:8080/verify-email?token=t0k3n\">Verify</a></p>".into(),
-        kind: "verify_email".into(),
-    }
+/// An ops user with a known password (it outlives a restart on the same data dir).
+fn ops(app: &TestApp) -> String {
+    app.create_ops_user(OPS_EMAIL, "ops", Some(OPS_PASSWORD));
+    app.ops_login(OPS_EMAIL, OPS_PASSWORD)
+}
+
+/// Signs `to` up, which queues one verification email; returns its id in the outbox.
+fn signup_mail(app: &TestApp, ops: &str, to: &str) -> String {
+    app.signup(to, "Ada");
+    email(app, ops, to)["id"].as_str().unwrap().to_owned()
+}
+
+/// The one email to `to`, as the ops outbox shows it.
+fn email(app: &TestApp, ops: &str, to: &str) -> Value {
+    let items = app.outbox_to(ops, to);
+    assert_eq!(items.len(), 1, "{items:?}");
+    items[0].clone()
+}
+
+fn wait_status(app: &TestApp, ops: &str, to: &str, status: &str) -> Value {
+    eventually(WAIT, &format!("the email {status}"), || {
+        let e = email(app, ops, to);
+        (e["status"] == status).then_some(e)
+    })
+}
+
+/// The token of the verification link the server logged for `to` (no SMTP: the log is the
+/// mailbox).
+fn logged_token(app: &TestApp, to: &str) -> String {
+    let logs = app.logs();
+    let from = logs
+        .find(&format!("email to {to}: {SUBJECT}"))
+        .expect("the email logged");
+    let at = logs[from..].find("/verify-email?token=").expect("its link") + from;
+    logs[at + "/verify-email?token=".len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .collect()
 }
 
 /// Holds a port and closes every connection to it at once, until dropped.
@@ -63,37 +98,30 @@ impl Drop for Down {
     }
 }
 
-fn status(storage: &wrk_tenants::Storage, id: &str) -> EmailStatus {
-    storage.control().email(id).unwrap().expect("email").status
-}
-
 #[test]
 fn an_enqueued_email_arrives_with_text_and_html_parts() {
-    let sink = SmtpSink::start();
-    let app = TestApp::builder()
-        .env("WRK_SMTP_URL", sink.url())
+    let app = verifying()
+        .mailbox()
         .env("WRK_EMAIL_FROM", "WRK Test <robot@wrk.test>")
         .spawn();
-    let storage = store(&app);
-    let id = storage
-        .control()
-        .enqueue_email(&message("ada@example.com"))
-        .unwrap();
+    let ops = ops(&app);
+    let id = signup_mail(&app, &ops, "ada@example.com");
 
+    let sink = app.mailbox();
     let mail = sink.wait_for_mail("ada@example.com", WAIT);
-    assert_eq!(mail.subject, "Verify your email address for WRK Copilot");
+    assert_eq!(mail.subject, SUBJECT);
     assert_eq!(mail.from, "WRK Test <robot@wrk.test>");
     assert!(mail.text.as_deref().unwrap().contains("Hi Ada,"));
-    assert!(mail.html.as_deref().unwrap().contains("<p>Hi Ada,</p>"));
+    assert!(mail.html.as_deref().unwrap().contains("Hi Ada,</p>"));
     assert!(mail.message_id.contains(&id), "{}", mail.message_id);
     let link = &links(&mail)[0];
-    assert_eq!(query_param(link, "token").as_deref(), Some("t0k3n"));
+    assert!(link.contains("/verify-email?token="), "{link}");
+    let token = query_param(link, "token").expect("a token");
+    let (s, b) = app.post_anon("", "/api/auth/verify-email", json!({"token": token}));
+    assert_eq!(s, 200, "the mailed link works: {b}");
 
-    eventually(WAIT, "the email marked sent", || {
-        (status(&storage, &id) == EmailStatus::Sent).then_some(())
-    });
-    let record = storage.control().email(&id).unwrap().unwrap();
-    assert!(record.sent_at.is_some());
+    let record = wait_status(&app, &ops, "ada@example.com", "sent");
+    assert!(!record["sent_at"].is_null(), "{record}");
     assert_eq!(sink.mails_to("ada@example.com").len(), 1);
 }
 
@@ -103,132 +131,74 @@ fn with_smtp_down_the_email_is_retried_and_arrives_once_the_server_is_up() {
     // is closed at once.
     let down = Down::start();
     let port = down.port;
-    let app = TestApp::builder()
+    let app = verifying()
         .env("WRK_SMTP_URL", format!("smtp://127.0.0.1:{port}"))
         .spawn();
-    let storage = store(&app);
-    let id = storage
-        .control()
-        .enqueue_email(&message("retry@example.com"))
-        .unwrap();
+    let ops = ops(&app);
+    let id = signup_mail(&app, &ops, "retry@example.com");
 
     // The first attempt fails and is recorded; the message stays queued for a retry.
     let failed = eventually(WAIT, "a failed delivery attempt", || {
-        let e = storage.control().email(&id).unwrap()?;
-        e.last_error.is_some().then_some(e)
+        let e = email(&app, &ops, "retry@example.com");
+        (!e["last_error"].is_null()).then_some(e)
     });
-    assert_eq!(failed.status, EmailStatus::Queued);
+    assert_eq!(failed["status"], "queued", "{failed}");
     // The job records the failure right after the email does, and waits for its retry.
+    let key = format!("send_email:{id}");
     let job = eventually(WAIT, "the job's failed attempt", || {
-        let j = storage
-            .control()
-            .job_by_key(&format!("send_email:{id}"))
-            .unwrap()?;
-        j.last_error.is_some().then_some(j)
+        app.jobs_of_kind(&ops, "send_email")
+            .into_iter()
+            .find(|j| j["unique_key"] == key.as_str() && !j["last_error"].is_null())
     });
-    assert_ne!(job.status, wrk_tenants::jobs::JobStatus::Failed);
+    assert_ne!(job["status"], "failed", "{job}");
 
     drop(down);
     let sink = SmtpSink::start_on(port);
     let mail = sink.wait_for_mail("retry@example.com", WAIT);
     assert!(mail.text.is_some() && mail.html.is_some());
-    eventually(WAIT, "the email marked sent", || {
-        (status(&storage, &id) == EmailStatus::Sent).then_some(())
-    });
+    wait_status(&app, &ops, "retry@example.com", "sent");
     assert_eq!(sink.mails_to("retry@example.com").len(), 1);
 }
 
 #[test]
 fn without_smtp_the_email_is_held_and_logged_then_sent_by_a_start_with_smtp() {
-    let app = TestApp::spawn();
-    let storage = store(&app);
-    let id = storage
-        .control()
-        .enqueue_email(&message("held@example.com"))
-        .unwrap();
+    let app = verifying().spawn();
+    let ops = ops(&app);
+    signup_mail(&app, &ops, "held@example.com");
     eventually(WAIT, "the email logged", || {
         app.logs()
-            .contains("email to held@example.com: Verify your email address for WRK Copilot")
+            .contains(&format!("email to held@example.com: {SUBJECT}"))
             .then_some(())
     });
-    assert!(
-        app.logs()
-            .contains("http://localhost:8080/verify-email?token=t0k3n")
-    );
-    eventually(WAIT, "the email held", || {
-        (status(&storage, &id) == EmailStatus::Held).then_some(())
-    });
+    let logged = logged_token(&app, "held@example.com");
+    assert!(!logged.is_empty());
+    wait_status(&app, &ops, "held@example.com", "held");
 
-    // Restart with SMTP configured: the held message goes out.
+    // Restart with SMTP configured: the held message goes out, with the link that was logged.
     let data = app.kill_and_keep_data();
     let sink = SmtpSink::start();
-    let _app = TestApp::builder()
+    let app = TestApp::builder()
         .data_dir(data)
         .env("WRK_SMTP_URL", sink.url())
         .spawn();
-    sink.wait_for_mail("held@example.com", WAIT);
-    eventually(WAIT, "the email marked sent", || {
-        (status(&storage, &id) == EmailStatus::Sent).then_some(())
-    });
+    let mail = sink.wait_for_mail("held@example.com", WAIT);
+    assert_eq!(
+        query_param(&links(&mail)[0], "token").as_deref(),
+        Some(logged.as_str())
+    );
+    let ops = app.ops_login(OPS_EMAIL, OPS_PASSWORD);
+    wait_status(&app, &ops, "held@example.com", "sent");
     assert_eq!(sink.mails_to("held@example.com").len(), 1);
-}
-
-/// An ops token from a freshly created ops user (`wrk ops create-user`).
-fn ops_token(app: &TestApp) -> String {
-    let out = std::process::Command::new(wrk_tests::wrk_bin())
-        .args([
-            "ops",
-            "create-user",
-            "--email",
-            "ops@wrk.example",
-            "--role",
-            "ops",
-        ])
-        .env("WRK_DATA_DIR", app.data_dir())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let password = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("password: "))
-        .expect("a generated password")
-        .trim()
-        .to_owned();
-    let res = app.post_json(
-        "ops",
-        "/api/ops/auth/login",
-        &serde_json::json!({"email": "ops@wrk.example", "password": password}),
-    );
-    assert_eq!(res.status(), 200);
-    let body: serde_json::Value = res.json().unwrap();
-    body["access_token"].as_str().unwrap().to_owned()
 }
 
 #[test]
 fn ops_see_the_outbox_and_the_jobs() {
-    let app = TestApp::spawn();
-    let storage = store(&app);
-    let id = storage
-        .control()
-        .enqueue_email(&message("shown@example.com"))
-        .unwrap();
-    eventually(WAIT, "the email held", || {
-        (status(&storage, &id) == EmailStatus::Held).then_some(())
-    });
-    let token = ops_token(&app);
-    let get = |path: &str| -> (u16, serde_json::Value) {
-        let res = app
-            .request(reqwest::Method::GET, "ops", path)
-            .bearer_auth(&token)
-            .send()
-            .unwrap();
-        (res.status().as_u16(), res.json().unwrap_or_default())
-    };
+    let app = verifying().spawn();
+    let token = ops(&app);
+    let id = signup_mail(&app, &token, "shown@example.com");
+    wait_status(&app, &token, "shown@example.com", "held");
+    let real = logged_token(&app, "shown@example.com");
+    let get = |path: &str| app.get_as("ops", path, &token);
     let (s, outbox) = get("/api/ops/outbox?status=held");
     assert_eq!(s, 200, "{outbox}");
     let item = &outbox["items"][0];
@@ -238,7 +208,7 @@ fn ops_see_the_outbox_and_the_jobs() {
     // The link is named, never usable: ops see no token.
     let text = item["text"].as_str().unwrap();
     assert!(text.contains("/verify-email?token=[hidden]"), "{text}");
-    assert!(!text.contains("t0k3n"), "{text}");
+    assert!(!text.contains(&real), "{text}");
 
     let jobs = eventually(WAIT, "the send_email job done", || {
         let (s, jobs) = get("/api/ops/jobs?kind=send_email");

@@ -3,104 +3,7 @@
 //! the unknown-workspace page's assets, rolling back with nothing to roll back to, and an invitee
 //! signing up from the invitation link without a second verification.
 
-use std::process::Command;
-use std::time::Duration;
-
-use wrk_tests::{Method, StatusCode, TestApp, Value, eventually, json};
-
-const PASSWORD: &str = "correct horse battery staple";
-
-fn get(app: &TestApp, host: &str, path: &str, token: &str) -> (StatusCode, Value) {
-    app.call(Method::GET, host, path, Some(token), None)
-}
-
-fn post(
-    app: &TestApp,
-    host: &str,
-    path: &str,
-    token: Option<&str>,
-    b: Value,
-) -> (StatusCode, Value) {
-    app.call(Method::POST, host, path, token, Some(b))
-}
-
-/// Signs `email` up (verification off), creates workspace `slug` named `name`, and returns a
-/// workspace token.
-fn owner(app: &TestApp, email: &str, slug: &str, name: &str) -> String {
-    let (s, b) = post(
-        app,
-        "",
-        "/api/auth/signup",
-        None,
-        json!({"email": email, "password": PASSWORD, "name": "Grace Hopper"}),
-    );
-    assert_eq!(s, 201, "{b}");
-    let account = login(app, "", email);
-    let (s, b) = post(
-        app,
-        "",
-        "/api/account/workspaces",
-        Some(&account),
-        json!({"name": name, "subdomain": slug}),
-    );
-    assert_eq!(s, 201, "{b}");
-    login(app, slug, email)
-}
-
-fn login(app: &TestApp, host: &str, email: &str) -> String {
-    let (s, b) = post(
-        app,
-        host,
-        "/api/auth/login",
-        None,
-        json!({"email": email, "password": PASSWORD}),
-    );
-    assert_eq!(s, 200, "{b}");
-    b["access_token"].as_str().unwrap().to_owned()
-}
-
-fn automation(app: &TestApp, slug: &str, token: &str, name: &str, description: &str) -> String {
-    let (s, b) = post(
-        app,
-        slug,
-        "/api/automations",
-        Some(token),
-        json!({"name": name, "description": description}),
-    );
-    assert_eq!(s, 201, "{b}");
-    b["id"].as_str().unwrap().to_owned()
-}
-
-/// An ops user made with the CLI (`role` ops or ops_admin), logged in on the ops host.
-fn ops_token(app: &TestApp, role: &str) -> String {
-    let email = format!("{role}@wrk.example");
-    let out = Command::new(wrk_tests::wrk_bin())
-        .args(["ops", "create-user", "--email", &email, "--role", role])
-        .env("WRK_DATA_DIR", app.data_dir())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let password = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("password: "))
-        .expect("a generated password")
-        .trim()
-        .to_owned();
-    let (s, b) = post(
-        app,
-        "ops",
-        "/api/ops/auth/login",
-        None,
-        json!({"email": email, "password": password}),
-    );
-    assert_eq!(s, 200, "{b}");
-    b["access_token"].as_str().unwrap().to_owned()
-}
+use wrk_tests::{Method, PASSWORD, StatusCode, TestApp, json};
 
 fn no_verification() -> TestApp {
     TestApp::builder()
@@ -111,19 +14,23 @@ fn no_verification() -> TestApp {
 #[test]
 fn ops_list_every_workspace_with_its_counts_and_search_across_them() {
     let app = no_verification();
-    let acme = owner(&app, "ada@example.com", "acme", "Acme Inc");
-    let _beta = owner(&app, "bob@example.com", "beta", "Beta Labs");
-    automation(
-        &app,
+    let acme = app.owner_named("ada@example.com", "acme", "Acme Inc").token;
+    let _beta = app
+        .owner_named("bob@example.com", "beta", "Beta Labs")
+        .token;
+    app.create_automation_with(
         "acme",
         &acme,
-        "Invoice intake",
-        "Book supplier invoices in Xero",
+        json!({"name": "Invoice intake", "description": "Book supplier invoices in Xero"}),
     );
-    automation(&app, "acme", &acme, "Stock sync", "Nightly stock levels");
-    let ops = ops_token(&app, "ops");
+    app.create_automation_with(
+        "acme",
+        &acme,
+        json!({"name": "Stock sync", "description": "Nightly stock levels"}),
+    );
+    let ops = app.ops_token("ops");
 
-    let (s, page) = get(&app, "ops", "/api/ops/tenants", &ops);
+    let (s, page) = app.get_as("ops", "/api/ops/tenants", &ops);
     assert_eq!(s, 200, "{page}");
     let items = page["items"].as_array().unwrap();
     assert_eq!(items.len(), 2, "{page}");
@@ -143,96 +50,93 @@ fn ops_list_every_workspace_with_its_counts_and_search_across_them() {
     assert_eq!(by_slug("beta")["counts"]["automations"], 0);
 
     // Pages of one, newest first, then the filter.
-    let (_, first) = get(&app, "ops", "/api/ops/tenants?limit=1", &ops);
+    let (_, first) = app.get_as("ops", "/api/ops/tenants?limit=1", &ops);
     assert_eq!(first["items"][0]["subdomain"], "beta", "{first}");
     let cursor = first["next_cursor"]
         .as_str()
         .expect("a next page")
         .to_owned();
-    let (_, second) = get(
-        &app,
+    let (_, second) = app.get_as(
         "ops",
         &format!("/api/ops/tenants?limit=1&cursor={cursor}"),
         &ops,
     );
     assert_eq!(second["items"][0]["subdomain"], "acme", "{second}");
     assert!(second["next_cursor"].is_null(), "{second}");
-    let (_, filtered) = get(&app, "ops", "/api/ops/tenants?q=LABS", &ops);
+    let (_, filtered) = app.get_as("ops", "/api/ops/tenants?q=LABS", &ops);
     assert_eq!(filtered["items"].as_array().unwrap().len(), 1, "{filtered}");
     assert_eq!(filtered["items"][0]["name"], "Beta Labs");
 
     // A workspace token is not an ops token.
-    let (s, _) = get(&app, "ops", "/api/ops/tenants", &acme);
+    let (s, _) = app.get_as("ops", "/api/ops/tenants", &acme);
     assert_eq!(s, 401);
 
     // Search across workspaces.
-    let (s, r) = get(&app, "ops", "/api/ops/search?q=invoice", &ops);
+    let (s, r) = app.get_as("ops", "/api/ops/search?q=invoice", &ops);
     assert_eq!(s, 200, "{r}");
     let autos = r["automations"].as_array().unwrap();
     assert_eq!(autos.len(), 1, "{r}");
     assert_eq!(autos[0]["automation"]["name"], "Invoice intake");
     assert_eq!(autos[0]["workspace"]["name"], "Acme Inc");
-    let (_, r) = get(&app, "ops", "/api/ops/search?q=beta", &ops);
+    let (_, r) = app.get_as("ops", "/api/ops/search?q=beta", &ops);
     assert_eq!(r["workspaces"][0]["subdomain"], "beta", "{r}");
-    let (_, r) = get(&app, "ops", "/api/ops/search?q=", &ops);
+    let (_, r) = app.get_as("ops", "/api/ops/search?q=", &ops);
     assert_eq!(r["automations"].as_array().unwrap().len(), 0, "{r}");
 }
 
 #[test]
 fn a_workspace_search_finds_its_automations_tasks_and_members_and_nothing_of_others() {
     let app = no_verification();
-    let acme = owner(&app, "ada@example.com", "acme", "Acme Inc");
-    let beta = owner(&app, "bob@example.com", "beta", "Beta Labs");
-    let id = automation(
-        &app,
+    let acme = app.owner_named("ada@example.com", "acme", "Acme Inc").token;
+    let beta = app
+        .owner_named("bob@example.com", "beta", "Beta Labs")
+        .token;
+    let id = app.create_automation_with(
         "acme",
         &acme,
-        "Invoice intake",
-        "Book supplier invoices",
+        json!({"name": "Invoice intake", "description": "Book supplier invoices"}),
     );
-    automation(&app, "beta", &beta, "Invoice matching", "Beta's own");
+    app.create_automation_with(
+        "beta",
+        &beta,
+        json!({"name": "Invoice matching", "description": "Beta's own"}),
+    );
 
-    let (s, r) = get(&app, "acme", "/api/search?q=INVOICE", &acme);
+    let (s, r) = app.get_as("acme", "/api/search?q=INVOICE", &acme);
     assert_eq!(s, 200, "{r}");
     let autos = r["automations"].as_array().unwrap();
     assert_eq!(autos.len(), 1, "only this workspace's: {r}");
     assert_eq!(autos[0]["id"], id.as_str());
-    let (_, r) = get(&app, "acme", "/api/search?q=hopper", &acme);
+    let (_, r) = app.get_as("acme", "/api/search?q=hopper", &acme);
     assert_eq!(r["members"][0]["email"], "ada@example.com", "{r}");
-    let (_, r) = get(&app, "acme", "/api/search?q=bob", &acme);
+    let (_, r) = app.get_as("acme", "/api/search?q=bob", &acme);
     assert_eq!(r["members"].as_array().unwrap().len(), 0, "{r}");
 
-    let (s, p) = get(
-        &app,
-        "acme",
-        &format!("/api/search?q={}", "x".repeat(201)),
-        &acme,
-    );
+    let (s, p) = app.get_as("acme", &format!("/api/search?q={}", "x".repeat(201)), &acme);
     assert_eq!(s, 422, "{p}");
-    let (s, _) = get(&app, "acme", "/api/search?q=invoice", &beta);
+    let (s, _) = app.get_as("acme", "/api/search?q=invoice", &beta);
     assert_eq!(s, 403, "another workspace's token");
 }
 
 #[test]
 fn owners_and_admins_rename_the_workspace_audited_and_its_address_stays() {
     let app = no_verification();
-    let acme = owner(&app, "ada@example.com", "acme", "Acme Inc");
-    let (s, b) = app.call(
-        Method::PATCH,
+    let acme = app.owner_named("ada@example.com", "acme", "Acme Inc").token;
+    let (s, b) = app.patch_as(
         "acme",
         "/api/workspace",
-        Some(&acme),
-        Some(json!({"name": "  Acme Corporation "})),
+        &acme,
+        json!({"name": "  Acme Corporation "}),
     );
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["name"], "Acme Corporation");
     assert_eq!(b["subdomain"], "acme");
-    let (_, me) = get(&app, "acme", "/api/me", &acme);
+    let (_, me) = app.get_as("acme", "/api/me", &acme);
     assert_eq!(me["tenant"]["name"], "Acme Corporation", "{me}");
-    let (_, ws) = get(&app, "acme", "/api/workspace", &acme);
+    let (_, ws) = app.get_as("acme", "/api/workspace", &acme);
     assert_eq!(ws["name"], "Acme Corporation", "{ws}");
-    let account = login(&app, "", "ada@example.com");
-    let (_, list) = get(&app, "", "/api/account/workspaces", &account);
+    let account = app.token("", "ada@example.com");
+    let (_, list) = app.get_as("", "/api/account/workspaces", &account);
     assert_eq!(list["items"][0]["name"], "Acme Corporation", "{list}");
 
     for bad in [
@@ -240,36 +144,28 @@ fn owners_and_admins_rename_the_workspace_audited_and_its_address_stays() {
         json!({"name": "x".repeat(201)}),
         json!({"name": "a\u{0}b"}),
     ] {
-        let (s, p) = app.call(
-            Method::PATCH,
-            "acme",
-            "/api/workspace",
-            Some(&acme),
-            Some(bad),
-        );
+        let (s, p) = app.patch_as("acme", "/api/workspace", &acme, bad);
         assert_eq!(s, 422, "{p}");
     }
 
     // A read-only API key may not rename.
-    let (s, key) = post(
-        &app,
+    let (s, key) = app.post_as(
         "acme",
         "/api/api-keys",
-        Some(&acme),
+        &acme,
         json!({"name": "reader", "scopes": ["read"]}),
     );
     assert_eq!(s, 201, "{key}");
-    let (s, p) = app.call(
-        Method::PATCH,
+    let (s, p) = app.patch_as(
         "acme",
         "/api/workspace",
-        Some(key["key"].as_str().unwrap()),
-        Some(json!({"name": "Hijacked"})),
+        key["key"].as_str().unwrap(),
+        json!({"name": "Hijacked"}),
     );
     assert_eq!(s, 403, "{p}");
 
     // One audit row, in the workspace's own log, with the name before and after.
-    let (s, log) = get(&app, "acme", "/api/audit-logs?action=tenant.renamed", &acme);
+    let (s, log) = app.get_as("acme", "/api/audit-logs?action=tenant.renamed", &acme);
     assert_eq!(s, 200, "{log}");
     let rows = log["items"].as_array().unwrap();
     assert_eq!(rows.len(), 1, "{log}");
@@ -284,7 +180,7 @@ fn owners_and_admins_rename_the_workspace_audited_and_its_address_stays() {
 fn an_unknown_workspace_host_serves_its_page_with_assets_and_the_login_of_a_workspace_goes_to_the_apex()
  {
     let app = no_verification();
-    owner(&app, "ada@example.com", "acme", "Acme Inc");
+    app.owner_named("ada@example.com", "acme", "Acme Inc").token;
     let page = app
         .request(Method::GET, "nope", "/")
         .header("accept", "text/html")
@@ -330,17 +226,16 @@ fn an_unknown_workspace_host_serves_its_page_with_assets_and_the_login_of_a_work
 #[test]
 fn rolling_back_with_nothing_to_roll_back_to_is_announced_and_refused_in_a_sentence() {
     let app = no_verification();
-    let ops = ops_token(&app, "ops_admin");
-    let (s, list) = get(&app, "ops", "/api/ops/plugins", &ops);
+    let ops = app.ops_token("ops_admin");
+    let (s, list) = app.get_as("ops", "/api/ops/plugins", &ops);
     assert_eq!(s, 200, "{list}");
     for kind in ["pricing", "validation", "ingestion"] {
         assert!(list["rollback_to"][kind].is_null(), "{kind}: {list}");
     }
-    let (s, p) = post(
-        &app,
+    let (s, p) = app.post_as(
         "ops",
         "/api/ops/plugins/rollback",
-        Some(&ops),
+        &ops,
         json!({"kind": "pricing"}),
     );
     assert_eq!(s, 409, "{p}");
@@ -351,90 +246,54 @@ fn rolling_back_with_nothing_to_roll_back_to_is_announced_and_refused_in_a_sente
     );
 }
 
-/// The `token=` of the newest email of `kind` to `to`, from the outbox.
-fn token_from_email(app: &TestApp, to: &str, kind: &str) -> String {
-    let text = eventually(Duration::from_secs(10), "the email", || {
-        let storage =
-            wrk_tenants::Storage::open(wrk_tenants::StorageConfig::new(app.data_dir())).ok()?;
-        storage
-            .control()
-            .list_emails(&wrk_tenants::outbox::EmailFilter {
-                to: Some(to.to_owned()),
-                ..Default::default()
-            })
-            .ok()?
-            .into_iter()
-            .find(|e| e.kind == kind)
-            .map(|e| e.text)
-    });
-    let start = text.find("token=").expect("a link with a token") + "token=".len();
-    text[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect()
-}
-
 #[test]
 fn an_invitee_signing_up_from_the_link_is_not_asked_to_verify_their_email_again() {
     let app = TestApp::builder()
         .env("WRK_EMAIL_VERIFICATION", "true")
+        .mailbox()
         .spawn();
     // The owner verifies as usual.
-    let (s, b) = post(
-        &app,
+    let (s, b) = app.post_anon(
         "",
         "/api/auth/signup",
-        None,
         json!({"email": "ada@example.com", "password": PASSWORD, "name": "Ada"}),
     );
     assert_eq!(
         (s, b["email_verification_required"].as_bool()),
         (StatusCode::CREATED, Some(true))
     );
-    let t = token_from_email(&app, "ada@example.com", "verify_email");
-    let (s, b) = post(
-        &app,
-        "",
-        "/api/auth/verify-email",
-        None,
-        json!({"token": t}),
-    );
+    let t = app.mailed_token("ada@example.com", "/verify-email");
+    let (s, b) = app.post_anon("", "/api/auth/verify-email", json!({"token": t}));
     assert_eq!(s, 200, "{b}");
-    let account = login(&app, "", "ada@example.com");
-    let (s, b) = post(
-        &app,
+    let account = app.token("", "ada@example.com");
+    let (s, b) = app.post_as(
         "",
         "/api/account/workspaces",
-        Some(&account),
+        &account,
         json!({"name": "Acme Inc", "subdomain": "acme"}),
     );
     assert_eq!(s, 201, "{b}");
-    let acme = login(&app, "acme", "ada@example.com");
-    let (s, b) = post(
-        &app,
+    let acme = app.token("acme", "ada@example.com");
+    let (s, b) = app.post_as(
         "acme",
         "/api/invitations",
-        Some(&acme),
+        &acme,
         json!({"email": "Grace@Example.com", "role": "member"}),
     );
     assert_eq!(s, 201, "{b}");
-    let invite = token_from_email(&app, "grace@example.com", "invitation");
+    let invite = app.mailed_token("grace@example.com", "/invite");
 
-    let (s, preview) = post(
-        &app,
+    let (s, preview) = app.post_anon(
         "",
         "/api/auth/invitations/preview",
-        None,
         json!({"token": invite}),
     );
     assert_eq!(s, 200, "{preview}");
     assert_eq!(preview["email"], "grace@example.com");
     assert_eq!(preview["workspace_name"], "Acme Inc");
-    let (s, p) = post(
-        &app,
+    let (s, p) = app.post_anon(
         "",
         "/api/auth/invitations/preview",
-        None,
         json!({"token": "nope"}),
     );
     assert_eq!(
@@ -443,61 +302,42 @@ fn an_invitee_signing_up_from_the_link_is_not_asked_to_verify_their_email_again(
     );
 
     // Another address with the invitation's token: refused, nothing created.
-    let (s, p) = post(
-        &app,
-        "",
-        "/api/auth/signup",
-        None,
-        json!({"email": "mallory@example.com", "password": PASSWORD, "name": "M", "invitation_token": invite}),
-    );
+    let (s, p) = app.post_anon("", "/api/auth/signup", json!({"email": "mallory@example.com", "password": PASSWORD, "name": "M", "invitation_token": invite}));
     assert_eq!(s, 422, "{p}");
-    let (s, _) = post(
-        &app,
+    let (s, _) = app.post_anon(
         "",
         "/api/auth/login",
-        None,
         json!({"email": "mallory@example.com", "password": PASSWORD}),
     );
     assert_eq!(s, 401);
 
     // The invited address: verified at once, can log in and accept.
-    let (s, b) = post(
-        &app,
-        "",
-        "/api/auth/signup",
-        None,
-        json!({"email": "grace@example.com", "password": PASSWORD, "name": "Grace", "invitation_token": invite}),
-    );
+    let (s, b) = app.post_anon("", "/api/auth/signup", json!({"email": "grace@example.com", "password": PASSWORD, "name": "Grace", "invitation_token": invite}));
     assert_eq!(s, 201, "{b}");
     assert_eq!(b["email_verification_required"], false, "{b}");
-    let grace = login(&app, "", "grace@example.com");
-    let (s, b) = post(
-        &app,
+    let grace = app.token("", "grace@example.com");
+    let (s, b) = app.post_as(
         "",
         "/api/account/invitations/accept",
-        Some(&grace),
+        &grace,
         json!({"token": invite}),
     );
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["subdomain"], "acme");
 
     // Without a token, signup still waits for the link.
-    let (s, b) = post(
-        &app,
+    let (s, b) = app.post_anon(
         "",
         "/api/auth/signup",
-        None,
         json!({"email": "hal@example.com", "password": PASSWORD, "name": "Hal"}),
     );
     assert_eq!(
         (s, b["email_verification_required"].as_bool()),
         (StatusCode::CREATED, Some(true))
     );
-    let (s, b) = post(
-        &app,
+    let (s, b) = app.post_anon(
         "",
         "/api/auth/login",
-        None,
         json!({"email": "hal@example.com", "password": PASSWORD}),
     );
     assert_eq!(
