@@ -6,23 +6,8 @@ use wrk_tests::{Method, StatusCode, TestApp, Value, json};
 
 use crate::support::{PASSWORD, account_with_workspace};
 
-fn spawn() -> TestApp {
-    TestApp::builder()
-        .env("WRK_EMAIL_VERIFICATION", "false")
-        .spawn()
-}
-
 fn workspace_token(app: &TestApp, email: &str, slug: &str) -> String {
-    account_with_workspace(app, email, slug, "Conventions");
-    let login: Value = app
-        .post_json(
-            slug,
-            "/api/auth/login",
-            &json!({"email": email, "password": PASSWORD}),
-        )
-        .json()
-        .unwrap();
-    login["access_token"].as_str().expect("token").to_owned()
+    account_with_workspace(app, email, slug, "Conventions").token
 }
 
 /// The status and problem document of a response, asserting it is `application/problem+json`.
@@ -56,7 +41,7 @@ fn get(app: &TestApp, host: &str, path: &str, token: &str) -> wrk_tests::Respons
 
 #[test]
 fn every_query_path_and_header_rejection_is_a_problem_document() {
-    let app = spawn();
+    let app = TestApp::spawn_open();
     let token = workspace_token(&app, "q@example.com", "qstr");
     for (query, field) in [
         ("limit=-1", "limit"),
@@ -150,7 +135,7 @@ fn every_query_path_and_header_rejection_is_a_problem_document() {
 
 #[test]
 fn json_bodies_must_be_objects_of_the_right_shape_without_nul() {
-    let app = spawn();
+    let app = TestApp::spawn_open();
     let token = workspace_token(&app, "j@example.com", "jsonb");
     let send = |method: Method, path: &str, body: &str| {
         app.request(method, "jsonb", path)
@@ -233,7 +218,7 @@ fn json_bodies_must_be_objects_of_the_right_shape_without_nul() {
 
 #[test]
 fn the_openapi_documents_describe_security_errors_and_parameters() {
-    let app = spawn();
+    let app = TestApp::spawn_open();
     account_with_workspace(&app, "d@example.com", "apidocs", "Docs");
     for host in ["", "apidocs", "ops"] {
         let doc: Value = app.get(host, "/api/openapi.json").json().unwrap();

@@ -7,41 +7,13 @@ use std::time::Duration;
 
 use wrk_tests::browser::Browser;
 use wrk_tests::smtp::{SmtpSink, links, query_param};
-use wrk_tests::{Method, StatusCode, TestApp, Value, eventually, json};
+use wrk_tests::{Method, TestApp, Value, eventually, json};
 
-use crate::support::{PASSWORD, account_with_workspace, log_in};
-
-fn get(app: &TestApp, host: &str, path: &str, token: &str) -> (StatusCode, Value) {
-    app.call(Method::GET, host, path, Some(token), None)
-}
-
-fn post(app: &TestApp, host: &str, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
-    app.call(Method::POST, host, path, Some(token), Some(body))
-}
-
-/// An access token for `email` on `host` ("" = the apex).
-fn login(app: &TestApp, host: &str, email: &str) -> String {
-    let (s, body) = app.call(
-        Method::POST,
-        host,
-        "/api/auth/login",
-        None,
-        Some(json!({"email": email, "password": PASSWORD})),
-    );
-    assert_eq!(s, 200, "{body}");
-    body["access_token"].as_str().unwrap().to_owned()
-}
+use crate::support::{account_with_workspace, log_in};
 
 /// The workspace's audit rows about one entity, oldest first.
 fn rows_about(app: &TestApp, token: &str, entity_type: &str, entity_id: &str) -> Vec<Value> {
-    let (s, log) = get(
-        app,
-        "acme",
-        &format!("/api/audit-logs?entity_type={entity_type}&entity_id={entity_id}&limit=200"),
-        token,
-    );
-    assert_eq!(s, 200, "{log}");
-    let mut rows = log["items"].as_array().unwrap().clone();
+    let mut rows = app.audit_rows("acme", token, entity_type, entity_id);
     rows.reverse();
     rows
 }
@@ -92,12 +64,10 @@ fn each_invitation_action_leaves_exactly_one_row_in_the_workspace_audit_log() {
         .env("WRK_EMAIL_VERIFICATION", "false")
         .env("WRK_SMTP_URL", sink.url())
         .spawn();
-    account_with_workspace(&app, "grace@example.com", "acme", "Acme Inc");
-    let owner = login(&app, "acme", "grace@example.com");
+    let owner = account_with_workspace(&app, "grace@example.com", "acme", "Acme Inc").token;
 
     // Create: one row, by the owner, in words.
-    let (s, inv) = post(
-        &app,
+    let (s, inv) = app.post_as(
         "acme",
         "/api/invitations",
         &owner,
@@ -120,8 +90,7 @@ fn each_invitation_action_leaves_exactly_one_row_in_the_workspace_audit_log() {
     let first = invitation_token(&sink, "ada@example.com", 1);
 
     // Resend: one more row.
-    let (s, body) = post(
-        &app,
+    let (s, body) = app.post_as(
         "acme",
         &format!("/api/invitations/{id}/resend"),
         &owner,
@@ -138,17 +107,9 @@ fn each_invitation_action_leaves_exactly_one_row_in_the_workspace_audit_log() {
     assert_ne!(first, second);
 
     // A refused acceptance (the old link) changes nothing and writes nothing.
-    let (s, _) = app.call(
-        Method::POST,
-        "",
-        "/api/auth/signup",
-        None,
-        Some(json!({"email": "ada@example.com", "password": PASSWORD, "name": "Ada Lovelace"})),
-    );
-    assert_eq!(s, 201);
-    let ada = login(&app, "", "ada@example.com");
-    let (s, _) = post(
-        &app,
+    app.signup("ada@example.com", "Ada Lovelace");
+    let ada = app.token("", "ada@example.com");
+    let (s, _) = app.post_as(
         "",
         "/api/account/invitations/accept",
         &ada,
@@ -158,8 +119,7 @@ fn each_invitation_action_leaves_exactly_one_row_in_the_workspace_audit_log() {
     assert_eq!(rows_about(&app, &owner, "invitation", &id).len(), 2);
 
     // Accept: one more row, by the invitee, and her membership shows under her name.
-    let (s, body) = post(
-        &app,
+    let (s, body) = app.post_as(
         "",
         "/api/account/invitations/accept",
         &ada,
@@ -177,12 +137,7 @@ fn each_invitation_action_leaves_exactly_one_row_in_the_workspace_audit_log() {
         "{rows:?}"
     );
     assert_eq!(rows[2]["actor_name"], "Ada Lovelace", "{:?}", rows[2]);
-    let (_, log) = get(
-        &app,
-        "acme",
-        "/api/audit-logs?entity_type=membership",
-        &owner,
-    );
+    let (_, log) = app.get_as("acme", "/api/audit-logs?entity_type=membership", &owner);
     let joined: Vec<&Value> = log["items"]
         .as_array()
         .unwrap()
@@ -193,8 +148,7 @@ fn each_invitation_action_leaves_exactly_one_row_in_the_workspace_audit_log() {
     assert_eq!(joined[0]["action_label"], "Member added");
 
     // Revoke: one row; revoking again is a no-op and writes none.
-    let (s, other) = post(
-        &app,
+    let (s, other) = app.post_as(
         "acme",
         "/api/invitations",
         &owner,
@@ -203,13 +157,7 @@ fn each_invitation_action_leaves_exactly_one_row_in_the_workspace_audit_log() {
     assert_eq!(s, 201, "{other}");
     let other = other["id"].as_str().unwrap().to_owned();
     for _ in 0..2 {
-        let (s, body) = app.call(
-            Method::DELETE,
-            "acme",
-            &format!("/api/invitations/{other}"),
-            Some(&owner),
-            None,
-        );
+        let (s, body) = app.delete_as("acme", &format!("/api/invitations/{other}"), &owner);
         assert!(s.is_success(), "{s} {body}");
     }
     let rows = rows_about(&app, &owner, "invitation", &other);
@@ -222,16 +170,14 @@ fn each_invitation_action_leaves_exactly_one_row_in_the_workspace_audit_log() {
 
     // Inviting an address again replaces its pending invitation: the replaced one gets exactly
     // one "revoked" row, the new one its "created" row.
-    let (s, carol) = post(
-        &app,
+    let (s, carol) = app.post_as(
         "acme",
         "/api/invitations",
         &owner,
         json!({"email": "carol@example.com", "role": "member"}),
     );
     assert_eq!(s, 201, "{carol}");
-    let (s, again) = post(
-        &app,
+    let (s, again) = app.post_as(
         "acme",
         "/api/invitations",
         &owner,
@@ -251,16 +197,14 @@ fn each_invitation_action_leaves_exactly_one_row_in_the_workspace_audit_log() {
 
     // The whole log merges the workspace's own rows with these, newest first, across pages,
     // and no row is repeated or lost between pages. A change made with an API key names it.
-    let (s, key) = post(
-        &app,
+    let (s, key) = app.post_as(
         "acme",
         "/api/api-keys",
         &owner,
         json!({"name": "ci", "scopes": ["write"]}),
     );
     assert_eq!(s, 201, "{key}");
-    let (s, a) = post(
-        &app,
+    let (s, a) = app.post_as(
         "acme",
         "/api/automations",
         key["key"].as_str().unwrap(),
@@ -278,7 +222,7 @@ fn each_invitation_action_leaves_exactly_one_row_in_the_workspace_audit_log() {
             Some(c) => format!("/api/audit-logs?limit=3&cursor={c}"),
             None => "/api/audit-logs?limit=3".to_owned(),
         };
-        let (s, page) = get(&app, "acme", &path, &owner);
+        let (s, page) = app.get_as("acme", &path, &owner);
         assert_eq!(s, 200, "{page}");
         all.extend(page["items"].as_array().unwrap().iter().cloned());
         match page["next_cursor"].as_str() {
@@ -324,52 +268,8 @@ fn each_invitation_action_leaves_exactly_one_row_in_the_workspace_audit_log() {
     );
 }
 
-/// Creates an automation with a valid blueprint and moves it to pricing; returns its id.
-fn quoted(app: &TestApp, token: &str, name: &str, runs: u32) -> String {
-    let (s, a) = post(
-        app,
-        "acme",
-        "/api/automations",
-        token,
-        json!({"name": name}),
-    );
-    assert_eq!(s, 201, "{a}");
-    let id = a["id"].as_str().unwrap().to_owned();
-    let path = format!("/api/automations/{id}/versions/1");
-    let (_, v) = get(app, "acme", &path, token);
-    let (s, v) = app.call(Method::PUT,
-        "acme",
-        &format!("{path}/blueprint"),
-        Some(token),
-        Some(json!({
-            "blueprint": {
-                "trigger": {"kind": "email", "system": "Gmail"},
-                "steps": [
-                    {"id": "read", "name": "Read the invoice", "system": "Gmail", "action": "fetch attachment"},
-                    {"id": "book", "name": "Book it", "system": "Xero", "action": "create bill"}
-                ],
-                "systems": [{"name": "Gmail"}, {"name": "Xero"}],
-                "volume": {"monthly_runs": runs},
-                "slas": {"max_latency_seconds": 600}
-            },
-            "revision": v["revision"]
-        })),
-    );
-    assert_eq!(s, 200, "{v}");
-    let (s, v) = post(
-        app,
-        "acme",
-        &format!("{path}/transitions"),
-        token,
-        json!({"to": "needs_pricing"}),
-    );
-    assert_eq!(s, 200, "{v}");
-    assert_eq!(v["status"], "awaiting_client_approval", "{v}");
-    id
-}
-
 fn quote_of(app: &TestApp, token: &str, automation: &str) -> Value {
-    let (_, list) = get(app, "acme", "/api/quotes?limit=200", token);
+    let (_, list) = app.get_as("acme", "/api/quotes?limit=200", token);
     let item = list["items"]
         .as_array()
         .unwrap()
@@ -377,8 +277,7 @@ fn quote_of(app: &TestApp, token: &str, automation: &str) -> Value {
         .find(|q| q["automation_id"] == automation)
         .expect("a quote")
         .clone();
-    let (s, q) = get(
-        app,
+    let (s, q) = app.get_as(
         "acme",
         &format!("/api/quotes/{}", item["id"].as_str().unwrap()),
         token,
@@ -417,13 +316,10 @@ fn narrow(browser: &Browser) {
 
 #[test]
 fn the_quote_is_a_document_with_a_number_billed_to_and_terms_at_1366_and_375_px() {
-    let app = TestApp::builder()
-        .env("WRK_EMAIL_VERIFICATION", "false")
-        .spawn();
-    account_with_workspace(&app, "grace@example.com", "acme", "Acme Inc");
-    let token = login(&app, "acme", "grace@example.com");
-    let id = quoted(&app, &token, "Invoice intake", 2500);
-    let other = quoted(&app, &token, "Receipts", 1200);
+    let app = TestApp::spawn_open();
+    let token = account_with_workspace(&app, "grace@example.com", "acme", "Acme Inc").token;
+    let id = app.quoted("acme", &token, "Invoice intake", 2500);
+    let other = app.quoted("acme", &token, "Receipts", 1200);
 
     // Quote numbers: human, in order, stable across reads; billed to the workspace and owner.
     let q = quote_of(&app, &token, &id);
@@ -518,21 +414,16 @@ fn the_quote_is_a_document_with_a_number_billed_to_and_terms_at_1366_and_375_px(
 
 #[test]
 fn the_audit_log_names_people_and_actions_in_a_browser_at_1366_and_375_px() {
-    let app = TestApp::builder()
-        .env("WRK_EMAIL_VERIFICATION", "false")
-        .spawn();
-    account_with_workspace(&app, "grace@example.com", "acme", "Acme Inc");
-    let token = login(&app, "acme", "grace@example.com");
-    let (s, _) = post(
-        &app,
+    let app = TestApp::spawn_open();
+    let token = account_with_workspace(&app, "grace@example.com", "acme", "Acme Inc").token;
+    let (s, _) = app.post_as(
         "acme",
         "/api/invitations",
         &token,
         json!({"email": "ada@example.com", "role": "admin"}),
     );
     assert_eq!(s, 201);
-    let (s, _) = post(
-        &app,
+    let (s, _) = app.post_as(
         "acme",
         "/api/automations",
         &token,

@@ -3,12 +3,10 @@
 //! it awaiting approval with a quote; the list; the ops board. Screenshots (1280 and 375 px) land
 //! in `target/screenshots/`.
 
-use std::process::Command;
-
 use wrk_tests::browser::Browser;
 use wrk_tests::{TestApp, Value};
 
-use crate::support::{account_with_workspace, log_in};
+use crate::support::{ops_log_in, owner_signed_in};
 
 /// A screenshot at 1280 px and another at 375 px (then back to 1280).
 fn shots(browser: &Browser, name: &str) {
@@ -30,12 +28,8 @@ fn status_is(browser: &Browser, status: &str) {
 
 #[test]
 fn an_automation_goes_from_intake_to_a_quote_through_the_ui() {
-    let app = TestApp::builder()
-        .env("WRK_EMAIL_VERIFICATION", "false")
-        .spawn();
-    account_with_workspace(&app, "ada@example.com", "acme", "Acme Inc");
-    let browser = Browser::start();
-    log_in(&app, &browser, "ada@example.com", "acme");
+    let app = TestApp::spawn_open();
+    let browser = owner_signed_in(&app, "ada@example.com", "acme", "Acme Inc");
 
     // Empty list → "New automation".
     browser.goto(&app.url("acme", "/app/automations"));
@@ -189,34 +183,7 @@ fn an_automation_goes_from_intake_to_a_quote_through_the_ui() {
     browser.screenshot("audit-log");
 
     // Ops: the board across workspaces.
-    let out = Command::new(wrk_tests::wrk_bin())
-        .args([
-            "ops",
-            "create-user",
-            "--email",
-            "ops@wrk.example",
-            "--role",
-            "ops",
-        ])
-        .env("WRK_DATA_DIR", app.data_dir())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let password = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("password: "))
-        .expect("a generated password")
-        .trim()
-        .to_owned();
-    browser.goto(&app.url("ops", "/ops/login?next=/ops/automations"));
-    browser.fill("#email", "ops@wrk.example");
-    browser.fill("#password", &password);
-    browser.click("form[data-form=ops-login] button[type=submit]");
+    ops_log_in(&app, &browser, "ops@wrk.example", "ops", "/ops/automations");
     browser.wait_until(
         "location.pathname.startsWith('/ops') && location.pathname !== '/ops/login'",
         "ops signed in",
@@ -231,12 +198,8 @@ fn an_automation_goes_from_intake_to_a_quote_through_the_ui() {
 
 #[test]
 fn a_document_becomes_a_proposal_that_is_applied_and_the_automation_can_be_archived() {
-    let app = TestApp::builder()
-        .env("WRK_EMAIL_VERIFICATION", "false")
-        .spawn();
-    account_with_workspace(&app, "grace@example.com", "globex", "Globex");
-    let browser = Browser::start();
-    log_in(&app, &browser, "grace@example.com", "globex");
+    let app = TestApp::spawn_open();
+    let browser = owner_signed_in(&app, "grace@example.com", "globex", "Globex");
 
     browser.goto(&app.url("globex", "/app/automations/new"));
     browser.fill("#automation-name", "Bills from email");

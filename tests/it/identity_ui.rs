@@ -8,7 +8,7 @@ use wrk_tests::browser::Browser;
 use wrk_tests::smtp::{SmtpSink, links};
 use wrk_tests::{StatusCode, TestApp};
 
-use crate::support::{PASSWORD, account_with_workspace, log_in};
+use crate::support::{PASSWORD, account_with_workspace, owner_signed_in};
 
 /// A screenshot at 1280 px and another at 375 px (then back to 1280).
 fn shots(browser: &Browser, name: &str) {
@@ -132,9 +132,7 @@ fn a_new_user_signs_up_verifies_and_lands_in_their_new_workspace() {
 
 #[test]
 fn login_with_a_wrong_password_shows_the_error_next_to_the_field() {
-    let app = TestApp::builder()
-        .env("WRK_EMAIL_VERIFICATION", "false")
-        .spawn();
+    let app = TestApp::spawn_open();
     account_with_workspace(&app, "grace@example.com", "navy", "US Navy");
     let browser = Browser::start();
     browser.goto(&app.url("", "/login"));
@@ -163,12 +161,8 @@ fn login_with_a_wrong_password_shows_the_error_next_to_the_field() {
 
 #[test]
 fn an_api_key_is_shown_once_and_the_list_shows_only_its_prefix() {
-    let app = TestApp::builder()
-        .env("WRK_EMAIL_VERIFICATION", "false")
-        .spawn();
-    account_with_workspace(&app, "grace@example.com", "acme", "Acme Inc");
-    let browser = Browser::start();
-    log_in(&app, &browser, "grace@example.com", "acme");
+    let app = TestApp::spawn_open();
+    let browser = owner_signed_in(&app, "grace@example.com", "acme", "Acme Inc");
 
     browser.goto(&app.url("acme", "/app/api-keys"));
     browser.wait_for("form[data-form=api-key]");
@@ -232,12 +226,8 @@ fn an_api_key_is_shown_once_and_the_list_shows_only_its_prefix() {
 
 #[test]
 fn the_team_page_invites_a_member_and_shows_the_pending_invitation() {
-    let app = TestApp::builder()
-        .env("WRK_EMAIL_VERIFICATION", "false")
-        .spawn();
-    account_with_workspace(&app, "grace@example.com", "acme", "Acme Inc");
-    let browser = Browser::start();
-    log_in(&app, &browser, "grace@example.com", "acme");
+    let app = TestApp::spawn_open();
+    let browser = owner_signed_in(&app, "grace@example.com", "acme", "Acme Inc");
 
     browser.goto(&app.url("acme", "/app/team"));
     browser.wait_for("[data-members] tbody tr");
@@ -283,9 +273,7 @@ fn an_invitation_link_offers_signup_and_a_revoked_one_explains_itself() {
         .env("WRK_SMTP_URL", sink.url())
         .env("WRK_EMAIL_VERIFICATION", "false")
         .spawn();
-    account_with_workspace(&app, "grace@example.com", "acme", "Acme Inc");
-    let browser = Browser::start();
-    log_in(&app, &browser, "grace@example.com", "acme");
+    let browser = owner_signed_in(&app, "grace@example.com", "acme", "Acme Inc");
     browser.goto(&app.url("acme", "/app/team"));
     browser.fill("#invite-email", "linus@example.com");
     browser.click("form[data-form=invite] button[type=submit]");

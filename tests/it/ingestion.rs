@@ -5,19 +5,16 @@
 
 use wrk_tests::{Method, StatusCode, TestApp, Value, json};
 
-use crate::documents::{create_automation, ingestion_settled, owner_of, spawn, upload};
-
 const REQUIREMENTS: &str = "When an email arrives in the Outlook inbox with a supplier \
 invoice, extract the invoice data. Invoices over 5,000 EUR must be approved by the finance lead \
 in Slack. Then book the invoice in DATEV. We get 500 invoices weekly.";
 
 fn save_requirements(app: &TestApp, token: &str, a: &str, text: &str) {
-    let (s, b) = app.call(
-        Method::PUT,
+    let (s, b) = app.put_as(
         "acme",
         &format!("/api/automations/{a}/versions/1/requirements"),
-        Some(token),
-        Some(json!({ "text": text })),
+        token,
+        json!({ "text": text }),
     );
     assert_eq!(s, 200, "{b}");
 }
@@ -32,28 +29,11 @@ fn request_ingestion(app: &TestApp, token: &str, a: &str) -> (StatusCode, Value)
     )
 }
 
-fn audit_actions(app: &TestApp, token: &str, entity_type: &str, entity_id: &str) -> Vec<String> {
-    let (s, log) = app.call(
-        Method::GET,
-        "acme",
-        &format!("/api/audit-logs?entity_type={entity_type}&entity_id={entity_id}&limit=200"),
-        Some(token),
-        None,
-    );
-    assert_eq!(s, 200, "{log}");
-    log["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["action"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[test]
 fn typed_requirements_alone_become_a_proposal() {
-    let app = spawn();
-    let token = owner_of(&app, "owner@acme.example", "acme");
-    let a = create_automation(&app, "acme", &token);
+    let app = TestApp::spawn_open();
+    let token = app.owner_of("owner@acme.example", "acme").token;
+    let a = app.create_automation("acme", &token, "Invoices to bills");
 
     // Nothing saved and no document: nothing to read.
     let (s, b) = request_ingestion(&app, &token, &a);
@@ -69,7 +49,7 @@ fn typed_requirements_alone_become_a_proposal() {
     assert_eq!(s, 202, "{b}");
     assert!(b["job_id"].as_str().is_some_and(|j| !j.is_empty()), "{b}");
 
-    let ing = ingestion_settled(&app, "acme", &token, &a);
+    let ing = app.ingestion_settled("acme", &token, &a);
     assert_eq!(ing["status"], "done", "{ing}");
     let p = &ing["proposal"];
     assert_eq!(
@@ -88,7 +68,7 @@ fn typed_requirements_alone_become_a_proposal() {
     assert!(steps.iter().any(|s| s["system"] == "DATEV"), "{p}");
 
     // The request and its outcome are audited.
-    let actions = audit_actions(&app, &token, "ingestion", &format!("{a}:1"));
+    let actions = app.audit_actions("acme", &token, "ingestion", &format!("{a}:1"));
     assert!(
         actions.iter().any(|x| x == "ingestion.queued"),
         "{actions:?}"
@@ -99,20 +79,13 @@ fn typed_requirements_alone_become_a_proposal() {
     );
 
     // Applying it works like a document's proposal.
-    let (s, v) = app.call(
-        Method::GET,
-        "acme",
-        &format!("/api/automations/{a}/versions/1"),
-        Some(&token),
-        None,
-    );
+    let (s, v) = app.get_as("acme", &format!("/api/automations/{a}/versions/1"), &token);
     assert_eq!(s, 200, "{v}");
-    let (s, v) = app.call(
-        Method::POST,
+    let (s, v) = app.post_as(
         "acme",
         &format!("/api/automations/{a}/versions/1/ingestion/apply"),
-        Some(&token),
-        Some(json!({ "revision": v["revision"] })),
+        &token,
+        json!({ "revision": v["revision"] }),
     );
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["blueprint"]["trigger"]["system"], "Outlook", "{v}");
@@ -120,24 +93,17 @@ fn typed_requirements_alone_become_a_proposal() {
 
 #[test]
 fn documents_are_listed_downloaded_as_safe_attachments_and_deleted() {
-    let app = spawn();
-    let token = owner_of(&app, "owner@acme.example", "acme");
-    let a = create_automation(&app, "acme", &token);
+    let app = TestApp::spawn_open();
+    let token = app.owner_of("owner@acme.example", "acme").token;
+    let a = app.create_automation("acme", &token, "Invoices to bills");
     let body = "Every night, sync stock from Shopify to SAP.\n";
-    let (s, up) = upload(
-        &app,
-        "acme",
-        &token,
-        &a,
-        "../Böse Datei; x=1.md",
-        body.as_bytes(),
-    );
+    let (s, up) = app.upload_document("acme", &token, &a, "../Böse Datei; x=1.md", body.as_bytes());
     assert_eq!(s, 202, "{up}");
     let doc = up["document_id"].as_str().unwrap().to_owned();
 
     // A reload lists it.
     let list_path = format!("/api/automations/{a}/versions/1/documents");
-    let (s, list) = app.call(Method::GET, "acme", &list_path, Some(&token), None);
+    let (s, list) = app.get_as("acme", &list_path, &token);
     assert_eq!(s, 200, "{list}");
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{list}");
@@ -164,19 +130,17 @@ fn documents_are_listed_downloaded_as_safe_attachments_and_deleted() {
     assert_eq!(res.text().unwrap(), body);
 
     // Another workspace can't reach it; an unknown id is a problem+json 404.
-    let other = owner_of(&app, "owner@beta.example", "beta");
+    let other = app.owner_of("owner@beta.example", "beta").token;
     let res = app
         .request(Method::GET, "beta", &path)
         .bearer_auth(&other)
         .send()
         .unwrap();
     assert_eq!(res.status(), 404);
-    let (s, b) = app.call(
-        Method::GET,
+    let (s, b) = app.get_as(
         "acme",
         &format!("/api/automations/{a}/versions/1/documents/not-a-uuid"),
-        Some(&token),
-        None,
+        &token,
     );
     assert_eq!(s, 404, "{b}");
     assert_eq!(b["status"], 404);
@@ -184,13 +148,13 @@ fn documents_are_listed_downloaded_as_safe_attachments_and_deleted() {
     // Delete: gone from the list, from disk, and audited.
     let files: Vec<_> = walk(&app.data_dir().join("files"));
     assert!(files.iter().any(|f| f.ends_with(&doc)), "{files:?}");
-    let (s, b) = app.call(Method::DELETE, "acme", &path, Some(&token), None);
+    let (s, b) = app.delete_as("acme", &path, &token);
     assert_eq!(s, 204, "{b}");
-    let (_, list) = app.call(Method::GET, "acme", &list_path, Some(&token), None);
+    let (_, list) = app.get_as("acme", &list_path, &token);
     assert_eq!(list["items"], json!([]), "{list}");
     let files: Vec<_> = walk(&app.data_dir().join("files"));
     assert!(!files.iter().any(|f| f.ends_with(&doc)), "{files:?}");
-    let actions = audit_actions(&app, &token, "document", &doc);
+    let actions = app.audit_actions("acme", &token, "document", &doc);
     assert_eq!(
         actions.iter().filter(|x| *x == "document.deleted").count(),
         1,
@@ -200,7 +164,7 @@ fn documents_are_listed_downloaded_as_safe_attachments_and_deleted() {
         actions.iter().any(|x| x == "document.uploaded"),
         "{actions:?}"
     );
-    let (s, b) = app.call(Method::DELETE, "acme", &path, Some(&token), None);
+    let (s, b) = app.delete_as("acme", &path, &token);
     assert_eq!(s, 404, "{b}");
 }
 
@@ -221,15 +185,15 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
 
 #[test]
 fn two_megabytes_of_text_are_cut_to_what_the_plugin_reads_and_the_cut_is_named() {
-    let app = spawn();
-    let token = owner_of(&app, "owner@acme.example", "acme");
-    let a = create_automation(&app, "acme", &token);
+    let app = TestApp::spawn_open();
+    let token = app.owner_of("owner@acme.example", "acme").token;
+    let a = app.create_automation("acme", &token, "Invoices to bills");
     let para = "Every night, read the stock levels from SAP. Then update Shopify and post a \
                 summary to Slack.\n\n";
     let big = para.repeat(2 * 1024 * 1024 / para.len());
-    let (s, b) = upload(&app, "acme", &token, &a, "big.txt", big.as_bytes());
+    let (s, b) = app.upload_document("acme", &token, &a, "big.txt", big.as_bytes());
     assert_eq!(s, 202, "{b}");
-    let ing = ingestion_settled(&app, "acme", &token, &a);
+    let ing = app.ingestion_settled("acme", &token, &a);
     assert_eq!(ing["status"], "done", "{ing}");
     let notes: Vec<&str> = ing["notes"]
         .as_array()

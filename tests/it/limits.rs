@@ -7,7 +7,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use wrk_tests::{Method, StatusCode, TestApp, Value, eventually, json};
+use wrk_tests::{Method, TestApp, Value, blueprint, eventually, json, version_path};
 
 /// How long any single read in these tests may block: far above every configured limit.
 const READ_BOUND: Duration = Duration::from_secs(20);
@@ -296,76 +296,6 @@ fn made_up_methods_and_paths_add_no_metrics_series() {
     );
 }
 
-const PASSWORD: &str = "correct horse battery staple";
-
-/// A workspace `acme` and its owner's workspace token.
-fn owner(app: &TestApp) -> String {
-    let (s, b) = post(
-        app,
-        "",
-        "/api/auth/signup",
-        None,
-        json!({"email": "o@example.com", "password": PASSWORD, "name": "O"}),
-    );
-    assert_eq!(s, 201, "{b}");
-    let (s, b) = post(
-        app,
-        "",
-        "/api/auth/login",
-        None,
-        json!({"email": "o@example.com", "password": PASSWORD}),
-    );
-    assert_eq!(s, 200, "{b}");
-    let account = b["access_token"].as_str().unwrap().to_owned();
-    let (s, b) = post(
-        app,
-        "",
-        "/api/account/workspaces",
-        Some(&account),
-        json!({"name": "Acme", "subdomain": "acme"}),
-    );
-    assert_eq!(s, 201, "{b}");
-    let (s, b) = post(
-        app,
-        "acme",
-        "/api/auth/login",
-        None,
-        json!({"email": "o@example.com", "password": PASSWORD}),
-    );
-    assert_eq!(s, 200, "{b}");
-    b["access_token"].as_str().unwrap().to_owned()
-}
-
-fn send(
-    app: &TestApp,
-    method: Method,
-    host: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<&Value>,
-) -> (StatusCode, Value) {
-    let mut req = app.request(method, host, path);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(b);
-    }
-    let res = req.send().expect("request");
-    let status = res.status();
-    (status, res.json().unwrap_or(Value::Null))
-}
-
-fn post(
-    app: &TestApp,
-    host: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Value,
-) -> (StatusCode, Value) {
-    send(app, Method::POST, host, path, token, Some(&body))
-}
-
 fn nested(levels: usize, leaf: Value) -> Value {
     let mut v = leaf;
     for _ in 1..levels {
@@ -376,43 +306,23 @@ fn nested(levels: usize, leaf: Value) -> Value {
 
 #[test]
 fn a_blueprint_too_deep_or_too_large_is_refused_and_a_reasonable_one_is_validated() {
-    let app = TestApp::builder()
-        .env("WRK_AUTH_RATE_LIMIT", "10000")
-        .env("WRK_EMAIL_VERIFICATION", "false")
-        .spawn();
-    let token = owner(&app);
-    let (s, a) = post(
-        &app,
-        "acme",
-        "/api/automations",
-        Some(&token),
-        json!({"name": "Deep"}),
-    );
-    assert_eq!(s, 201, "{a}");
-    let path = format!("/api/automations/{}/versions/1", a["id"].as_str().unwrap());
+    let app = TestApp::spawn_open();
+    let token = app.owner_named("o@example.com", "acme", "Acme").token;
+    let id = app.create_automation("acme", &token, "Deep");
+    let path = version_path(&id);
     let put = |bp: Value| {
-        let (_, v) = send(&app, Method::GET, "acme", &path, Some(&token), None);
-        send(
-            &app,
-            Method::PUT,
+        let (_, v) = app.get_as("acme", &path, &token);
+        app.put_as(
             "acme",
             &format!("{path}/blueprint"),
-            Some(&token),
-            Some(&json!({"blueprint": bp, "revision": v["revision"]})),
+            &token,
+            json!({"blueprint": bp, "revision": v["revision"]}),
         )
     };
     let reasonable = |extra: Value| {
-        json!({
-            "trigger": {"kind": "email", "system": "Gmail"},
-            "steps": [
-                {"id": "read", "name": "Read the invoice", "system": "Gmail", "action": "fetch attachment"},
-                {"id": "book", "name": "Book it", "system": "Xero", "action": "create bill"}
-            ],
-            "systems": [{"name": "Gmail"}, {"name": "Xero"}],
-            "volume": {"monthly_runs": 2500},
-            "slas": {"max_latency_seconds": 600},
-            "extra": extra
-        })
+        let mut bp = blueprint(2500);
+        bp["extra"] = extra;
+        bp
     };
 
     // 126 levels: what used to be accepted and then never validated.
@@ -438,17 +348,11 @@ fn a_blueprint_too_deep_or_too_large_is_refused_and_a_reasonable_one_is_validate
         json!({"note": "x".repeat(100 * 1024)}),
     )));
     assert_eq!(s, 200, "{v}");
-    let (s, v) = send(&app, Method::GET, "acme", &path, Some(&token), None);
+    let (s, v) = app.get_as("acme", &path, &token);
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["blueprint"]["trigger"]["system"], "Gmail", "{v}");
     let text = v.to_string();
     assert!(!text.contains("recursion limit"), "{text}");
-    let (s, moved) = post(
-        &app,
-        "acme",
-        &format!("{path}/transitions"),
-        Some(&token),
-        json!({"to": "needs_pricing"}),
-    );
+    let (s, moved) = app.transition("acme", &token, &id, "needs_pricing");
     assert_eq!(s, 200, "the validated blueprint moves on: {moved}");
 }

@@ -5,15 +5,9 @@
 
 use wrk_tests::{Method, PASSWORD, StatusCode, TestApp, json};
 
-fn no_verification() -> TestApp {
-    TestApp::builder()
-        .env("WRK_EMAIL_VERIFICATION", "false")
-        .spawn()
-}
-
 #[test]
 fn ops_list_every_workspace_with_its_counts_and_search_across_them() {
-    let app = no_verification();
+    let app = TestApp::spawn_open();
     let acme = app.owner_named("ada@example.com", "acme", "Acme Inc").token;
     let _beta = app
         .owner_named("bob@example.com", "beta", "Beta Labs")
@@ -86,7 +80,7 @@ fn ops_list_every_workspace_with_its_counts_and_search_across_them() {
 
 #[test]
 fn a_workspace_search_finds_its_automations_tasks_and_members_and_nothing_of_others() {
-    let app = no_verification();
+    let app = TestApp::spawn_open();
     let acme = app.owner_named("ada@example.com", "acme", "Acme Inc").token;
     let beta = app
         .owner_named("bob@example.com", "beta", "Beta Labs")
@@ -120,7 +114,7 @@ fn a_workspace_search_finds_its_automations_tasks_and_members_and_nothing_of_oth
 
 #[test]
 fn owners_and_admins_rename_the_workspace_audited_and_its_address_stays() {
-    let app = no_verification();
+    let app = TestApp::spawn_open();
     let acme = app.owner_named("ada@example.com", "acme", "Acme Inc").token;
     let (s, b) = app.patch_as(
         "acme",
@@ -179,7 +173,7 @@ fn owners_and_admins_rename_the_workspace_audited_and_its_address_stays() {
 #[test]
 fn an_unknown_workspace_host_serves_its_page_with_assets_and_the_login_of_a_workspace_goes_to_the_apex()
  {
-    let app = no_verification();
+    let app = TestApp::spawn_open();
     app.owner_named("ada@example.com", "acme", "Acme Inc").token;
     let page = app
         .request(Method::GET, "nope", "/")
@@ -225,7 +219,7 @@ fn an_unknown_workspace_host_serves_its_page_with_assets_and_the_login_of_a_work
 
 #[test]
 fn rolling_back_with_nothing_to_roll_back_to_is_announced_and_refused_in_a_sentence() {
-    let app = no_verification();
+    let app = TestApp::spawn_open();
     let ops = app.ops_token("ops_admin");
     let (s, list) = app.get_as("ops", "/api/ops/plugins", &ops);
     assert_eq!(s, 200, "{list}");

@@ -3,12 +3,10 @@
 //! unknown-workspace page, logging in from a workspace host, and the ops workspace list.
 //! Screenshots (1366 and 375 px) land in `target/screenshots/`.
 
-use std::process::Command;
-
 use wrk_tests::browser::Browser;
-use wrk_tests::{TestApp, Value, json};
+use wrk_tests::{TestApp, json};
 
-use crate::support::{PASSWORD, account_with_workspace, log_in};
+use crate::support::{PASSWORD, account_with_workspace, log_in, ops_log_in};
 
 /// A screenshot at 1366 px and another at 375 px (then back to 1366).
 fn shots(browser: &Browser, name: &str) {
@@ -25,18 +23,6 @@ fn shots(browser: &Browser, name: &str) {
     browser.resize(1366, 900);
 }
 
-fn workspace_token(app: &TestApp, slug: &str, email: &str) -> String {
-    let v: Value = app
-        .post_json(
-            slug,
-            "/api/auth/login",
-            &json!({"email": email, "password": PASSWORD}),
-        )
-        .json()
-        .unwrap();
-    v["access_token"].as_str().expect("token").to_owned()
-}
-
 /// No icon in the page is drawn larger than 48 px (an unsized SVG fills its container).
 fn assert_no_giant_icons(browser: &Browser) {
     let big = browser.eval(
@@ -49,18 +35,13 @@ fn assert_no_giant_icons(browser: &Browser) {
 
 #[test]
 fn the_overview_search_settings_and_team_pages_tell_the_truth() {
-    let app = TestApp::builder()
-        .env("WRK_EMAIL_VERIFICATION", "false")
-        .spawn();
-    account_with_workspace(&app, "ada@example.com", "acme", "Acme Inc");
-    let token = workspace_token(&app, "acme", "ada@example.com");
-    let r = app
-        .request(wrk_tests::Method::POST, "acme", "/api/automations")
-        .bearer_auth(&token)
-        .json(&json!({"name": "Invoice intake", "description": "Book supplier invoices in Xero"}))
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 201);
+    let app = TestApp::spawn_open();
+    let token = account_with_workspace(&app, "ada@example.com", "acme", "Acme Inc").token;
+    app.create_automation_with(
+        "acme",
+        &token,
+        json!({"name": "Invoice intake", "description": "Book supplier invoices in Xero"}),
+    );
 
     let browser = Browser::with_size(1366, 900);
     log_in(&app, &browser, "ada@example.com", "acme");
@@ -132,9 +113,7 @@ fn the_overview_search_settings_and_team_pages_tell_the_truth() {
 
 #[test]
 fn an_unknown_workspace_is_a_styled_page_that_names_the_address_and_links_to_the_apex() {
-    let app = TestApp::builder()
-        .env("WRK_EMAIL_VERIFICATION", "false")
-        .spawn();
+    let app = TestApp::spawn_open();
     let browser = Browser::with_size(1366, 900);
     browser.goto(&app.url("nope", "/"));
     browser.wait_for("[data-address]");
@@ -161,25 +140,9 @@ fn an_unknown_workspace_is_a_styled_page_that_names_the_address_and_links_to_the
 
 #[test]
 fn logging_in_from_a_workspace_host_lands_in_that_workspace_or_says_there_is_no_access() {
-    let app = TestApp::builder()
-        .env("WRK_EMAIL_VERIFICATION", "false")
-        .spawn();
-    account_with_workspace(&app, "ada@example.com", "acme", "Acme Inc");
-    let token: Value = app
-        .post_json(
-            "",
-            "/api/auth/login",
-            &json!({"email": "ada@example.com", "password": PASSWORD}),
-        )
-        .json()
-        .unwrap();
-    let r = app
-        .request(wrk_tests::Method::POST, "", "/api/account/workspaces")
-        .bearer_auth(token["access_token"].as_str().unwrap())
-        .json(&json!({"name": "Beta Labs", "subdomain": "beta"}))
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 201);
+    let app = TestApp::spawn_open();
+    let account = account_with_workspace(&app, "ada@example.com", "acme", "Acme Inc").account;
+    app.create_workspace(&account, "beta", "Beta Labs");
     account_with_workspace(&app, "bob@example.com", "bobs", "Bob's");
 
     // beta was used last (created last), but the login started on acme: it lands in acme.
@@ -220,12 +183,7 @@ fn an_unverified_login_offers_to_resend_the_verification_email() {
     let app = TestApp::builder()
         .env("WRK_EMAIL_VERIFICATION", "true")
         .spawn();
-    let r = app.post_json(
-        "",
-        "/api/auth/signup",
-        &json!({"email": "ada@example.com", "password": PASSWORD, "name": "Ada"}),
-    );
-    assert_eq!(r.status(), 201);
+    app.signup("ada@example.com", "Ada");
     let browser = Browser::with_size(1366, 900);
     browser.goto(&app.url("", "/login"));
     browser.fill("#email", "ada@example.com");
@@ -233,60 +191,17 @@ fn an_unverified_login_offers_to_resend_the_verification_email() {
     browser.click("form[data-form=login] button[type=submit]");
     browser.click("[data-resend-verification]");
     browser.wait_for(".banner-success");
-    let storage = wrk_tenants::Storage::open(wrk_tenants::StorageConfig::new(app.data_dir()))
-        .expect("storage");
-    let sent = storage
-        .control()
-        .list_emails(&wrk_tenants::outbox::EmailFilter {
-            to: Some("ada@example.com".into()),
-            ..Default::default()
-        })
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.kind == "verify_email")
-        .count();
+    let sent = app.outbox_count(&app.ops_token("ops"), "ada@example.com", "verify_email");
     assert_eq!(sent, 2, "the signup's and the resent one");
 }
 
 #[test]
 fn ops_see_every_workspace_by_name() {
-    let app = TestApp::builder()
-        .env("WRK_EMAIL_VERIFICATION", "false")
-        .spawn();
-    account_with_workspace(&app, "ada@example.com", "acme", "Acme Inc");
-    let token = workspace_token(&app, "acme", "ada@example.com");
-    let r = app
-        .request(wrk_tests::Method::POST, "acme", "/api/automations")
-        .bearer_auth(&token)
-        .json(&json!({"name": "Invoice intake"}))
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let out = Command::new(wrk_tests::wrk_bin())
-        .args([
-            "ops",
-            "create-user",
-            "--email",
-            "ops@wrk.example",
-            "--role",
-            "ops",
-        ])
-        .env("WRK_DATA_DIR", app.data_dir())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let password = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("password: "))
-        .expect("a generated password")
-        .trim()
-        .to_owned();
+    let app = TestApp::spawn_open();
+    let token = account_with_workspace(&app, "ada@example.com", "acme", "Acme Inc").token;
+    app.create_automation("acme", &token, "Invoice intake");
     let browser = Browser::with_size(1366, 900);
-    browser.goto(&app.url("ops", "/ops/login?next=/ops/workspaces"));
-    browser.fill("#email", "ops@wrk.example");
-    browser.fill("#password", &password);
-    browser.click("form[data-form=ops-login] button[type=submit]");
+    ops_log_in(&app, &browser, "ops@wrk.example", "ops", "/ops/workspaces");
     browser.wait_for("[data-workspace-list] tbody tr");
     let text = browser.text("[data-workspace-list]");
     assert!(text.contains("Acme Inc"), "{text}");
@@ -315,70 +230,24 @@ fn ops_see_every_workspace_by_name() {
     );
 }
 
-/// The `token=` of the newest email of `kind` to `to`, from the outbox.
-fn token_from_outbox(app: &TestApp, to: &str, kind: &str) -> String {
-    let text = wrk_tests::eventually(std::time::Duration::from_secs(10), "the email", || {
-        let storage =
-            wrk_tenants::Storage::open(wrk_tenants::StorageConfig::new(app.data_dir())).ok()?;
-        storage
-            .control()
-            .list_emails(&wrk_tenants::outbox::EmailFilter {
-                to: Some(to.to_owned()),
-                ..Default::default()
-            })
-            .ok()?
-            .into_iter()
-            .find(|e| e.kind == kind)
-            .map(|e| e.text)
-    });
-    let start = text.find("token=").expect("a link with a token") + "token=".len();
-    text[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect()
-}
-
 #[test]
 fn an_invitee_signs_up_from_the_link_with_the_address_filled_in_and_no_second_verification() {
     let app = TestApp::builder()
         .env("WRK_EMAIL_VERIFICATION", "true")
+        .mailbox()
         .spawn();
-    let r = app.post_json(
-        "",
-        "/api/auth/signup",
-        &json!({"email": "ada@example.com", "password": PASSWORD, "name": "Ada"}),
-    );
-    assert_eq!(r.status(), 201);
-    let t = token_from_outbox(&app, "ada@example.com", "verify_email");
+    app.signup("ada@example.com", "Ada");
+    let t = app.mailed_token("ada@example.com", "/verify-email");
     assert_eq!(
         app.post_json("", "/api/auth/verify-email", &json!({"token": t}))
             .status(),
         200
     );
-    let account: Value = app
-        .post_json(
-            "",
-            "/api/auth/login",
-            &json!({"email": "ada@example.com", "password": PASSWORD}),
-        )
-        .json()
-        .unwrap();
-    let r = app
-        .request(wrk_tests::Method::POST, "", "/api/account/workspaces")
-        .bearer_auth(account["access_token"].as_str().unwrap())
-        .json(&json!({"name": "Acme Inc", "subdomain": "acme"}))
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let token = workspace_token(&app, "acme", "ada@example.com");
-    let r = app
-        .request(wrk_tests::Method::POST, "acme", "/api/invitations")
-        .bearer_auth(&token)
-        .json(&json!({"email": "linus@example.com", "role": "member"}))
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let invite = token_from_outbox(&app, "linus@example.com", "invitation");
+    let account = app.token("", "ada@example.com");
+    app.create_workspace(&account, "acme", "Acme Inc");
+    let token = app.token("acme", "ada@example.com");
+    app.invite("acme", &token, "linus@example.com", "member");
+    let invite = app.mailed_token("linus@example.com", "/invite");
 
     let browser = Browser::with_size(1366, 900);
     browser.goto(&app.url("", &format!("/invite?token={invite}")));
@@ -397,96 +266,25 @@ fn an_invitee_signs_up_from_the_link_with_the_address_filled_in_and_no_second_ve
         &format!("location.host === '{host}' && location.pathname === '/app'"),
         "the invited workspace, without a verification email",
     );
-    let storage = wrk_tenants::Storage::open(wrk_tenants::StorageConfig::new(app.data_dir()))
-        .expect("storage");
-    let verifications = storage
-        .control()
-        .list_emails(&wrk_tenants::outbox::EmailFilter {
-            to: Some("linus@example.com".into()),
-            ..Default::default()
-        })
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.kind == "verify_email")
-        .count();
+    let verifications =
+        app.outbox_count(&app.ops_token("ops"), "linus@example.com", "verify_email");
     assert_eq!(verifications, 0);
 }
 
 #[test]
 fn the_plugins_page_sizes_its_results_and_explains_why_there_is_nothing_to_roll_back() {
-    let app = TestApp::builder()
-        .env("WRK_EMAIL_VERIFICATION", "false")
-        .spawn();
+    let app = TestApp::spawn_open();
     // One real pricing call to replay: an automation moved to pricing with a valid blueprint.
-    account_with_workspace(&app, "ada@example.com", "acme", "Acme Inc");
-    let token = workspace_token(&app, "acme", "ada@example.com");
-    let send = |method: wrk_tests::Method, path: &str, body: Value| -> Value {
-        let r = app
-            .request(method, "acme", path)
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .unwrap();
-        assert!(r.status().is_success(), "{path}: {}", r.status());
-        r.json().unwrap()
-    };
-    let a = send(
-        wrk_tests::Method::POST,
-        "/api/automations",
-        json!({"name": "Invoice intake"}),
-    );
-    let v1 = format!("/api/automations/{}/versions/1", a["id"].as_str().unwrap());
-    let v: Value = app
-        .request(wrk_tests::Method::GET, "acme", &v1)
-        .bearer_auth(&token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    send(
-        wrk_tests::Method::PUT,
-        &format!("{v1}/blueprint"),
-        json!({"revision": v["revision"], "blueprint": {
-            "trigger": {"kind": "email", "system": "Gmail"},
-            "steps": [
-                {"id": "read", "name": "Read the invoice", "system": "Gmail", "action": "fetch attachment"},
-                {"id": "book", "name": "Book it", "system": "Xero", "action": "create bill"}
-            ],
-            "systems": [{"name": "Gmail"}, {"name": "Xero"}],
-            "volume": {"monthly_runs": 2500},
-            "slas": {"max_latency_seconds": 600}
-        }}),
-    );
-    send(
-        wrk_tests::Method::POST,
-        &format!("{v1}/transitions"),
-        json!({"to": "needs_pricing"}),
-    );
-    let out = Command::new(wrk_tests::wrk_bin())
-        .args([
-            "ops",
-            "create-user",
-            "--email",
-            "admin@wrk.example",
-            "--role",
-            "ops_admin",
-        ])
-        .env("WRK_DATA_DIR", app.data_dir())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let password = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("password: "))
-        .expect("a generated password")
-        .trim()
-        .to_owned();
+    let token = account_with_workspace(&app, "ada@example.com", "acme", "Acme Inc").token;
+    app.quoted("acme", &token, "Invoice intake", 2500);
     let browser = Browser::with_size(1366, 900);
-    browser.goto(&app.url("ops", "/ops/login?next=/ops/plugins"));
-    browser.fill("#email", "admin@wrk.example");
-    browser.fill("#password", &password);
-    browser.click("form[data-form=ops-login] button[type=submit]");
+    ops_log_in(
+        &app,
+        &browser,
+        "admin@wrk.example",
+        "ops_admin",
+        "/ops/plugins",
+    );
     browser.wait_for("[data-kind=pricing] [data-rollback-why=pricing]");
     assert_eq!(
         browser.eval("return document.querySelector('[data-rollback=pricing]').disabled;"),

@@ -42,13 +42,6 @@ fn wrk(args: &[&str], data_dir: &Path) -> std::process::Output {
         .expect("run wrk")
 }
 
-fn spawn() -> TestApp {
-    TestApp::builder()
-        .env("WRK_AUTH_RATE_LIMIT", "10000")
-        .env("WRK_EMAIL_VERIFICATION", "false")
-        .spawn()
-}
-
 /// An ops_admin made with the CLI (a fixed password: a restarted app keeps the user from the
 /// first run), logged in on the ops host.
 fn ops_admin(app: &TestApp) -> String {
@@ -102,7 +95,7 @@ fn active(app: &TestApp, token: &str, kind: &str) -> (String, String) {
 
 #[test]
 fn the_three_built_ins_are_active_and_hostile_uploads_are_refused() {
-    let app = spawn();
+    let app = TestApp::spawn_open();
     let ops = ops_admin(&app);
     let items = list(&app, &ops);
     for kind in ["pricing", "validation", "ingestion"] {
@@ -160,7 +153,7 @@ fn the_three_built_ins_are_active_and_hostile_uploads_are_refused() {
 
 #[test]
 fn a_new_pricing_version_installs_shadow_runs_activates_rolls_back_and_survives_a_restart() {
-    let app = spawn();
+    let app = TestApp::spawn_open();
     let ops = ops_admin(&app);
     let acme = app.owner_of("owner@acme.example", "acme").token;
     app.quoted("acme", &acme, "Invoices", 2500);
@@ -289,7 +282,7 @@ fn a_new_pricing_version_installs_shadow_runs_activates_rolls_back_and_survives_
 
 #[test]
 fn a_plain_ops_user_reads_but_cannot_install_or_activate() {
-    let app = spawn();
+    let app = TestApp::spawn_open();
     let out = wrk(
         &[
             "ops",
@@ -339,7 +332,7 @@ const VERDICT_GUARD: Duration = Duration::from_secs(30);
 
 #[test]
 fn the_drop_folder_activates_a_valid_plugin_and_sets_garbage_aside() {
-    let app = spawn();
+    let app = TestApp::spawn_open();
     let ops = ops_admin(&app);
     let inbox = app.data_dir().join("plugins").join("inbox");
     assert!(inbox.is_dir(), "the server creates the inbox");
@@ -457,7 +450,7 @@ fn wrk_plugin_check_run_and_install_work_from_the_command_line() {
 
 #[test]
 fn the_ops_plugins_page_uploads_a_plugin_and_shows_the_report() {
-    let app = spawn();
+    let app = TestApp::spawn_open();
     let ops = ops_admin(&app);
     let acme = app.owner_of("owner@acme.example", "acme").token;
     app.quoted("acme", &acme, "Invoices", 2500);

@@ -31,9 +31,7 @@ fn draft(browser: &Browser, text: &str) {
 
 #[test]
 fn typed_requirements_become_a_readable_proposal_diff_and_documents_stay_listed() {
-    let app = TestApp::builder()
-        .env("WRK_EMAIL_VERIFICATION", "false")
-        .spawn();
+    let app = TestApp::spawn_open();
     account_with_workspace(&app, "ada@example.com", "acme", "Acme Inc");
     let browser = Browser::with_size(1366, 900);
     log_in(&app, &browser, "ada@example.com", "acme");

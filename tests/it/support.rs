@@ -1,35 +1,13 @@
 //! Set-up shared by the browser tests: an account with a workspace, and logging in through the
-//! login page.
+//! login pages of a workspace and of the ops console.
 
+pub use wrk_tests::PASSWORD;
 use wrk_tests::browser::Browser;
-use wrk_tests::{StatusCode, TestApp, Value, json};
-
-pub const PASSWORD: &str = "correct horse battery staple";
+use wrk_tests::{Owner, TestApp};
 
 /// A verified account (verification off) with a workspace `slug`, created through the API.
-pub fn account_with_workspace(app: &TestApp, email: &str, slug: &str, name: &str) {
-    let r = app.post_json(
-        "",
-        "/api/auth/signup",
-        &json!({"email": email, "password": PASSWORD, "name": "Grace Hopper"}),
-    );
-    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().unwrap());
-    let login: Value = app
-        .post_json(
-            "",
-            "/api/auth/login",
-            &json!({"email": email, "password": PASSWORD}),
-        )
-        .json()
-        .unwrap();
-    let token = login["access_token"].as_str().expect("access token");
-    let r = app
-        .request(wrk_tests::Method::POST, "", "/api/account/workspaces")
-        .bearer_auth(token)
-        .json(&json!({"name": name, "subdomain": slug}))
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().unwrap());
+pub fn account_with_workspace(app: &TestApp, email: &str, slug: &str, name: &str) -> Owner {
+    app.owner_named(email, slug, name)
 }
 
 /// Logs in through the login page; with one workspace the browser lands in it.
@@ -44,4 +22,22 @@ pub fn log_in(app: &TestApp, browser: &Browser, email: &str, slug: &str) {
         "the workspace app after login",
     );
     browser.wait_for("[data-page-root] h1");
+}
+
+/// Makes the ops user `email` with `role` (CLI) and logs in through the ops login page, which
+/// then goes on to `next`.
+pub fn ops_log_in(app: &TestApp, browser: &Browser, email: &str, role: &str, next: &str) {
+    let password = app.create_ops_user(email, role, None);
+    browser.goto(&app.url("ops", &format!("/ops/login?next={next}")));
+    browser.fill("#email", email);
+    browser.fill("#password", &password);
+    browser.click("form[data-form=ops-login] button[type=submit]");
+}
+
+/// `email` owning the workspace `slug` named `name`, and a browser logged in there.
+pub fn owner_signed_in(app: &TestApp, email: &str, slug: &str, name: &str) -> Browser {
+    account_with_workspace(app, email, slug, name);
+    let browser = Browser::start();
+    log_in(app, &browser, email, slug);
+    browser
 }

@@ -5,8 +5,9 @@
 //! otherwise; tests that check a refusal call [`TestApp::call`] directly.
 
 use std::process::Command;
+use std::time::Duration;
 
-use crate::{Method, StatusCode, TestApp, Value, json};
+use crate::{Method, StatusCode, TestApp, Value, eventually, json};
 
 /// The password of every account the helpers make.
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -45,6 +46,15 @@ pub fn version_path(automation: &str) -> String {
 }
 
 impl TestApp {
+    /// A server where a signup is verified at once and the auth rate limit is out of the way
+    /// (these tests make many auth calls from one IP): what most API tests want.
+    pub fn spawn_open() -> TestApp {
+        TestApp::builder()
+            .env("WRK_AUTH_RATE_LIMIT", "10000")
+            .env("WRK_EMAIL_VERIFICATION", "false")
+            .spawn()
+    }
+
     pub fn get_as(&self, host: &str, path: &str, token: &str) -> (StatusCode, Value) {
         self.call(Method::GET, host, path, Some(token), None)
     }
@@ -277,6 +287,52 @@ impl TestApp {
         assert_eq!(s, StatusCode::OK, "{v}");
         assert_eq!(v["status"], "awaiting_client_approval", "{v}");
         id
+    }
+
+    /// Uploads a requirements document (`multipart/form-data`, one field `file`) to version 1;
+    /// the status and answer, whatever they are.
+    pub fn upload_document(
+        &self,
+        slug: &str,
+        token: &str,
+        automation: &str,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> (StatusCode, Value) {
+        let boundary = "wrk-test-boundary-7d1f0c";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let res = self
+            .request(
+                Method::POST,
+                slug,
+                &format!("{}/documents", version_path(automation)),
+            )
+            .bearer_auth(token)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .expect("upload");
+        let status = res.status();
+        (status, res.json().unwrap_or(Value::Null))
+    }
+
+    /// Polls version 1's ingestion until it is `done` or `failed`; returns it.
+    pub fn ingestion_settled(&self, slug: &str, token: &str, automation: &str) -> Value {
+        let path = format!("{}/ingestion", version_path(automation));
+        eventually(Duration::from_secs(60), "ingestion settles", || {
+            let (s, b) = self.get_as(slug, &path, token);
+            assert_eq!(s, StatusCode::OK, "{b}");
+            matches!(b["status"].as_str(), Some("done" | "failed")).then_some(b)
+        })
     }
 
     /// The workspace audit log's rows about one entity, newest first.
