@@ -5,13 +5,6 @@ use std::sync::{Arc, Barrier};
 
 use wrk_tests::{Method, StatusCode, TestApp, Value, blueprint, json, version_path};
 
-fn spawn() -> TestApp {
-    TestApp::builder()
-        .env("WRK_AUTH_RATE_LIMIT", "10000")
-        .env("WRK_EMAIL_VERIFICATION", "false")
-        .spawn()
-}
-
 fn tasks(app: &TestApp, slug: &str, token: &str, query: &str) -> Vec<Value> {
     let (s, list) = app.get_as(slug, &format!("/api/tasks?limit=200&{query}"), token);
     assert_eq!(s, 200, "{list}");
@@ -20,7 +13,7 @@ fn tasks(app: &TestApp, slug: &str, token: &str, query: &str) -> Vec<Value> {
 
 #[test]
 fn moving_a_valid_blueprint_to_needs_pricing_sends_a_quote_whose_lines_add_up() {
-    let app = spawn();
+    let app = TestApp::spawn_open();
     let acme = app.owner_of("owner@acme.example", "acme").token;
     let (s, created) = app.post_as(
         "acme",
@@ -169,7 +162,7 @@ fn moving_a_valid_blueprint_to_needs_pricing_sends_a_quote_whose_lines_add_up() 
 
 #[test]
 fn a_blueprint_with_validation_errors_fails_the_guard_and_its_tasks_close_when_fixed() {
-    let app = spawn();
+    let app = TestApp::spawn_open();
     let acme = app.owner_of("owner@acme.example", "acme").token;
     let id = app.create_automation("acme", &acme, "Payroll");
     let bad = json!({
@@ -241,7 +234,7 @@ fn a_blueprint_with_validation_errors_fails_the_guard_and_its_tasks_close_when_f
 
 #[test]
 fn every_move_outside_the_table_answers_409_with_the_allowed_list() {
-    let app = spawn();
+    let app = TestApp::spawn_open();
     let acme = app.owner_of("owner@acme.example", "acme").token;
     let ops = app.ops_token("ops");
     let tid = app.tenant_id("acme", &acme);
@@ -319,7 +312,7 @@ fn every_move_outside_the_table_answers_409_with_the_allowed_list() {
 
 #[test]
 fn moves_reserved_to_one_side_refuse_the_other_with_403() {
-    let app = spawn();
+    let app = TestApp::spawn_open();
     let acme = app.owner_of("owner@acme.example", "acme").token;
     let ops = app.ops_token("ops");
     let tid = app.tenant_id("acme", &acme);
@@ -379,7 +372,7 @@ fn moves_reserved_to_one_side_refuse_the_other_with_403() {
 
 #[test]
 fn two_concurrent_blueprint_updates_from_the_same_revision_give_one_200_and_one_409() {
-    let app = Arc::new(spawn());
+    let app = Arc::new(TestApp::spawn_open());
     let acme = app.owner_of("owner@acme.example", "acme").token;
     let id = app.create_automation("acme", &acme, "Race");
     let barrier = Arc::new(Barrier::new(2));
@@ -420,7 +413,7 @@ fn two_concurrent_blueprint_updates_from_the_same_revision_give_one_200_and_one_
 
 #[test]
 fn a_token_of_beta_sees_none_of_acmes_automations_quotes_or_tasks() {
-    let app = spawn();
+    let app = TestApp::spawn_open();
     let acme = app.owner_of("owner@acme.example", "acme").token;
     let beta = app.owner_of("owner@beta.example", "beta").token;
     let id = app.quoted("acme", &acme, "Secret", 2500);
@@ -467,7 +460,7 @@ fn a_token_of_beta_sees_none_of_acmes_automations_quotes_or_tasks() {
 
 #[test]
 fn every_mutating_call_leaves_exactly_one_audit_row_per_change() {
-    let app = spawn();
+    let app = TestApp::spawn_open();
     let acme = app.owner_of("owner@acme.example", "acme").token;
     let id = app.create_automation("acme", &acme, "Audited");
     let (s, _) = app.patch_as(
@@ -583,7 +576,7 @@ fn every_mutating_call_leaves_exactly_one_audit_row_per_change() {
 
 #[test]
 fn archived_automations_are_read_only_and_hidden_unless_asked_for() {
-    let app = spawn();
+    let app = TestApp::spawn_open();
     let acme = app.owner_of("owner@acme.example", "acme").token;
     let kept = app.create_automation("acme", &acme, "Kept invoices");
     let gone = app.create_automation("acme", &acme, "Gone invoices");
@@ -662,7 +655,7 @@ fn archived_automations_are_read_only_and_hidden_unless_asked_for() {
 
 #[test]
 fn a_new_version_is_refused_while_one_is_in_flight_and_names_are_checked() {
-    let app = spawn();
+    let app = TestApp::spawn_open();
     let acme = app.owner_of("owner@acme.example", "acme").token;
     let id = app.quoted("acme", &acme, "In flight", 2500);
     let (s, p) = app.post_as(
@@ -740,7 +733,7 @@ fn a_new_version_is_refused_while_one_is_in_flight_and_names_are_checked() {
 
 #[test]
 fn tasks_are_moved_only_by_their_side_and_ops_list_every_workspace() {
-    let app = spawn();
+    let app = TestApp::spawn_open();
     let acme = app.owner_of("owner@acme.example", "acme").token;
     let ops = app.ops_token("ops");
     let tid = app.tenant_id("acme", &acme);
@@ -762,55 +755,47 @@ fn tasks_are_moved_only_by_their_side_and_ops_list_every_workspace() {
         ops_task["id"].as_str().unwrap(),
         client_task["id"].as_str().unwrap(),
     );
+    // A task moved by the workspace (on its host) or by ops (through the workspace's id).
+    let by_client = |task: &str, status: &str| {
+        app.patch_as(
+            "acme",
+            &format!("/api/tasks/{task}"),
+            &acme,
+            json!({"status": status}),
+        )
+    };
+    let by_ops = |task: &str, status: &str| {
+        app.patch_as(
+            "ops",
+            &format!("/api/ops/tenants/{tid}/tasks/{task}"),
+            &ops,
+            json!({"status": status}),
+        )
+    };
 
-    let (s, p) = app.patch_as(
-        "acme",
-        &format!("/api/tasks/{ops_id}"),
-        &acme,
-        json!({"status": "done"}),
-    );
+    let (s, p) = by_client(ops_id, "done");
     assert_eq!(
         (s, p["code"].as_str()),
         (StatusCode::FORBIDDEN, Some("forbidden")),
         "{p}"
     );
-    let (s, p) = app.patch_as(
-        "ops",
-        &format!("/api/ops/tenants/{tid}/tasks/{client_id}"),
-        &ops,
-        json!({"status": "done"}),
-    );
+    let (s, p) = by_ops(client_id, "done");
     assert_eq!(s, 403, "{p}");
     for status in ["in_progress", "done", "todo"] {
-        let (s, t) = app.patch_as(
-            "ops",
-            &format!("/api/ops/tenants/{tid}/tasks/{ops_id}"),
-            &ops,
-            json!({"status": status}),
-        );
+        let (s, t) = by_ops(ops_id, status);
         assert_eq!(
             (s, t["status"].as_str()),
             (StatusCode::OK, Some(status)),
             "{t}"
         );
     }
-    let (s, t) = app.patch_as(
-        "acme",
-        &format!("/api/tasks/{client_id}"),
-        &acme,
-        json!({"status": "in_progress"}),
-    );
+    let (s, t) = by_client(client_id, "in_progress");
     assert_eq!(
         (s, t["status"].as_str()),
         (StatusCode::OK, Some("in_progress")),
         "{t}"
     );
-    let (s, p) = app.patch_as(
-        "acme",
-        &format!("/api/tasks/{client_id}"),
-        &acme,
-        json!({"status": "finished"}),
-    );
+    let (s, p) = by_client(client_id, "finished");
     assert_eq!(s, 422, "{p}");
 
     let (s, list) = app.get_as(

@@ -492,45 +492,26 @@ fn forged_tampered_and_expired_access_tokens_are_refused() {
         .step_by(2)
         .map(|i| u8::from_str_radix(&secret.trim()[i..i + 2], 16).unwrap())
         .collect();
-    let claims =
-        json!({"sub": user_id, "roles": [], "aud": "wrk:account", "iat": 1_000, "exp": 2_000});
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
-    header.kid = Some(kid.clone());
-    let expired = jsonwebtoken::encode(
-        &header,
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(&secret),
-    )
-    .unwrap();
+    let status_of = |kid: &str, exp: i64| {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        header.kid = Some(kid.to_owned());
+        let claims =
+            json!({"sub": user_id, "roles": [], "aud": "wrk:account", "iat": 1_000, "exp": exp});
+        let token = jsonwebtoken::encode(
+            &header,
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(&secret),
+        )
+        .unwrap();
+        app.get_as("", "/api/account/me", &token).0
+    };
+    assert_eq!(status_of(&kid, 2_000), 401, "expired");
     assert_eq!(
-        app.get_as("", "/api/account/me", &expired).0,
-        401,
-        "expired"
-    );
-    let fresh = json!({"sub": user_id, "roles": [], "aud": "wrk:account", "iat": 1_000, "exp": 99_999_999_999i64});
-    let valid = jsonwebtoken::encode(
-        &header,
-        &fresh,
-        &jsonwebtoken::EncodingKey::from_secret(&secret),
-    )
-    .unwrap();
-    assert_eq!(
-        app.get_as("", "/api/account/me", &valid).0,
+        status_of(&kid, 99_999_999_999),
         200,
         "the same key and claims, unexpired, pass"
     );
-    header.kid = Some("unknown-kid".into());
-    let unknown = jsonwebtoken::encode(
-        &header,
-        &fresh,
-        &jsonwebtoken::EncodingKey::from_secret(&secret),
-    )
-    .unwrap();
-    assert_eq!(
-        app.get_as("", "/api/account/me", &unknown).0,
-        401,
-        "unknown kid"
-    );
+    assert_eq!(status_of("unknown-kid", 99_999_999_999), 401, "unknown kid");
 }
 
 #[test]

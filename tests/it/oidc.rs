@@ -162,40 +162,17 @@ fn unknown_and_unreachable_providers_answer_without_breaking_others() {
 
 #[test]
 fn an_invitation_carried_through_sso_lands_in_that_workspace_and_is_remembered() {
-    use wrk_core::roles::ClientRole;
-    use wrk_tenants::audit::{AuditActor, RequestMeta};
-    use wrk_tenants::identity::invitations::NewInvitation;
-    use wrk_tenants::identity::{NewToken, nothing, token_hash};
-
-    let data = tempfile::tempdir().unwrap();
-    let tenant = wrk_tests::seed_workspace(data.path(), "acme", "Acme");
-    {
-        let storage =
-            wrk_tenants::Storage::open(wrk_tenants::StorageConfig::new(data.path())).unwrap();
-        storage
-            .control()
-            .create_invitation(
-                &NewInvitation {
-                    tenant: wrk_core::ids::TenantId::parse(&tenant).unwrap(),
-                    email: "invitee@example.com",
-                    role: ClientRole::Member,
-                    token: NewToken {
-                        hash: token_hash("invite-secret-token"),
-                        expires_at: chrono::Utc::now() + chrono::Duration::days(1),
-                    },
-                },
-                &AuditActor::system(),
-                &RequestMeta::default(),
-                nothing,
-            )
-            .unwrap();
-    }
     let idp = IdProvider::start(REDIRECT);
-    let mut builder = TestApp::builder().data_dir(data);
+    let mut builder = TestApp::builder()
+        .env("WRK_EMAIL_VERIFICATION", "false")
+        .mailbox();
     for (k, v) in idp.env("corp") {
         builder = builder.env(&k, v);
     }
     let app = builder.spawn();
+    let owner = app.owner_named("owner@example.com", "acme", "Acme");
+    app.invite("acme", &owner.token, "invitee@example.com", "member");
+    let invite = app.mailed_token("invitee@example.com", "/invite");
     let port = app.port();
     let base = format!("http://localhost:{port}");
 
@@ -204,7 +181,7 @@ fn an_invitation_carried_through_sso_lands_in_that_workspace_and_is_remembered()
         &base,
         "corp",
         "invitee@example.com",
-        "?invite=invite-secret-token",
+        &format!("?invite={invite}"),
     );
     assert_eq!(first.status, 302, "{}", first.body);
     let to = first.location.unwrap();
