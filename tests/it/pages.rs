@@ -174,7 +174,7 @@ fn owners_and_admins_rename_the_workspace_audited_and_its_address_stays() {
 fn an_unknown_workspace_host_serves_its_page_with_assets_and_the_login_of_a_workspace_goes_to_the_apex()
  {
     let app = TestApp::spawn_open();
-    app.owner_named("ada@example.com", "acme", "Acme Inc").token;
+    app.owner_named("ada@example.com", "acme", "Acme Inc");
     let page = app
         .request(Method::GET, "nope", "/")
         .header("accept", "text/html")

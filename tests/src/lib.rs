@@ -1,5 +1,9 @@
 //! The black-box test harness: [`TestApp`] starts the real `wrk` binary on port 0 with a fresh
-//! temp data dir, waits for `/readyz`, and kills it on drop; [`browser`] drives headless Chromium.
+//! temp data dir, waits for `/readyz`, and kills it on drop; [`api`] gives it a helper per endpoint
+//! (`owner_of`, `ops_token`, automations, invitations, the ops outbox, …); with
+//! [`TestAppBuilder::mailbox`] it mails to an SMTP sink of its own ([`smtp`]); [`browser`] drives
+//! headless Chromium. Tests talk to the server only through HTTP, SMTP, its log and its CLI, never
+//! through the files of a running server.
 //!
 //! Every host is reachable by name: `app.url("acme", "/api/me")` is
 //! `http://acme.localhost:PORT/api/me`; the HTTP client resolves every `*.localhost` to loopback,
