@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use wasmtime::{
     Config, Enabled, Engine, ExternType, InstanceAllocationStrategy, InstancePre, Linker, Module,
-    OptLevel, PoolingAllocationConfig, Store, Trap,
+    OptLevel, PoolingAllocationConfig, Store, Trap, UpdateDeadline,
 };
 use wrk_plugin_sdk::Manifest;
 
@@ -254,11 +254,28 @@ impl PluginHost {
         store
             .set_fuel(limits.fuel)
             .map_err(|e| PluginError::Trap(e.to_string()))?;
-        let ticks = (limits.wall_time.as_micros() / self.epoch_tick.as_micros().max(1)) as u64 + 1;
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
-
+        // The first deadline is the CPU budget on the clock; when it passes, the callback charges
+        // only what the thread really ran and extends the deadline by what is left, until the
+        // budget is spent or the hard wall-time cap is reached (limits.rs says why).
+        let tick = self.epoch_tick;
+        let ticks = move |d: Duration| (d.as_micros() / tick.as_micros().max(1)) as u64 + 1;
+        let (budget, cap) = (limits.cpu_time, limits.wall_time);
         let started = Instant::now();
+        let cpu_start = thread_cpu_time();
+        store.set_epoch_deadline(ticks(budget.min(cap)));
+        store.epoch_deadline_callback(move |_| {
+            let spent = thread_cpu_time()
+                .zip(cpu_start)
+                .map(|(now, then)| now.saturating_sub(then));
+            let left_on_clock = cap.saturating_sub(started.elapsed());
+            Ok(match spent {
+                Some(spent) if spent < budget && !left_on_clock.is_zero() => {
+                    UpdateDeadline::Continue(ticks((budget - spent).min(left_on_clock)))
+                }
+                _ => UpdateDeadline::Interrupt,
+            })
+        });
+
         let outcome = plugin.pre.instantiate(&mut store).and_then(|instance| {
             let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
             start.call(&mut store, ())
@@ -287,6 +304,15 @@ impl PluginHost {
             stats,
         })
     }
+}
+
+/// CPU time the calling thread has run, from Linux's `/proc/thread-self/schedstat` (its first
+/// field, in nanoseconds). Read only when a call reaches an epoch deadline, never per call.
+/// `None` where the platform does not say; the time limit is then a deadline on the clock.
+fn thread_cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos = stat.split_ascii_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
 }
 
 fn classify(e: &wasmtime::Error, state: &CallState) -> PluginError {
@@ -323,5 +349,30 @@ fn rejection(exit: i32, stderr: &[u8]) -> PluginError {
             code: format!("exit_{exit}"),
             message: String::from_utf8_lossy(stderr).chars().take(500).collect(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thread_is_charged_for_the_time_it_runs_not_the_time_it_waits() {
+        let Some(before) = thread_cpu_time() else {
+            panic!("this platform should report a thread's CPU time (/proc/thread-self/schedstat)");
+        };
+        std::thread::sleep(Duration::from_millis(200));
+        let slept = thread_cpu_time().unwrap() - before;
+        assert!(
+            slept < Duration::from_millis(100),
+            "sleeping cost {slept:?} of CPU"
+        );
+
+        let spin_from = thread_cpu_time().unwrap();
+        let mut x = 0u64;
+        while thread_cpu_time().unwrap() - spin_from < Duration::from_millis(20) {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+        assert!(thread_cpu_time().unwrap() - spin_from >= Duration::from_millis(20));
     }
 }

@@ -17,8 +17,8 @@ pub enum PluginError {
     /// Tried to grow its linear memory past the limit.
     #[error("plugin exceeded its memory limit")]
     MemoryLimit,
-    /// Ran past its wall-time deadline (epoch interruption).
-    #[error("plugin exceeded its wall-time limit")]
+    /// Spent its CPU-time budget, or ran into the hard wall-time cap (epoch interruption).
+    #[error("plugin exceeded its time limit")]
     Timeout,
     /// Any other trap (unreachable, out-of-bounds access, a call to an unsupported WASI function…).
     #[error("plugin trapped: {0}")]

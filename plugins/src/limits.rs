@@ -1,5 +1,11 @@
 //! Per-call resource limits (ARCHITECTURE.md: 10,000,000 fuel, 32 MiB memory, 1 MiB input,
-//! 256 KiB output, 100 ms wall time) and the host-wide configuration.
+//! 256 KiB output, 100 ms of time) and the host-wide configuration.
+//!
+//! The 100 ms is charged as the calling thread's CPU time, not as time on the clock: on a busy
+//! machine the operating system may run other threads for longer than a whole call takes, and a
+//! plugin must not fail (nor a built-in fail its start-up check) for time it never ran. Fuel
+//! bounds the instructions; the CPU-time budget bounds what fuel undercounts (bulk memory
+//! operations cost one unit of fuel each); `wall_time` caps how long a caller can wait at all.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,7 +26,10 @@ pub struct Limits {
     pub input_bytes: usize,
     /// Largest stdout a plugin may write, in bytes; writing more traps the call.
     pub output_bytes: usize,
-    /// Wall-time deadline per call, enforced by epoch interruption.
+    /// CPU time the call's thread may spend, checked at epoch deadlines (see the module docs).
+    /// Where the platform cannot tell a thread's CPU time, it is a wall-time deadline.
+    pub cpu_time: Duration,
+    /// Hard deadline on the clock, however little CPU the call got: bounds a caller's wait.
     pub wall_time: Duration,
 }
 
@@ -31,7 +40,8 @@ impl Default for Limits {
             memory_bytes: 32 << 20,
             input_bytes: 1 << 20,
             output_bytes: 256 << 10,
-            wall_time: Duration::from_millis(100),
+            cpu_time: Duration::from_millis(100),
+            wall_time: Duration::from_secs(1),
         }
     }
 }
@@ -46,7 +56,7 @@ pub struct HostConfig {
     /// beyond that fails with a `Trap("instance pool exhausted …")`; size it above the blocking
     /// pool that runs plugin calls.
     pub max_concurrent_calls: u32,
-    /// Granularity of the wall-time deadline (the epoch ticker's period).
+    /// Granularity of the time limits (the epoch ticker's period).
     pub epoch_tick: Duration,
 }
 

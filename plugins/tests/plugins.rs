@@ -253,15 +253,29 @@ fn forever_loop_runs_out_of_fuel_and_a_normal_plugin_still_runs() {
 }
 
 #[test]
-fn forever_loop_with_ample_fuel_hits_the_wall_time_limit() {
+fn forever_loop_with_ample_fuel_hits_the_cpu_time_limit() {
     let host = host_with(Limits {
         fuel: u64::MAX / 2,
-        wall_time: Duration::from_millis(30),
+        cpu_time: Duration::from_millis(30),
         ..Limits::default()
     });
     let started = Instant::now();
     assert_eq!(run_err(&host, "forever-loop"), PluginError::Timeout);
-    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_normal_plugin_still_runs(&host);
+}
+
+#[test]
+fn forever_loop_with_ample_fuel_and_cpu_time_hits_the_wall_time_cap() {
+    let host = host_with(Limits {
+        fuel: u64::MAX / 2,
+        cpu_time: Duration::from_secs(60),
+        wall_time: Duration::from_millis(50),
+        ..Limits::default()
+    });
+    let started = Instant::now();
+    assert_eq!(run_err(&host, "forever-loop"), PluginError::Timeout);
+    assert!(started.elapsed() < Duration::from_secs(5));
     assert_normal_plugin_still_runs(&host);
 }
 
@@ -269,6 +283,7 @@ fn forever_loop_with_ample_fuel_hits_the_wall_time_limit() {
 fn memory_bomb_hits_the_memory_limit() {
     let host = host_with(Limits {
         fuel: u64::MAX / 2,
+        cpu_time: Duration::from_secs(5),
         wall_time: Duration::from_secs(5),
         ..Limits::default()
     });
