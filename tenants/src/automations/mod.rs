@@ -51,13 +51,6 @@ pub struct Automation {
     pub updated_at: DateTime<Utc>,
 }
 
-impl Automation {
-    /// Archived automations are read-only (flow 35): core's [`check_writable`].
-    pub fn is_read_only(&self) -> bool {
-        check_writable(self.status).is_err()
-    }
-}
-
 /// Filters of `GET /api/automations`; newest first, cursor on the (time-ordered) id.
 #[derive(Debug, Clone, Default)]
 pub struct AutomationFilter {

@@ -604,14 +604,14 @@ mod tests {
         (d, s, a.id)
     }
 
-    fn to(
+    fn transition(
         s: &TenantStore,
         id: AutomationId,
         status: VersionStatus,
         actor: &Actor,
         reason: Option<&str>,
-    ) -> Result<Applied, TransitionError> {
-        let applied = s.transition_version(
+    ) -> StoreResult<Applied> {
+        s.transition_version(
             id,
             VersionRef::Latest,
             &TransitionRequest {
@@ -621,8 +621,18 @@ mod tests {
                 audit_actor: &who(),
                 request: &req(),
             },
-        );
-        match applied {
+        )
+    }
+
+    /// [`transition`], for tests where only core may refuse.
+    fn to(
+        s: &TenantStore,
+        id: AutomationId,
+        status: VersionStatus,
+        actor: &Actor,
+        reason: Option<&str>,
+    ) -> Result<Applied, TransitionError> {
+        match transition(s, id, status, actor, reason) {
             Ok(applied) => Ok(applied),
             Err(StoreError::Transition(refused)) => Err(refused),
             Err(other) => panic!("not a refusal by core: {other}"),
@@ -715,37 +725,18 @@ mod tests {
     #[test]
     fn corrupt_stored_issues_refuse_the_transition_with_an_error_instead_of_passing_the_guard() {
         let (_d, s, id) = setup();
-        s.update_blueprint(
-            id,
-            VersionRef::Latest,
-            &json!({"steps": [1]}),
-            0,
-            &Validation::default(),
-            &owner(),
-            &who(),
-            &req(),
-        )
-        .unwrap();
         s.db()
             .write(|tx| {
                 tx.execute(
-                    "UPDATE versions SET issues = '[{\"code\": \"missing_trig' WHERE automation_id = ?1",
+                    "UPDATE versions SET blueprint = '{\"steps\": [1]}',
+                                         issues = '[{\"code\": \"missing_trig'
+                     WHERE automation_id = ?1",
                     [id.to_string()],
                 )?;
                 Ok(())
             })
             .unwrap();
-        let refused = s.transition_version(
-            id,
-            VersionRef::Latest,
-            &TransitionRequest {
-                to: VersionStatus::NeedsPricing,
-                reason: None,
-                actor: &owner(),
-                audit_actor: &who(),
-                request: &req(),
-            },
-        );
+        let refused = transition(&s, id, VersionStatus::NeedsPricing, &owner(), None);
         assert!(
             matches!(
                 refused,
