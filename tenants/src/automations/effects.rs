@@ -70,12 +70,11 @@ pub(crate) fn apply(
 ) -> StoreResult<Vec<AfterCommit>> {
     let mut after = Vec::new();
     for &effect in &t.effects {
-        match perform(tx, effect, t, before, req)? {
-            Done::Stored => {}
-            Done::AfterCommit(work) => after.push(work),
-            Done::NotBuilt(flow) => {
-                tracing::debug!(effect = %effect.code(), flow, "side effect not built yet");
-            }
+        let done = perform(tx, effect, t, before, req)?;
+        if let Done::AfterCommit(work) = done {
+            after.push(work);
+        } else if let Done::NotBuilt(flow) = done {
+            tracing::debug!(effect = %effect.code(), flow, "side effect not built yet");
         }
     }
     Ok(after)
