@@ -5,6 +5,8 @@
 //! host (`wrk-host`) call into it and never decide on their own.
 //!
 //! Layout:
+//! - [`automation`]: the name, description and requirements rules (`parse` constructors) and
+//!   the read-only, editable-blueprint and new-version checks, each with a typed error.
 //! - [`blueprint`]: the blueprint's published JSON Schema and small readers of blueprint JSON.
 //! - [`ids`]: UUID v7 newtypes (`TenantId`, `UserId`, ...).
 //! - [`slug`]: workspace subdomain rules and the reserved list.
@@ -14,6 +16,7 @@
 //! - [`money`]: integer cents with a currency, checked arithmetic, discounts and proration.
 //! - [`redact`]: hiding tokens in text shown to people other than its recipient (ops outbox).
 
+pub mod automation;
 pub mod blueprint;
 pub mod ids;
 pub mod machine;

@@ -4,7 +4,12 @@
 //! between them exist, who may make each move, which facts must hold first (guards), and what the
 //! host must do once a move is applied (side effects). Nothing else in the system decides a
 //! transition; the storage and the host gather facts, call [`transition`], and carry out the
-//! [`SideEffect`]s it returns in the same database transaction as the status change.
+//! [`SideEffect`]s it returns: the storage in the same database transaction as the status change
+//! (one `match` in `wrk_tenants::automations::effects`), the host what must run after the commit
+//! (one `match` in the host's `services::automations::after_commit`).
+//!
+//! The checks that are not moves (read-only, editable blueprint, new version allowed) are in
+//! [`crate::automation`], built on [`VersionStatus`]'s predicates here.
 //!
 //! The table is data ([`RULES`]), not match arms, so it can be read next to the spec line by line,
 //! listed for an API answer ([`allowed_transitions`]), and tested exhaustively against an

@@ -11,7 +11,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
+use wrk_core::automation::{DescriptionError, NameError, RequirementsError, WriteRefused};
 use wrk_tenants::{Refusal, StoreError};
+
+use crate::services::automations::AutomationError;
 
 /// An RFC 9457 problem document, as sent on the wire.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -346,7 +349,51 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(msg) => Self::Conflict(msg),
             StoreError::Stale { current } => Self::StaleRevision { current },
             StoreError::Refused(r) => Self::Refused(r),
+            StoreError::Transition(e) => e.into(),
+            StoreError::WriteRefused(e) => e.into(),
             other => Self::Unexpected(other.into()),
+        }
+    }
+}
+
+impl From<WriteRefused> for ApiError {
+    fn from(err: WriteRefused) -> Self {
+        Self::Conflict(err.to_string())
+    }
+}
+
+impl From<NameError> for ApiError {
+    fn from(err: NameError) -> Self {
+        Self::validation("name", err.to_string())
+    }
+}
+
+impl From<DescriptionError> for ApiError {
+    fn from(err: DescriptionError) -> Self {
+        Self::validation("description", err.to_string())
+    }
+}
+
+/// Requirements arrive as the `text` field of `PUT …/requirements`.
+impl From<RequirementsError> for ApiError {
+    fn from(err: RequirementsError) -> Self {
+        Self::validation("text", err.to_string())
+    }
+}
+
+impl From<AutomationError> for ApiError {
+    fn from(err: AutomationError) -> Self {
+        match err {
+            AutomationError::Store(e) => e.into(),
+            AutomationError::Transition(e) => e.into(),
+            AutomationError::WriteRefused(e) => e.into(),
+            e @ (AutomationError::BlueprintNotAnObject | AutomationError::BlueprintBounds(_)) => {
+                Self::validation("blueprint", e.to_string())
+            }
+            e @ AutomationError::NotYourTask(_) => Self::Forbidden(e.to_string()),
+            e @ (AutomationError::Pricing(_) | AutomationError::Blocking(_)) => {
+                Self::Unexpected(e.into())
+            }
         }
     }
 }
@@ -370,9 +417,9 @@ impl From<wrk_core::machine::TransitionError> for ApiError {
                 ),
                 allowed: allowed.iter().map(|s| s.as_str().to_owned()).collect(),
             },
-            e @ (T::NotPermitted { .. } | T::CreationNotPermitted { .. }) => {
-                Self::TransitionNotPermitted(e.to_string())
-            }
+            e @ T::NotPermitted { .. } => Self::TransitionNotPermitted(e.to_string()),
+            // Not a move of an existing version: the actor may not create one at all.
+            e @ T::CreationNotPermitted { .. } => Self::Forbidden(e.to_string()),
             T::GuardFailed(guards) => Self::GuardFailed {
                 detail: format!(
                     "cannot move yet: {}",
@@ -410,6 +457,56 @@ mod tests {
         let p = err.problem();
         assert_eq!(p.status, 500);
         assert!(!p.detail.contains("SELECT") && !p.detail.contains("/var"));
+    }
+
+    #[test]
+    fn a_refused_version_creation_is_forbidden_not_a_conflict() {
+        let refused = wrk_core::machine::create_version(&wrk_core::machine::Actor::System)
+            .expect_err("only clients create versions");
+        for err in [
+            ApiError::from(refused.clone()),
+            ApiError::from(StoreError::Transition(refused.clone())),
+            ApiError::from(AutomationError::Transition(refused)),
+        ] {
+            let p = err.problem();
+            assert_eq!((p.status, p.code.as_str()), (403, "forbidden"));
+        }
+    }
+
+    #[test]
+    fn a_refused_transition_from_the_store_keeps_its_own_status_and_code() {
+        use wrk_core::machine::{Guard, TransitionError, VersionStatus};
+        let cases = [
+            (
+                TransitionError::InvalidTransition {
+                    from: VersionStatus::Live,
+                    to: VersionStatus::QaTesting,
+                    allowed: vec![VersionStatus::Paused],
+                },
+                409,
+                "invalid_transition",
+            ),
+            (
+                TransitionError::NotPermitted {
+                    from: VersionStatus::BuildInProgress,
+                    to: VersionStatus::QaTesting,
+                    actor: wrk_core::machine::ActorKind::Client,
+                },
+                403,
+                "transition_not_permitted",
+            ),
+            (
+                TransitionError::GuardFailed(vec![Guard::QuoteSent]),
+                422,
+                "guard_failed",
+            ),
+        ];
+        for (err, status, code) in cases {
+            let p = ApiError::from(StoreError::Transition(err)).problem();
+            assert_eq!((p.status, p.code.as_str()), (status, code));
+        }
+        let p = ApiError::from(StoreError::WriteRefused(WriteRefused::ReadOnly)).problem();
+        assert_eq!((p.status, p.code.as_str()), (409, "conflict"));
     }
 
     #[test]

@@ -193,12 +193,7 @@ fn editable_version(
     n: VersionRef,
     what: &str,
 ) -> StoreResult<(u32, String)> {
-    let automation = load_automation(tx, id)?;
-    if automation.is_read_only() {
-        return Err(StoreError::Conflict(
-            "this automation is archived and read-only; create a new automation instead".into(),
-        ));
-    }
+    wrk_core::automation::check_writable(load_automation(tx, id)?.status)?;
     let version = load_version(tx, id, n)?;
     if version.status != VersionStatus::IntakeInProgress {
         return Err(StoreError::Conflict(format!(
@@ -280,13 +275,7 @@ impl TenantStore {
     ) -> StoreResult<Uploaded> {
         let tenant = self.id().to_string();
         self.db().write(|tx| {
-            let automation = load_automation(tx, id)?;
-            if automation.is_read_only() {
-                return Err(StoreError::Conflict(
-                    "this automation is archived and read-only; create a new automation instead"
-                        .into(),
-                ));
-            }
+            wrk_core::automation::check_writable(load_automation(tx, id)?.status)?;
             let version = load_version(tx, id, n)?;
             if version.status != VersionStatus::IntakeInProgress {
                 return Err(StoreError::Conflict(format!(

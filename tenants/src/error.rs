@@ -1,5 +1,8 @@
 //! The one error type of the storage layer. The host maps it to HTTP once; nothing here knows HTTP.
 
+use wrk_core::automation::WriteRefused;
+use wrk_core::machine::TransitionError;
+
 /// What a stored object is, for `NotFound` and `Conflict` messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Entity {
@@ -76,6 +79,13 @@ pub enum StoreError {
     /// own stable code at the HTTP layer.
     #[error("{}", .0.message())]
     Refused(Refusal),
+    /// Core's state machine refused the transition (or the creation of a version); nothing was
+    /// written.
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// Core refused a write to an archived automation or a version that is not editable.
+    #[error(transparent)]
+    WriteRefused(#[from] WriteRefused),
 }
 
 /// Why a presented token (verification link, reset link, invitation, refresh token) is refused.

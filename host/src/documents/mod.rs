@@ -89,11 +89,7 @@ pub async fn upload(
                 Ok((t.automation(id)?, t.version(id, n)?))
             })
             .await?;
-        if a.is_read_only() {
-            return Err(ApiError::Conflict(
-                "this automation is archived and read-only; create a new automation instead".into(),
-            ));
-        }
+        wrk_core::automation::check_writable(a.status)?;
         if v.status != wrk_core::machine::VersionStatus::IntakeInProgress {
             return Err(ApiError::Conflict(format!(
                 "version {} is {}: documents can be added only in intake_in_progress",

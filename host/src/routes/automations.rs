@@ -10,11 +10,12 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use wrk_core::ids::AutomationId;
+use wrk_core::automation::{AutomationName, Description, Requirements};
+use wrk_core::ids::{AutomationId, TenantId};
 use wrk_core::machine::{Actor, VersionStatus, allowed_transitions};
 use wrk_core::roles::Access;
 use wrk_tenants::automations::versions::{HistoryEntry, VersionRef};
-use wrk_tenants::automations::{Automation, AutomationFilter, StoredIssue, Version, parse_name};
+use wrk_tenants::automations::{Automation, AutomationFilter, StoredIssue, Version};
 
 use crate::app::AppState;
 use crate::auth::session::WorkspaceSession;
@@ -256,11 +257,6 @@ pub struct AutomationQuery {
     pub include_archived: bool,
 }
 
-/// The longest description kept.
-const MAX_DESCRIPTION_CHARS: usize = 5_000;
-/// The longest requirements text kept (documents carry the long material).
-const MAX_REQUIREMENTS_CHARS: usize = 100_000;
-
 // ---------------------------------------------------------------------------------------------
 // Parsing helpers, shared with the ops routes
 
@@ -295,14 +291,19 @@ pub fn parse_status(field: &str, s: &str) -> Result<VersionStatus, ApiError> {
     })
 }
 
-fn description(d: Option<String>) -> Result<Option<String>, ApiError> {
-    match d {
-        Some(d) if d.chars().count() > MAX_DESCRIPTION_CHARS => Err(ApiError::validation(
-            "description",
-            "must be at most 5000 characters",
-        )),
-        other => Ok(other.map(|d| d.trim().to_owned())),
-    }
+/// The body the workspace and ops transition handlers share: parse the path and the target,
+/// move the version through the service, answer it as `caller` sees it.
+pub async fn transition_version(
+    app: &AppState,
+    tenant: TenantId,
+    caller: &Caller,
+    (id, n): (&str, &str),
+    body: TransitionBody,
+) -> Result<Json<VersionView>, ApiError> {
+    let (id, n) = (parse_automation_id(id)?, parse_version_ref(n)?);
+    let to = parse_status("to", &body.to)?;
+    let v = svc::transition(app, tenant, caller, id, n, to, body.reason).await?;
+    Ok(Json(VersionView::new(&v, &caller.actor)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -353,8 +354,13 @@ pub async fn automation_create(
     ApiJson(body): ApiJson<CreateAutomation>,
 ) -> Result<(StatusCode, Json<CreatedAutomation>), ApiError> {
     session.require(Access::Write)?;
-    let name = parse_name(&body.name).map_err(|m| ApiError::validation("name", m))?;
-    let description = description(body.description)?.unwrap_or_default();
+    let name = AutomationName::parse(&body.name)?;
+    let description = body
+        .description
+        .as_deref()
+        .map(Description::parse)
+        .transpose()?
+        .unwrap_or_default();
     let caller = Caller::workspace(&session, meta);
     let (a, v) = svc::create(&app, session.tenant_id(), &caller, name, description).await?;
     Ok((
@@ -401,17 +407,22 @@ pub async fn automation_update(
     let id = parse_automation_id(&id)?;
     let name = body
         .name
-        .map(|n| parse_name(&n).map_err(|m| ApiError::validation("name", m)))
+        .as_deref()
+        .map(AutomationName::parse)
         .transpose()?;
-    let description = description(body.description)?;
+    let description = body
+        .description
+        .as_deref()
+        .map(Description::parse)
+        .transpose()?;
     let caller = Caller::workspace(&session, meta);
     let tenant = session.tenant_id();
     let a = app
         .blocking(move |s| {
             s.tenant(tenant)?.update_automation(
                 id,
-                name.as_deref(),
-                description.as_deref(),
+                name.as_ref().map(AutomationName::as_str),
+                description.as_ref().map(Description::as_str),
                 &caller.audit,
                 &caller.request,
             )
@@ -500,14 +511,9 @@ pub async fn requirements_put(
 ) -> Result<Json<VersionView>, ApiError> {
     session.require(Access::Write)?;
     let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
-    if body.text.chars().count() > MAX_REQUIREMENTS_CHARS {
-        return Err(ApiError::validation(
-            "text",
-            "must be at most 100000 characters; upload a document instead",
-        ));
-    }
+    let text = Requirements::parse(&body.text)?;
     let caller = Caller::workspace(&session, meta);
-    let v = svc::set_requirements(&app, session.tenant_id(), &caller, id, n, body.text).await?;
+    let v = svc::set_requirements(&app, session.tenant_id(), &caller, id, n, text).await?;
     Ok(Json(VersionView::new(&v, &caller.actor)))
 }
 
@@ -556,11 +562,8 @@ pub async fn transition_post(
     ApiJson(body): ApiJson<TransitionBody>,
 ) -> Result<Json<VersionView>, ApiError> {
     session.require(Access::Write)?;
-    let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
-    let to = parse_status("to", &body.to)?;
     let caller = Caller::workspace(&session, meta);
-    let v = svc::transition(&app, session.tenant_id(), &caller, id, n, to, body.reason).await?;
-    Ok(Json(VersionView::new(&v, &caller.actor)))
+    transition_version(&app, session.tenant_id(), &caller, (&id, &n), body).await
 }
 
 /// A version's status history, oldest first.

@@ -13,7 +13,7 @@ use wrk_tenants::automations::tasks::TaskAssignee;
 
 use super::automations::{
     AutomationView, BlueprintBody, TransitionBody, VersionView, parse_automation_id, parse_status,
-    parse_version_ref,
+    parse_version_ref, transition_version,
 };
 use super::tasks::{
     TaskPage, TaskQuery, TaskUpdate, TaskView, parse_task_id, parse_task_status, task_filter,
@@ -165,11 +165,8 @@ pub async fn ops_transition_post(
     ApiJson(body): ApiJson<TransitionBody>,
 ) -> Result<Json<VersionView>, ApiError> {
     let tenant = tenant(&app, &tid).await?;
-    let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
-    let to = parse_status("to", &body.to)?;
     let caller = Caller::ops(&ops, meta);
-    let v = svc::transition(&app, tenant, &caller, id, n, to, body.reason).await?;
-    Ok(Json(VersionView::new(&v, &caller.actor)))
+    transition_version(&app, tenant, &caller, (&id, &n), body).await
 }
 
 /// A workspace's tasks, both sides'.

@@ -1,5 +1,15 @@
 //! Automations, versions, transitions, auto-quotes and tasks (flows 8-13, 31, 32, 35).
 //!
+//! Plain Rust: no HTTP types. Every function returns [`AutomationError`], which
+//! `host/src/error.rs` maps to a problem document (the only place it becomes a status).
+//!
+//! After a transition commits, [`after_commit`] runs what must happen outside its transaction,
+//! in one `match`: the status event, and the [`AfterCommit`] work the storage handed back (the
+//! pricing plugin, then the quote email). The storage side of every side effect is one `match`
+//! in `wrk_tenants::automations::effects`. **Adding a side effect for a new transition** = one
+//! arm there (what is written in the transaction) and/or one arm in [`after_commit`] (emails,
+//! events, plugin calls), reached through a new `AfterCommit` variant.
+//!
 //! Two sequences live here because each spans a plugin call, which never runs inside a
 //! database transaction:
 //! - blueprint update (flow 10): validation plugin → one write (blueprint, revision, issues,
@@ -13,15 +23,19 @@
 //!   happen; the quote is ops' job now.
 
 use serde_json::{Value, json};
-use wrk_core::blueprint;
+use wrk_core::automation::{
+    AutomationName, Description, Requirements, WriteRefused, check_editable, check_writable,
+};
+use wrk_core::blueprint::{self, BoundsError};
 use wrk_core::ids::{AutomationId, TaskId, TenantId};
-use wrk_core::machine::{SideEffect, TransitionError, VersionStatus, create_version};
+use wrk_core::machine::{TransitionError, VersionStatus, create_version};
 use wrk_plugins::sdk::ABI_VERSION;
 use wrk_plugins::sdk::pricing::{
     AutomationRef, PricingInput, PricingOverrides, PricingQuote, Recurrence, RunVolume, TenantRef,
     VersionRef as PricingVersion,
 };
 use wrk_plugins::sdk::validation::{Severity, ValidationInput, ValidationVersion};
+use wrk_tenants::automations::effects::AfterCommit;
 use wrk_tenants::automations::quotes::{LineItem, NewQuote, Quote, QuoteOutcome, QuotePlugin};
 use wrk_tenants::automations::tasks::{Task, TaskAssignee, TaskStatus};
 use wrk_tenants::automations::versions::{
@@ -31,11 +45,47 @@ use wrk_tenants::automations::{
     Automation, ChecklistEntry, IssueTask, NewAutomation, StoredIssue, Version,
 };
 use wrk_tenants::outbox::enqueue_email;
+use wrk_tenants::{Storage, StoreError};
 
 use super::Caller;
 use crate::app::AppState;
-use crate::error::ApiError;
 use crate::events::{Event, bus};
+
+/// Why an automation service call failed; mapped to a problem document only in `error.rs`.
+#[derive(Debug, thiserror::Error)]
+pub enum AutomationError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Core's state machine refused (a transition, or creating a version).
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// Core refused the write before any plugin ran (archived, not editable).
+    #[error(transparent)]
+    WriteRefused(#[from] WriteRefused),
+    #[error("must be a JSON object")]
+    BlueprintNotAnObject,
+    #[error(transparent)]
+    BlueprintBounds(#[from] BoundsError),
+    /// A person may move only the tasks of their own side.
+    #[error("this task is assigned to {}; only they can update it", .0.as_str())]
+    NotYourTask(TaskAssignee),
+    /// The pricing plugin failed or answered a quote that does not add up (logged, then ops
+    /// get a "price manually" task; never shown to a client).
+    #[error("pricing plugin failed: {0}")]
+    Pricing(String),
+    #[error("blocking task failed: {0}")]
+    Blocking(#[from] tokio::task::JoinError),
+}
+
+/// Runs storage work on the blocking pool (the store API is synchronous SQLite).
+async fn blocking<T, F>(app: &AppState, f: F) -> Result<T, AutomationError>
+where
+    F: FnOnce(&Storage) -> Result<T, StoreError> + Send + 'static,
+    T: Send + 'static,
+{
+    let storage = app.storage.clone();
+    Ok(tokio::task::spawn_blocking(move || f(&storage)).await??)
+}
 
 /// The currency quotes are made in until workspaces choose one.
 pub const QUOTE_CURRENCY: &str = "USD";
@@ -58,16 +108,16 @@ pub async fn create(
     app: &AppState,
     tenant: TenantId,
     caller: &Caller,
-    name: String,
-    description: String,
-) -> Result<(Automation, Version), ApiError> {
+    name: AutomationName,
+    description: Description,
+) -> Result<(Automation, Version), AutomationError> {
     create_version(&caller.actor)?;
     let c = caller.clone();
-    app.blocking(move |s| {
+    blocking(app, move |s| {
         s.tenant(tenant)?.create_automation(
             &NewAutomation {
-                name: &name,
-                description: &description,
+                name: name.as_str(),
+                description: description.as_str(),
             },
             &c.actor,
             &c.audit,
@@ -83,10 +133,10 @@ pub async fn create_version_of(
     tenant: TenantId,
     caller: &Caller,
     id: AutomationId,
-) -> Result<Version, ApiError> {
+) -> Result<Version, AutomationError> {
     create_version(&caller.actor)?;
     let c = caller.clone();
-    app.blocking(move |s| {
+    blocking(app, move |s| {
         s.tenant(tenant)?
             .create_next_version(id, &c.actor, &c.audit, &c.request)
     })
@@ -181,22 +231,12 @@ async fn load(
     tenant: TenantId,
     id: AutomationId,
     n: VersionRef,
-) -> Result<(Automation, Version), ApiError> {
-    app.blocking(move |s| {
+) -> Result<(Automation, Version), AutomationError> {
+    blocking(app, move |s| {
         let t = s.tenant(tenant)?;
         Ok((t.automation(id)?, t.version(id, n)?))
     })
     .await
-}
-
-/// Refuses writes to an archived automation before any plugin runs.
-fn writable(a: &Automation) -> Result<(), ApiError> {
-    if a.is_read_only() {
-        return Err(ApiError::Conflict(
-            "this automation is archived and read-only; create a new automation instead".into(),
-        ));
-    }
-    Ok(())
 }
 
 /// Flow 10: validate, then store with optimistic concurrency.
@@ -208,26 +248,21 @@ pub async fn update_blueprint(
     n: VersionRef,
     bp: Value,
     revision: i64,
-) -> Result<Version, ApiError> {
+) -> Result<Version, AutomationError> {
     if !bp.is_object() {
-        return Err(ApiError::validation("blueprint", "must be a JSON object"));
+        return Err(AutomationError::BlueprintNotAnObject);
     }
     // Every blueprint enters here (edits by clients and ops, applied ingestion proposals).
-    wrk_core::blueprint::check_bounds(&bp)
-        .map_err(|e| ApiError::validation("blueprint", e.to_string()))?;
+    blueprint::check_bounds(&bp)?;
+    // Refused before the plugin runs; the store checks the same rules again in its transaction.
     let (automation, version) = load(app, tenant, id, n).await?;
-    writable(&automation)?;
-    if !version.status.is_editable_blueprint_by(&caller.actor) {
-        return Err(ApiError::Conflict(format!(
-            "version {} is {}: the blueprint is editable only in intake_in_progress (and in \
-             needs_pricing by ops)",
-            version.number, version.status
-        )));
-    }
+    check_writable(automation.status)?;
+    check_editable(version.number, version.status, &caller.actor)?;
     if version.revision != revision {
-        return Err(ApiError::StaleRevision {
+        return Err(StoreError::Stale {
             current: version.revision,
-        });
+        }
+        .into());
     }
     let validation = validate(
         app,
@@ -240,7 +275,7 @@ pub async fn update_blueprint(
     .await;
     let c = caller.clone();
     let number = version.number;
-    app.blocking(move |s| {
+    blocking(app, move |s| {
         s.tenant(tenant)?.update_blueprint(
             id,
             VersionRef::Number(number),
@@ -262,26 +297,27 @@ pub async fn set_requirements(
     caller: &Caller,
     id: AutomationId,
     n: VersionRef,
-    text: String,
-) -> Result<Version, ApiError> {
+    text: Requirements,
+) -> Result<Version, AutomationError> {
     let (automation, version) = load(app, tenant, id, n).await?;
-    writable(&automation)?;
+    check_writable(automation.status)?;
+    check_editable(version.number, version.status, &caller.actor)?;
     let validation = validate(
         app,
         tenant,
         &automation,
         version.number,
         &version.blueprint,
-        &text,
+        text.as_str(),
     )
     .await;
     let c = caller.clone();
     let (number, revision) = (version.number, version.revision);
-    app.blocking(move |s| {
+    blocking(app, move |s| {
         s.tenant(tenant)?.set_requirements(
             id,
             VersionRef::Number(number),
-            &text,
+            text.as_str(),
             revision,
             &validation,
             &c.actor,
@@ -292,8 +328,8 @@ pub async fn set_requirements(
     .await
 }
 
-/// Flows 11, 13, 35: one transition through core, then what must follow it outside the
-/// transaction (the auto-quote of flow 11).
+/// Flows 11, 13, 35: one transition through core in one transaction (status, history, audit
+/// and the storage side effects), then [`after_commit`].
 pub async fn transition(
     app: &AppState,
     tenant: TenantId,
@@ -302,35 +338,71 @@ pub async fn transition(
     n: VersionRef,
     to: VersionStatus,
     reason: Option<String>,
-) -> Result<Version, ApiError> {
+) -> Result<Version, AutomationError> {
     let c = caller.clone();
-    let applied: Result<Applied, TransitionError> = app
-        .blocking(move |s| {
-            s.tenant(tenant)?.transition_version(
-                id,
-                n,
-                &TransitionRequest {
-                    to,
-                    reason: reason.as_deref(),
-                    actor: &c.actor,
-                    audit_actor: &c.audit,
-                    request: &c.request,
-                },
-            )
-        })
-        .await?;
-    let applied = applied?;
-    publish_status_changed(tenant, &applied.version, applied.transition.from);
-    let quote_now = applied.transition.effects.iter().any(|e| {
-        matches!(
-            e,
-            SideEffect::CreateProjectAndQuote | SideEffect::RegenerateQuote
+    let applied = blocking(app, move |s| {
+        s.tenant(tenant)?.transition_version(
+            id,
+            n,
+            &TransitionRequest {
+                to,
+                reason: reason.as_deref(),
+                actor: &c.actor,
+                audit_actor: &c.audit,
+                request: &c.request,
+            },
         )
-    });
-    if quote_now {
-        return auto_quote(app, tenant, caller, applied.version).await;
+    })
+    .await?;
+    after_commit(app, tenant, caller, applied).await
+}
+
+/// Everything a committed transition causes outside its transaction, in one place; returns the
+/// version as it is once they ran.
+///
+/// - Every transition: the `version.status_changed` event.
+/// - [`AfterCommit::PriceQuote`] (flow 11, and a scope change from QA): the pricing plugin runs;
+///   its quote is stored with the move on to `awaiting_client_approval` (one transaction), which
+///   publishes its own status event and emails the workspace admins. If pricing fails, ops get a
+///   "price manually" task and the version stays in `needs_pricing`: the caller still gets the
+///   move they asked for, the quote is ops' job now.
+pub async fn after_commit(
+    app: &AppState,
+    tenant: TenantId,
+    caller: &Caller,
+    applied: Applied,
+) -> Result<Version, AutomationError> {
+    publish_status_changed(tenant, &applied.version, applied.transition.from);
+    let mut version = applied.version;
+    for work in applied.after_commit {
+        version = match work {
+            AfterCommit::PriceQuote => {
+                let (id, number) = (version.automation_id, version.number);
+                match auto_quote(app, tenant, caller, &version).await {
+                    Ok(QuoteOutcome::Sent {
+                        quote,
+                        applied,
+                        automation,
+                    }) => {
+                        publish_status_changed(tenant, &applied.version, applied.transition.from);
+                        email_admins(app, tenant, &automation, &quote).await;
+                        applied.version
+                    }
+                    Ok(QuoteOutcome::Skipped(v)) => *v,
+                    Err(e) => {
+                        tracing::warn!(error = %e, %tenant, automation = %id, version = number,
+                            "automatic quote failed; opening a price-manually task");
+                        let request = caller.request.clone();
+                        blocking(app, move |s| {
+                            s.tenant(tenant)?.pricing_failed(id, number, &request)
+                        })
+                        .await?
+                    }
+                }
+            }
+        };
     }
-    Ok(applied.version)
+    Ok(version)
 }
 
 /// The plugin's quote as stored values, refusing one whose lines do not add up to its totals
@@ -391,18 +463,16 @@ fn new_quote(
 }
 
 /// Flow 11 after the transition committed: price outside any transaction, then store the quote
-/// and move on in one transaction — or open the "price manually" task.
+/// and move on in one transaction ([`after_commit`] handles the outcome).
 async fn auto_quote(
     app: &AppState,
     tenant: TenantId,
     caller: &Caller,
-    version: Version,
-) -> Result<Version, ApiError> {
+    version: &Version,
+) -> Result<QuoteOutcome, AutomationError> {
     let id = version.automation_id;
     let number = version.number;
-    let automation = app
-        .blocking(move |s| s.tenant(tenant)?.automation(id))
-        .await?;
+    let automation = blocking(app, move |s| s.tenant(tenant)?.automation(id)).await?;
     let input = PricingInput {
         abi: ABI_VERSION,
         tenant: TenantRef {
@@ -423,39 +493,16 @@ async fn auto_quote(
         },
         currency: QUOTE_CURRENCY.into(),
     };
-    let priced = match app.plugins.price(tenant, input.clone()).await {
+    let new = match app.plugins.price(tenant, input.clone()).await {
         Ok(answer) => new_quote(&input, &answer),
         Err(e) => Err(e.to_string()),
-    };
-    let request = caller.request.clone();
-    let outcome = match priced {
-        Ok(new) => {
-            let request = request.clone();
-            app.blocking(move |s| s.tenant(tenant)?.record_quote(id, number, &new, &request))
-                .await
-        }
-        Err(reason) => Err(ApiError::Unexpected(anyhow::anyhow!(
-            "pricing plugin failed: {reason}"
-        ))),
-    };
-    match outcome {
-        Ok(QuoteOutcome::Sent {
-            quote,
-            applied,
-            automation,
-        }) => {
-            publish_status_changed(tenant, &applied.version, applied.transition.from);
-            email_admins(app, tenant, &automation, &quote).await;
-            Ok(applied.version)
-        }
-        Ok(QuoteOutcome::Skipped(v)) => Ok(*v),
-        Err(e) => {
-            tracing::warn!(error = %e, %tenant, automation = %id, version = number,
-                "automatic quote failed; opening a price-manually task");
-            app.blocking(move |s| s.tenant(tenant)?.pricing_failed(id, number, &request))
-                .await
-        }
     }
+    .map_err(AutomationError::Pricing)?;
+    let request = caller.request.clone();
+    blocking(app, move |s| {
+        s.tenant(tenant)?.record_quote(id, number, &new, &request)
+    })
+    .await
 }
 
 /// Flow 11's email to the workspace admins (owners and admins, from control-plane memberships).
@@ -466,58 +513,57 @@ async fn email_admins(app: &AppState, tenant: TenantId, automation: &Automation,
     let config = app.config.clone();
     let automation = automation.clone();
     let quote = quote.clone();
-    let result = app
-        .blocking(move |s| {
-            let control = s.control();
-            let Some(record) = control.tenant_by_id(tenant)? else {
-                return Ok(());
-            };
-            let admins: Vec<_> = control
-                .members(tenant)?
-                .into_iter()
-                .filter(|m| m.role.can_manage_team())
-                .collect();
-            let link = crate::auth::session::workspace_url(
-                &config,
-                record.subdomain.as_str(),
-                &format!("/app/automations/{}", automation.id),
-            );
-            let setup = format!(
-                "Setup fee: {}.{:02} {}; monthly fee: {}.{:02} {} including {} runs.",
-                quote.setup_fee_cents / 100,
-                quote.setup_fee_cents % 100,
-                quote.currency,
-                quote.monthly_fee_cents / 100,
-                quote.monthly_fee_cents % 100,
-                quote.currency,
-                quote.included_runs
-            );
-            let intro = format!(
-                "Your quote for {} (version {}) is ready to review.",
-                automation.name, quote.version
-            );
-            let valid = format!(
-                "It is valid until {}.",
-                quote.valid_until.format("%Y-%m-%d")
-            );
-            control.db().write(|tx| {
-                for m in &admins {
-                    let mail = crate::email::outgoing(
-                        &m.email,
-                        "quote_sent",
-                        crate::email::notification(
-                            "Your quote is ready",
-                            &[&intro, &setup, &valid],
-                            Some(("Review the quote", &link)),
-                            &m.name,
-                        ),
-                    );
-                    enqueue_email(tx, &mail)?;
-                }
-                Ok(())
-            })
+    let result = blocking(app, move |s| {
+        let control = s.control();
+        let Some(record) = control.tenant_by_id(tenant)? else {
+            return Ok(());
+        };
+        let admins: Vec<_> = control
+            .members(tenant)?
+            .into_iter()
+            .filter(|m| m.role.can_manage_team())
+            .collect();
+        let link = crate::auth::session::workspace_url(
+            &config,
+            record.subdomain.as_str(),
+            &format!("/app/automations/{}", automation.id),
+        );
+        let setup = format!(
+            "Setup fee: {}.{:02} {}; monthly fee: {}.{:02} {} including {} runs.",
+            quote.setup_fee_cents / 100,
+            quote.setup_fee_cents % 100,
+            quote.currency,
+            quote.monthly_fee_cents / 100,
+            quote.monthly_fee_cents % 100,
+            quote.currency,
+            quote.included_runs
+        );
+        let intro = format!(
+            "Your quote for {} (version {}) is ready to review.",
+            automation.name, quote.version
+        );
+        let valid = format!(
+            "It is valid until {}.",
+            quote.valid_until.format("%Y-%m-%d")
+        );
+        control.db().write(|tx| {
+            for m in &admins {
+                let mail = crate::email::outgoing(
+                    &m.email,
+                    "quote_sent",
+                    crate::email::notification(
+                        "Your quote is ready",
+                        &[&intro, &setup, &valid],
+                        Some(("Review the quote", &link)),
+                        &m.name,
+                    ),
+                );
+                enqueue_email(tx, &mail)?;
+            }
+            Ok(())
         })
-        .await;
+    })
+    .await;
     if let Err(e) = result {
         tracing::error!(error = %e, %tenant, "could not queue the quote email");
     }
@@ -528,9 +574,8 @@ pub async fn history(
     tenant: TenantId,
     id: AutomationId,
     n: VersionRef,
-) -> Result<Vec<HistoryEntry>, ApiError> {
-    app.blocking(move |s| s.tenant(tenant)?.history(id, n))
-        .await
+) -> Result<Vec<HistoryEntry>, AutomationError> {
+    blocking(app, move |s| s.tenant(tenant)?.history(id, n)).await
 }
 
 /// Flow 32: a person moves a task; only the task's side may (clients on the workspace host, ops
@@ -542,21 +587,17 @@ pub async fn set_task_status(
     side: TaskAssignee,
     id: TaskId,
     status: TaskStatus,
-) -> Result<Task, ApiError> {
+) -> Result<Task, AutomationError> {
     let c = caller.clone();
-    let task = app.blocking(move |s| s.tenant(tenant)?.task(id)).await?;
+    let task = blocking(app, move |s| s.tenant(tenant)?.task(id)).await?;
     if task.assignee != side {
-        return Err(ApiError::Forbidden(format!(
-            "this task is assigned to {}; only they can update it",
-            task.assignee.as_str()
-        )));
+        return Err(AutomationError::NotYourTask(task.assignee));
     }
-    let task = app
-        .blocking(move |s| {
-            s.tenant(tenant)?
-                .set_task_status(id, status, &c.audit, &c.request)
-        })
-        .await?;
+    let task = blocking(app, move |s| {
+        s.tenant(tenant)?
+            .set_task_status(id, status, &c.audit, &c.request)
+    })
+    .await?;
     bus().publish(Event {
         tenant_id: tenant,
         kind: "task.updated",

@@ -3,7 +3,8 @@
 //! messages, and tasks.
 //!
 //! Decisions are not made here: the state machine in `wrk_core::machine` decides transitions and
-//! what they cause; this module gathers the facts its guards need (inside the write transaction,
+//! what they cause, and `wrk_core::automation` the name rules and the read-only and editable
+//! checks; this module gathers the facts its guards need (inside the write transaction,
 //! so they cannot change underneath), applies what it returns, and writes the status-history and
 //! audit rows in the same transaction. Plugin calls happen in the host, outside any transaction;
 //! their results come in here as plain values.
@@ -11,10 +12,12 @@
 //! Layout:
 //! - this file: automations (create, list, read, rename) and the shared row helpers.
 //! - [`versions`]: versions, requirements, the blueprint with optimistic concurrency,
-//!   transitions and their side effects, history.
+//!   transitions (load, ask core, write status, history and audit, then [`effects`]), history.
 //! - [`tasks`]: system tasks keyed by cause, and people moving them along.
 //! - [`quotes`]: projects, quotes with line items, the auto-quote step of flow 11, messages.
+//! - [`effects`]: the storage side of every transition's side effects, one `match`.
 
+pub mod effects;
 pub mod quotes;
 pub mod tasks;
 pub mod versions;
@@ -23,6 +26,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use wrk_core::automation::check_writable;
 use wrk_core::ids::AutomationId;
 use wrk_core::machine::{Actor, VersionStatus, create_version};
 
@@ -31,9 +35,6 @@ use crate::error::{Entity, StoreError, StoreResult};
 use crate::tenant::TenantStore;
 
 pub use versions::Version;
-
-/// The longest automation name (flow 8).
-pub const MAX_NAME_CHARS: usize = 200;
 
 /// An automation as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -48,13 +49,6 @@ pub struct Automation {
     pub live_version: Option<u32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-impl Automation {
-    /// Archived automations are read-only (flow 35).
-    pub fn is_read_only(&self) -> bool {
-        self.status == VersionStatus::Archived
-    }
 }
 
 /// Filters of `GET /api/automations`; newest first, cursor on the (time-ordered) id.
@@ -86,9 +80,16 @@ pub(crate) fn time_col(s: &str) -> rusqlite::Result<DateTime<Utc>> {
     parse_timestamp(s)
 }
 
-pub(crate) fn json_col(s: Option<String>) -> Value {
-    s.and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or(Value::Null)
+/// A nullable JSON column: SQL `NULL` is JSON `null`; text that is not JSON is a conversion
+/// error (corrupt data is never read as "nothing there").
+pub(crate) fn json_col(s: Option<String>) -> rusqlite::Result<Value> {
+    s.map_or(Ok(Value::Null), |s| serde_json::from_str(&s).map_err(conv))
+}
+
+/// A JSON array column of `T` (validation issues, the build checklist); anything else is a
+/// conversion error, never an empty list.
+pub(crate) fn json_list<T: serde::de::DeserializeOwned>(s: &str) -> rusqlite::Result<Vec<T>> {
+    serde_json::from_str(s).map_err(conv)
 }
 
 pub(crate) fn now() -> String {
@@ -156,34 +157,16 @@ pub(crate) fn load_automation(c: &Connection, id: AutomationId) -> StoreResult<A
     .ok_or(StoreError::NotFound(Entity::Automation))
 }
 
-/// Loads the automation for a write, refusing archived (read-only) ones with a `Conflict`.
+/// Loads the automation for a write, refusing archived (read-only) ones with core's
+/// [`check_writable`].
 pub(crate) fn writable_automation(c: &Connection, id: AutomationId) -> StoreResult<Automation> {
     let a = load_automation(c, id)?;
-    if a.is_read_only() {
-        return Err(read_only());
-    }
+    check_writable(a.status)?;
     Ok(a)
 }
 
-pub(crate) fn read_only() -> StoreError {
-    StoreError::Conflict(
-        "this automation is archived and read-only; create a new automation instead".into(),
-    )
-}
-
-/// Trims and checks an automation name (flow 8): required, at most 200 characters.
-pub fn parse_name(name: &str) -> Result<String, &'static str> {
-    let name = name.trim();
-    if name.is_empty() {
-        Err("the name is required")
-    } else if name.chars().count() > MAX_NAME_CHARS {
-        Err("the name must be at most 200 characters")
-    } else {
-        Ok(name.to_owned())
-    }
-}
-
-/// What a new automation starts with.
+/// What a new automation starts with: a name and description the host parsed with core's
+/// `AutomationName::parse` and `Description::parse`.
 #[derive(Debug, Clone)]
 pub struct NewAutomation<'a> {
     pub name: &'a str,
@@ -201,7 +184,7 @@ impl TenantStore {
         audit_actor: &AuditActor,
         request: &RequestMeta,
     ) -> StoreResult<(Automation, Version)> {
-        let status = create_version(actor).map_err(|e| StoreError::Conflict(e.to_string()))?;
+        let status = create_version(actor)?;
         let id = AutomationId::new();
         let at = now();
         self.db().write(|tx| {
@@ -419,8 +402,18 @@ mod tests {
         let (_d, s) = store();
         assert!(matches!(
             s.create_automation(&new("x"), &ops(), &who(), &req()),
-            Err(StoreError::Conflict(_))
+            Err(StoreError::Transition(
+                wrk_core::machine::TransitionError::CreationNotPermitted { .. }
+            ))
         ));
+        assert!(
+            s.list_automations(&AutomationFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap()
+            .is_empty()
+        );
     }
 
     #[test]
@@ -462,13 +455,5 @@ mod tests {
             })
             .unwrap();
         assert!(none.is_empty());
-    }
-
-    #[test]
-    fn names_are_trimmed_and_bounded() {
-        assert_eq!(parse_name("  x  ").unwrap(), "x");
-        assert!(parse_name("   ").is_err());
-        assert!(parse_name(&"a".repeat(201)).is_err());
-        assert!(parse_name(&"é".repeat(200)).is_ok());
     }
 }

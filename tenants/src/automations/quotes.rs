@@ -7,13 +7,12 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde_json::{Value, json};
 use wrk_core::ids::{AutomationId, ProjectId, QuoteId};
-use wrk_core::machine::{Actor, VersionStatus};
+use wrk_core::machine::VersionStatus;
 
-use super::tasks::{self, NewTask, TaskAssignee};
-use super::versions::{
-    Applied, TransitionRequest, Version, VersionRef, apply_transition, load_version,
-};
-use super::{Automation, audit, id_col, load_automation, now, time_col};
+use super::effects;
+use super::tasks;
+use super::versions::{Applied, Version, VersionRef, load_version};
+use super::{Automation, audit, id_col, now, time_col};
 use crate::audit::{AuditActor, RequestMeta, timestamp};
 use crate::error::{Entity, StoreError, StoreResult};
 use crate::tenant::TenantStore;
@@ -129,8 +128,8 @@ fn quote_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Quote> {
             version: r.get(13)?,
             sha256: r.get(14)?,
         },
-        plugin_input: super::json_col(r.get(15)?),
-        plugin_output: super::json_col(r.get(16)?),
+        plugin_input: super::json_col(r.get(15)?)?,
+        plugin_output: super::json_col(r.get(16)?)?,
         created_at: time_col(&r.get::<_, String>(17)?)?,
         number: r.get(18)?,
     })
@@ -264,6 +263,22 @@ fn cents(amount: i64) -> String {
     format!("{}.{:02}", amount / 100, amount % 100)
 }
 
+/// The thread message that announces a `sent` quote (flow 11).
+pub(crate) fn ready_message(q: &Quote) -> String {
+    format!(
+        "Quote revision {} for version {} is ready: setup fee {} {}, monthly fee {} {} including \
+         {} runs. It is valid until {}.",
+        q.revision,
+        q.version,
+        cents(q.setup_fee_cents),
+        q.currency,
+        cents(q.monthly_fee_cents),
+        q.currency,
+        q.included_runs,
+        q.valid_until.format("%Y-%m-%d"),
+    )
+}
+
 /// Filters of `GET /api/quotes`; newest first, cursor on the id.
 #[derive(Debug, Clone, Default)]
 pub struct QuoteFilter {
@@ -275,10 +290,11 @@ pub struct QuoteFilter {
 impl TenantStore {
     /// Flow 11, the step after the pricing plugin answered: in ONE transaction, the project (if
     /// new), the quote as `sent` with its line items, `valid_until`, the plugin's identity and its
-    /// exact input and output; earlier open revisions superseded; the version moved to
-    /// `awaiting_client_approval` through core's `transition` (actor system, guard `quote_sent`)
-    /// with its history and audit rows; a system message in the thread; a "review the quote"
-    /// task for the client. Any failure rolls all of it back: never a half-made quote.
+    /// exact input and output; earlier open revisions superseded; then [`effects::quote_sent`]:
+    /// the version moved to `awaiting_client_approval` through core's `transition` (actor
+    /// system, guard `quote_sent`) with its history and audit rows, a system message in the
+    /// thread, a "review the quote" task for the client. Any failure rolls all of it back: never
+    /// a half-made quote.
     pub fn record_quote(
         &self,
         id: AutomationId,
@@ -371,53 +387,7 @@ impl TenantStore {
                 o.remove("plugin_output");
             }
             audit(tx, &system, request, "quote.created", ("quote", quote.to_string()), None, Some(after))?;
-            let applied = match apply_transition(
-                tx,
-                id,
-                number,
-                &TransitionRequest {
-                    to: VersionStatus::AwaitingClientApproval,
-                    reason: None,
-                    actor: &Actor::System,
-                    audit_actor: &system,
-                    request,
-                },
-            )? {
-                Ok(applied) => applied,
-                Err(e) => return Err(StoreError::Conflict(e.to_string())),
-            };
-            let automation = load_automation(tx, id)?;
-            // A quote exists now: the cause of a "price manually" task is gone.
-            tasks::close_key(tx, id, &format!("quote:price_manually:{number}"), request)?;
-            insert_message(
-                tx,
-                id,
-                ("system", None, "WRK Copilot"),
-                &format!(
-                    "Quote revision {revision} for version {number} is ready: setup fee {} {}, \
-                     monthly fee {} {} including {} runs. It is valid until {}.",
-                    cents(new.setup_fee_cents),
-                    new.currency,
-                    cents(new.monthly_fee_cents),
-                    new.currency,
-                    new.included_runs,
-                    stored.valid_until.format("%Y-%m-%d"),
-                ),
-                &system,
-                request,
-            )?;
-            tasks::ensure(
-                tx,
-                &NewTask {
-                    automation_id: id,
-                    version: Some(number),
-                    key: format!("quote:review:{quote}"),
-                    kind: "quote",
-                    title: &format!("Review the quote for {} (version {number})", automation.name),
-                    assignee: TaskAssignee::Client,
-                },
-                request,
-            )?;
+            let (applied, automation) = effects::quote_sent(tx, &stored, request)?;
             Ok(QuoteOutcome::Sent {
                 quote: Box::new(stored),
                 applied: Box::new(applied),
@@ -507,7 +477,7 @@ impl TenantStore {
 mod tests {
     use super::super::NewAutomation;
     use super::super::test_support::*;
-    use super::super::versions::Validation;
+    use super::super::versions::{TransitionRequest, Validation};
     use super::*;
 
     fn new_quote() -> NewQuote {
@@ -581,7 +551,6 @@ mod tests {
                 request: &req(),
             },
         )
-        .unwrap()
         .unwrap();
         let QuoteOutcome::Sent { quote, applied, .. } =
             s.record_quote(a.id, 1, &new_quote(), &req()).unwrap()
@@ -650,7 +619,6 @@ mod tests {
                 request: &req(),
             },
         )
-        .unwrap()
         .unwrap();
         s.pricing_failed(a.id, 1, &req()).unwrap();
         s.pricing_failed(a.id, 1, &req()).unwrap();

@@ -1,21 +1,23 @@
 //! Versions: requirements, the blueprint (optimistic concurrency on `revision`), transitions
-//! through core's state machine with their in-transaction side effects, and status history.
+//! through core's state machine, and status history. A transition's side effects are not here:
+//! [`apply_transition`] hands them to [`super::effects`].
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde_json::{Value, json};
+use wrk_core::automation::{check_editable, check_new_version};
 use wrk_core::blueprint;
 use wrk_core::ids::AutomationId;
 use wrk_core::machine::{
-    Actor, ActorKind, GuardInputs, OpsTaskKind, SideEffect, Transition, TransitionError,
-    VersionStatus, create_version, transition,
+    Actor, ActorKind, GuardInputs, Transition, VersionStatus, create_version, transition,
 };
 
-use super::tasks::{self, NewTask, TaskAssignee};
+use super::effects::{self, AfterCommit};
+use super::tasks;
 use super::{
-    ChecklistEntry, StoredIssue, audit, id_col, json_col, load_automation, now, status_col,
-    time_col, writable_automation,
+    ChecklistEntry, StoredIssue, audit, id_col, json_col, json_list, load_automation, now,
+    status_col, time_col, writable_automation,
 };
 use crate::audit::{AuditActor, RequestMeta};
 use crate::error::{Entity, StoreError, StoreResult};
@@ -87,10 +89,10 @@ fn version_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Version> {
         number: r.get(1)?,
         status: status_col(&r.get::<_, String>(2)?)?,
         requirements: r.get(3)?,
-        blueprint: json_col(r.get(4)?),
+        blueprint: json_col(r.get(4)?)?,
         revision: r.get(5)?,
-        issues: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or_default(),
-        checklist: serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or_default(),
+        issues: json_list(&r.get::<_, String>(6)?)?,
+        checklist: json_list(&r.get::<_, String>(7)?)?,
         blocked_from: blocked.as_deref().map(status_col).transpose()?,
         created_at: time_col(&r.get::<_, String>(9)?)?,
         updated_at: time_col(&r.get::<_, String>(10)?)?,
@@ -136,7 +138,7 @@ fn history_kind(actor: &Actor) -> &'static str {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn insert_history(
+pub(crate) fn insert_history(
     tx: &Transaction<'_>,
     id: AutomationId,
     number: u32,
@@ -282,11 +284,13 @@ pub(crate) fn guard_inputs(
     })
 }
 
-/// A transition applied: the version after it, and what core decided.
+/// A transition applied: the version after it, what core decided, and what the host must run
+/// once the transaction committed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Applied {
     pub version: Version,
     pub transition: Transition,
+    pub after_commit: Vec<AfterCommit>,
 }
 
 /// Who asks for a transition, and why.
@@ -299,40 +303,32 @@ pub struct TransitionRequest<'a> {
     pub request: &'a RequestMeta,
 }
 
-/// Applies `to` to version `number` inside `tx`: gathers the guard facts, asks core, writes the
-/// status, `blocked_from`, the history row and the audit row, and performs the side effects that
-/// belong to this storage. A refusal by core comes back as the inner `Err`, with nothing written.
+/// Applies `to` to version `number` inside `tx`: loads the version and gathers the guard facts,
+/// asks core, writes the status (spending any `blocked_from`), the history row and the audit row,
+/// then performs the side effects core named through [`effects::apply`]. A refusal by core is
+/// [`StoreError::Transition`], with nothing written.
 pub(crate) fn apply_transition(
     tx: &Transaction<'_>,
     id: AutomationId,
     number: u32,
     req: &TransitionRequest<'_>,
-) -> StoreResult<Result<Applied, TransitionError>> {
+) -> StoreResult<Applied> {
     // No read-only check here: an archived version can make no move at all, so the machine
     // itself answers `invalid_transition` (with the empty `allowed` list).
     let before = load_version(tx, id, VersionRef::Number(number))?;
     let reason = req.reason.map(str::trim).filter(|r| !r.is_empty());
     let guards = guard_inputs(tx, &before, reason)?;
-    let t = match transition(
+    let t = transition(
         before.status,
         before.blocked_from,
         req.to,
         req.actor,
         &guards,
-    ) {
-        Ok(t) => t,
-        Err(e) => return Ok(Err(e)),
-    };
+    )?;
     tx.execute(
-        "UPDATE versions SET status = ?3, blocked_from = ?4, updated_at = ?5
+        "UPDATE versions SET status = ?3, blocked_from = NULL, updated_at = ?4
          WHERE automation_id = ?1 AND number = ?2",
-        params![
-            id.to_string(),
-            number,
-            t.to.as_str(),
-            t.blocked_from.map(VersionStatus::as_str),
-            now()
-        ],
+        params![id.to_string(), number, t.to.as_str(), now()],
     )?;
     insert_history(
         tx,
@@ -356,129 +352,12 @@ pub(crate) fn apply_transition(
                     "effects": t.effects.iter().map(|e| e.code()).collect::<Vec<_>>()}),
         ),
     )?;
-    for effect in &t.effects {
-        match effect {
-            SideEffect::ArchivePreviousLive => archive_previous_live(tx, id, number, req)?,
-            SideEffect::CreateBuildChecklistTasks => {
-                for item in &before.checklist {
-                    let qa = item.code.starts_with("test_");
-                    tasks::ensure(
-                        tx,
-                        &NewTask {
-                            automation_id: id,
-                            version: Some(number),
-                            key: format!("checklist:{number}:{}", item.code),
-                            kind: if qa { "qa" } else { "build" },
-                            title: &item.title,
-                            assignee: TaskAssignee::parse(&item.assignee),
-                        },
-                        req.request,
-                    )?;
-                }
-            }
-            SideEffect::CreateOpsTask(OpsTaskKind::ReviseQuote) => {
-                let quote: Option<String> = tx
-                    .query_row(
-                        "SELECT id FROM quotes WHERE automation_id = ?1 AND version = ?2
-                         ORDER BY revision DESC LIMIT 1",
-                        params![id.to_string(), number],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                tasks::ensure(
-                    tx,
-                    &NewTask {
-                        automation_id: id,
-                        version: Some(number),
-                        key: format!(
-                            "quote:revise:{}",
-                            quote.unwrap_or_else(|| number.to_string())
-                        ),
-                        kind: "quote",
-                        title: "Revise the rejected quote",
-                        assignee: TaskAssignee::Ops,
-                    },
-                    req.request,
-                )?;
-            }
-            SideEffect::CreateOpsTask(OpsTaskKind::PriceManually) => {
-                tasks::ensure(tx, &tasks::price_manually(id, number), req.request)?;
-            }
-            SideEffect::MakeReadOnly => {
-                // Nothing about the version changes any more: the causes of its open tasks are
-                // moot, so they are closed by the system.
-                tasks::close_version_tasks(tx, id, number, req.request)?;
-            }
-            // `blocked_from` was written with the status above.
-            SideEffect::RememberBlockedFrom => {}
-            // Performed by the host right after this transaction: the pricing plugin runs
-            // outside any transaction, then the quote is stored in its own (flow 11).
-            SideEffect::CreateProjectAndQuote | SideEffect::RegenerateQuote => {}
-            // Not performed yet, on purpose: each belongs to a later issue and must not be faked.
-            // - CreateSubscription: billing (flow 16).
-            // - RecordDeployment: deployments table (flow 24).
-            // - NotifyPlatform(_): signed platform events through the job queue (flows 24, 24A, 24B).
-            // - NotifyClient: in-app notifications and email (flow 26).
-            SideEffect::CreateSubscription
-            | SideEffect::RecordDeployment
-            | SideEffect::NotifyPlatform(_)
-            | SideEffect::NotifyClient => {}
-        }
-    }
-    Ok(Ok(Applied {
+    let after_commit = effects::apply(tx, &t, &before, req)?;
+    Ok(Applied {
         version: load_version(tx, id, VersionRef::Number(number))?,
         transition: t,
-    }))
-}
-
-/// Flow 24: the automation's previously deployed version (live or paused) goes to `archived`,
-/// with its own history and audit rows.
-fn archive_previous_live(
-    tx: &Transaction<'_>,
-    id: AutomationId,
-    number: u32,
-    req: &TransitionRequest<'_>,
-) -> StoreResult<()> {
-    let previous: Vec<(u32, String)> = {
-        let mut stmt = tx.prepare(
-            "SELECT number, status FROM versions
-             WHERE automation_id = ?1 AND number <> ?2 AND status IN ('live', 'paused')",
-        )?;
-        stmt.query_map(params![id.to_string(), number], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?
-        .collect::<Result<_, _>>()?
-    };
-    let reason = format!("version {number} went live");
-    for (n, status) in previous {
-        tx.execute(
-            "UPDATE versions SET status = 'archived', blocked_from = NULL, updated_at = ?3
-             WHERE automation_id = ?1 AND number = ?2",
-            params![id.to_string(), n, now()],
-        )?;
-        let from = status_col(&status)?;
-        insert_history(
-            tx,
-            id,
-            n,
-            Some(from),
-            VersionStatus::Archived,
-            &Actor::System,
-            &AuditActor::system(),
-            Some(&reason),
-        )?;
-        audit(
-            tx,
-            &AuditActor::system(),
-            req.request,
-            "version.transitioned",
-            ("version", version_entity(id, n)),
-            Some(json!({"status": from})),
-            Some(json!({"status": VersionStatus::Archived, "reason": reason})),
-        )?;
-        tasks::close_version_tasks(tx, id, n, req.request)?;
-    }
-    Ok(())
+        after_commit,
+    })
 }
 
 /// The outcome of validating a blueprint, as the host got it from the validation plugin.
@@ -486,18 +365,6 @@ fn archive_previous_live(
 pub struct Validation {
     pub issues: Vec<StoredIssue>,
     pub checklist: Vec<ChecklistEntry>,
-}
-
-/// Refuses edits of the blueprint (and requirements) outside the statuses that allow them.
-fn check_editable(v: &Version, actor: &Actor) -> StoreResult<()> {
-    if v.status.is_editable_blueprint_by(actor) {
-        return Ok(());
-    }
-    Err(StoreError::Conflict(format!(
-        "version {} is {}: the blueprint and requirements are editable only in \
-         intake_in_progress (and in needs_pricing by ops)",
-        v.number, v.status
-    )))
 }
 
 fn store_validation(
@@ -544,7 +411,7 @@ impl TenantStore {
         audit_actor: &AuditActor,
         request: &RequestMeta,
     ) -> StoreResult<Version> {
-        let status = create_version(actor).map_err(|e| StoreError::Conflict(e.to_string()))?;
+        let status = create_version(actor)?;
         self.db().write(|tx| {
             writable_automation(tx, id)?;
             let current = tx.query_row(
@@ -555,13 +422,7 @@ impl TenantStore {
                 [id.to_string()],
                 version_row,
             )?;
-            if !current.status.allows_new_version() {
-                return Err(StoreError::Conflict(format!(
-                    "version {} is still in flight ({}); a new version can be started once the \
-                     newest one is live or paused",
-                    current.number, current.status
-                )));
-            }
+            check_new_version(current.number, current.status)?;
             let number = resolve(tx, id, VersionRef::Latest)? + 1;
             insert_version_with(
                 tx,
@@ -598,7 +459,7 @@ impl TenantStore {
         self.db().write(|tx| {
             writable_automation(tx, id)?;
             let v = load_version(tx, id, n)?;
-            check_editable(&v, actor)?;
+            check_editable(v.number, v.status, actor)?;
             if v.requirements != text {
                 tx.execute(
                     "UPDATE versions SET requirements = ?3, updated_at = ?4
@@ -641,7 +502,7 @@ impl TenantStore {
         self.db().write(|tx| {
             writable_automation(tx, id)?;
             let v = load_version(tx, id, n)?;
-            check_editable(&v, actor)?;
+            check_editable(v.number, v.status, actor)?;
             let changed = tx.execute(
                 "UPDATE versions SET blueprint = ?4, revision = revision + 1, updated_at = ?5
                  WHERE automation_id = ?1 AND number = ?2 AND revision = ?3",
@@ -673,7 +534,7 @@ impl TenantStore {
         id: AutomationId,
         n: VersionRef,
         req: &TransitionRequest<'_>,
-    ) -> StoreResult<Result<Applied, TransitionError>> {
+    ) -> StoreResult<Applied> {
         self.db().write(|tx| {
             let number = resolve(tx, id, n)?;
             apply_transition(tx, id, number, req)
@@ -711,6 +572,8 @@ mod tests {
     use super::super::NewAutomation;
     use super::super::test_support::*;
     use super::*;
+    use wrk_core::automation::WriteRefused;
+    use wrk_core::machine::{SideEffect, TransitionError};
 
     fn issue(code: &str, severity: &str, path: &str, task: Option<(&str, &str)>) -> StoredIssue {
         StoredIssue {
@@ -741,13 +604,13 @@ mod tests {
         (d, s, a.id)
     }
 
-    fn to(
+    fn transition(
         s: &TenantStore,
         id: AutomationId,
         status: VersionStatus,
         actor: &Actor,
         reason: Option<&str>,
-    ) -> Result<Applied, TransitionError> {
+    ) -> StoreResult<Applied> {
         s.transition_version(
             id,
             VersionRef::Latest,
@@ -759,7 +622,21 @@ mod tests {
                 request: &req(),
             },
         )
-        .unwrap()
+    }
+
+    /// [`transition`], for tests where only core may refuse.
+    fn to(
+        s: &TenantStore,
+        id: AutomationId,
+        status: VersionStatus,
+        actor: &Actor,
+        reason: Option<&str>,
+    ) -> Result<Applied, TransitionError> {
+        match transition(s, id, status, actor, reason) {
+            Ok(applied) => Ok(applied),
+            Err(StoreError::Transition(refused)) => Err(refused),
+            Err(other) => panic!("not a refusal by core: {other}"),
+        }
     }
 
     #[test]
@@ -839,9 +716,47 @@ mod tests {
             applied.transition.effects,
             vec![SideEffect::CreateProjectAndQuote]
         );
+        assert_eq!(applied.after_commit, vec![AfterCommit::PriceQuote]);
         let history = s.history(id, VersionRef::Latest).unwrap();
         assert_eq!(history.len(), 2);
         assert_eq!(history[1].from, Some(VersionStatus::IntakeInProgress));
+    }
+
+    #[test]
+    fn corrupt_stored_issues_refuse_the_transition_with_an_error_instead_of_passing_the_guard() {
+        let (_d, s, id) = setup();
+        s.db()
+            .write(|tx| {
+                tx.execute(
+                    "UPDATE versions SET blueprint = '{\"steps\": [1]}',
+                                         issues = '[{\"code\": \"missing_trig'
+                     WHERE automation_id = ?1",
+                    [id.to_string()],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        let refused = transition(&s, id, VersionStatus::NeedsPricing, &owner(), None);
+        assert!(
+            matches!(
+                refused,
+                Err(StoreError::Sqlite(
+                    rusqlite::Error::FromSqlConversionFailure(..)
+                ))
+            ),
+            "{refused:?}"
+        );
+        let (status, moves): (String, u32) = s
+            .db()
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT status, (SELECT count(*) FROM status_history) FROM versions",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?)
+            })
+            .unwrap();
+        assert_eq!((status.as_str(), moves), ("intake_in_progress", 1));
     }
 
     #[test]
@@ -871,7 +786,13 @@ mod tests {
                 &req(),
             )
             .unwrap_err();
-        assert!(matches!(err, StoreError::Conflict(_)));
+        assert!(matches!(
+            err,
+            StoreError::WriteRefused(WriteRefused::NotEditable {
+                number: 1,
+                status: VersionStatus::NeedsPricing
+            })
+        ));
         s.update_blueprint(
             id,
             VersionRef::Latest,
@@ -898,11 +819,11 @@ mod tests {
         assert_eq!(s.automation(id).unwrap().status, VersionStatus::Archived);
         assert!(matches!(
             s.update_automation(id, Some("B"), None, &who(), &req()),
-            Err(StoreError::Conflict(_))
+            Err(StoreError::WriteRefused(WriteRefused::ReadOnly))
         ));
         assert!(matches!(
             s.create_next_version(id, &owner(), &who(), &req()),
-            Err(StoreError::Conflict(_))
+            Err(StoreError::WriteRefused(WriteRefused::ReadOnly))
         ));
     }
 
@@ -940,7 +861,10 @@ mod tests {
         assert_eq!(s.automation(id).unwrap().live_version, Some(1));
         assert!(matches!(
             s.create_next_version(id, &owner(), &who(), &req()),
-            Err(StoreError::Conflict(_))
+            Err(StoreError::WriteRefused(WriteRefused::InFlight {
+                number: 2,
+                ..
+            }))
         ));
         force(&s, id, 2, VersionStatus::ReadyToLaunch);
         let applied = to(&s, id, VersionStatus::Live, &ops(), None).unwrap();
@@ -1078,7 +1002,10 @@ mod tests {
         let (_d, s, id) = setup();
         assert!(matches!(
             s.create_next_version(id, &owner(), &who(), &req()),
-            Err(StoreError::Conflict(_))
+            Err(StoreError::WriteRefused(WriteRefused::InFlight {
+                number: 1,
+                status: VersionStatus::IntakeInProgress
+            }))
         ));
     }
 }
