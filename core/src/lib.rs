@@ -16,11 +16,13 @@
 //!   superseded), with who may do what, as data.
 //! - [`billing`]: billing periods (UTC months), day-based proration, overage, committed-volume
 //!   changes and invoice lines.
+//! - [`invoice`]: the invoice lifecycle (draft, finalized, paid, failed) and its dunning schedule.
 //! - [`redact`]: hiding tokens in text shown to people other than its recipient (ops outbox).
 
 pub mod billing;
 pub mod blueprint;
 pub mod ids;
+pub mod invoice;
 pub mod machine;
 pub mod money;
 pub mod quote;
