@@ -1,5 +1,5 @@
-//! The quote document as a PDF (flow 16 signs it, issue 10 downloads it), rendered in-process
-//! from a plain struct with `lopdf`.
+//! The quote and invoice documents as PDFs (flow 16 signs a quote's; issue 10 downloads both),
+//! rendered in-process from plain structs with `lopdf`.
 //!
 //! Why `lopdf`: it is already in the binary (document ingestion reads uploaded PDFs with it), so
 //! rendering adds no crate at all; it is maintained and widely used; and its object table is a
@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 use lopdf::content::{Content, Operation};
 use lopdf::{Document, Object, ObjectId, Stream, StringFormat, dictionary};
 use sha2::{Digest, Sha256};
+use wrk_core::billing::BillingPeriod;
 use wrk_core::money::{Currency, Money, MoneyError};
 
 /// Why a document could not be rendered.
@@ -118,6 +119,50 @@ pub fn render_quote(doc: &QuoteDocument) -> Result<Vec<u8>, DocumentError> {
         ),
     }
     page.finish(&format!("Quote {}", doc.number), doc.issued_at)
+}
+
+/// Everything an invoice document shows (flow 20).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceDocument {
+    /// The invoice's number for people.
+    pub number: String,
+    pub client: String,
+    pub period: BillingPeriod,
+    /// `draft`, `finalized`, `paid` or `failed`, as stored.
+    pub status: String,
+    pub issued_at: DateTime<Utc>,
+    pub currency: Currency,
+    pub lines: Vec<DocumentLine>,
+    /// How it is paid, e.g. "Charged to the card on file" or "Pay by bank transfer, reference
+    /// manual:invoice:…".
+    pub payment_note: Option<String>,
+}
+
+/// Renders an invoice; its total is the exact sum of its lines. The same input gives the same
+/// bytes.
+pub fn render_invoice(doc: &InvoiceDocument) -> Result<Vec<u8>, DocumentError> {
+    let total = Money::sum(doc.currency, doc.lines.iter().map(|l| l.amount))?;
+    let mut page = Layout::new();
+    page.title(&format!("Invoice {}", doc.number));
+    page.fact("Client", &doc.client);
+    page.fact(
+        "Period",
+        &format!(
+            "{} ({} to {})",
+            doc.period,
+            day(doc.period.first_instant()),
+            day(doc.period.last_instant())
+        ),
+    );
+    page.fact("Issued", &day(doc.issued_at));
+    page.fact("Status", &doc.status);
+    page.gap();
+    page.section("Charges", &doc.lines, "Total", total);
+    if let Some(note) = &doc.payment_note {
+        page.gap();
+        page.paragraph(note);
+    }
+    page.finish(&format!("Invoice {}", doc.number), doc.issued_at)
 }
 
 /// The hex SHA-256 of a rendered document, as a signature record stores it.
@@ -581,6 +626,45 @@ mod tests {
             render_quote(&mixed),
             Err(DocumentError::Money(MoneyError::CurrencyMismatch { .. }))
         ));
+    }
+
+    fn invoice() -> InvoiceDocument {
+        InvoiceDocument {
+            number: "INV-2026-11-0003".into(),
+            client: "Acme Inc".into(),
+            period: BillingPeriod::parse("2026-11").unwrap(),
+            status: "finalized".into(),
+            issued_at: Utc.with_ymd_and_hms(2026, 12, 1, 2, 0, 0).unwrap(),
+            currency: Currency::USD,
+            lines: vec![
+                line("Invoice sync: monthly fee (1000 runs committed)", 1, 20_000),
+                line("Invoice sync: 250 runs over the 1000 committed", 250, 7),
+            ],
+            payment_note: Some("Charged to the card on file.".into()),
+        }
+    }
+
+    #[test]
+    fn an_invoice_renders_deterministically_with_its_period_lines_and_total() {
+        let pdf = render_invoice(&invoice()).unwrap();
+        assert_eq!(pdf, render_invoice(&invoice()).unwrap());
+        assert!(pdf.starts_with(b"%PDF-") && pdf.trim_ascii_end().ends_with(b"%%EOF"));
+        let text = text_of(&pdf);
+        for expected in [
+            "Invoice INV-2026-11-0003",
+            "2026-11 (2026-11-01 to 2026-11-30)",
+            "finalized",
+            "250 runs over",
+            "USD 17.50",
+            // 200.00 + 17.50
+            "USD 217.50",
+            "Charged to the card on file.",
+        ] {
+            assert!(
+                text.contains(expected),
+                "{expected:?} missing from:\n{text}"
+            );
+        }
     }
 
     #[test]
