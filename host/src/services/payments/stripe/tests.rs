@@ -312,36 +312,24 @@ fn stripe_errors_map_to_what_the_caller_can_do_about_them() {
             message: "Your card has insufficient funds.".into()
         }
     );
-    let error = |status: u16, kind: &str| {
-        api_error(
-            StatusCode::from_u16(status).unwrap(),
-            &serde_json::json!({"error": {"type": kind, "message": "m"}}),
-        )
-    };
-    assert!(matches!(
-        error(429, "rate_limit_error"),
-        PaymentError::Unavailable(_)
-    ));
-    assert!(matches!(
-        error(409, "idempotency_error"),
-        PaymentError::Unavailable(_)
-    ));
-    assert!(matches!(
-        error(500, "api_error"),
-        PaymentError::Unavailable(_)
-    ));
-    assert!(matches!(
-        error(401, "invalid_request_error"),
-        PaymentError::Provider(_)
-    ));
-    assert!(matches!(
-        error(400, "invalid_request_error"),
-        PaymentError::Invalid(_)
-    ));
-    assert!(matches!(
-        error(404, "invalid_request_error"),
-        PaymentError::Invalid(_)
-    ));
+    for (status, kind, expected) in [
+        (429, "rate_limit_error", "unavailable"),
+        // The same idempotency key still in flight.
+        (409, "idempotency_error", "unavailable"),
+        (500, "api_error", "unavailable"),
+        (401, "invalid_request_error", "provider"),
+        (400, "invalid_request_error", "invalid"),
+        (404, "invalid_request_error", "invalid"),
+    ] {
+        let body = serde_json::json!({"error": {"type": kind, "message": "m"}});
+        let got = match api_error(StatusCode::from_u16(status).unwrap(), &body) {
+            PaymentError::Declined { .. } => "declined",
+            PaymentError::Invalid(_) => "invalid",
+            PaymentError::Unavailable(_) => "unavailable",
+            PaymentError::Provider(_) => "provider",
+        };
+        assert_eq!(got, expected, "{status} {kind}");
+    }
 }
 
 #[test]
