@@ -14,13 +14,21 @@
 //! - [`machine`]: the automation version state machine (statuses, actors, guards, side effects,
 //!   transitions), with PRODUCT.md's table as data.
 //! - [`money`]: integer cents with a currency, checked arithmetic, discounts and proration.
+//! - [`quote`]: the quote lifecycle (draft, sent, accepted, signed; rejected, expired,
+//!   superseded), with who may do what, as data.
+//! - [`billing`]: billing periods (UTC months), day-based proration, overage, committed-volume
+//!   changes and invoice lines.
+//! - [`invoice`]: the invoice lifecycle (draft, finalized, paid, failed) and its dunning schedule.
 //! - [`redact`]: hiding tokens in text shown to people other than its recipient (ops outbox).
 
 pub mod automation;
+pub mod billing;
 pub mod blueprint;
 pub mod ids;
+pub mod invoice;
 pub mod machine;
 pub mod money;
+pub mod quote;
 pub mod redact;
 pub mod roles;
 pub mod slug;

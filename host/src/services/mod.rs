@@ -4,8 +4,12 @@
 //! call one function here, and map the result.
 //!
 //! - [`automations`]: flows 8-13, 31, 32, 35.
+//! - [`payments`]: the payment providers (`manual`, `stripe`) of flows 16, 17 and 20.
+//! - [`billing`]: quote and invoice documents (PDF).
 
 pub mod automations;
+pub mod billing;
+pub mod payments;
 
 use wrk_core::machine::Actor;
 use wrk_tenants::audit::{AuditActor, RequestMeta};
