@@ -11,13 +11,20 @@
 //! - [`roles`]: client and ops roles, API-key scopes and what they allow.
 //! - [`machine`]: the automation version state machine (statuses, actors, guards, side effects,
 //!   transitions), with PRODUCT.md's table as data.
-//! - [`money`]: integer cents with a currency, checked arithmetic, discounts and proration.
+//! - [`money`]: integer cents with a currency, checked arithmetic, discounts and proration, and
+//!   the one way an amount is written for people (`Display`).
+//! - [`quote`]: what a quote's line item is charged for (`Recurrence`).
+//! - [`tasks`]: task kinds and assignees.
+//! - [`validation`]: the severity of a validation issue.
 //! - [`redact`]: hiding tokens in text shown to people other than its recipient (ops outbox).
 
 pub mod blueprint;
 pub mod ids;
 pub mod machine;
 pub mod money;
+pub mod quote;
 pub mod redact;
 pub mod roles;
 pub mod slug;
+pub mod tasks;
+pub mod validation;
