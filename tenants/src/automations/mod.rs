@@ -25,6 +25,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use wrk_core::ids::AutomationId;
 use wrk_core::machine::{Actor, VersionStatus, create_version};
+use wrk_core::tasks::Assignee;
+use wrk_core::validation::Severity;
 
 use crate::audit::{AuditActor, AuditEntry, RequestMeta, parse_timestamp, record_audit, timestamp};
 use crate::error::{Entity, StoreError, StoreResult};
@@ -302,12 +304,12 @@ impl TenantStore {
     }
 }
 
-/// A stored validation issue (the validation plugin's `Issue`, kept as the plugin gave it).
+/// A stored validation issue (the validation plugin's `Issue`, kept as the plugin gave it). The
+/// stored JSON holds the snake_case names of the enums (`"severity": "error"`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredIssue {
     pub code: String,
-    /// `error` or `warning`.
-    pub severity: String,
+    pub severity: Severity,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
@@ -317,7 +319,7 @@ pub struct StoredIssue {
 
 impl StoredIssue {
     pub fn is_error(&self) -> bool {
-        self.severity == "error"
+        self.severity == Severity::Error
     }
 
     /// Issues about a system's credentials (`credentials_missing`, `_pending`, `_expired`).
@@ -329,8 +331,7 @@ impl StoredIssue {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssueTask {
     pub title: String,
-    /// `client` or `ops`.
-    pub assignee: String,
+    pub assignee: Assignee,
 }
 
 /// One item of the validation plugin's build checklist.
@@ -338,8 +339,7 @@ pub struct IssueTask {
 pub struct ChecklistEntry {
     pub code: String,
     pub title: String,
-    /// `client` or `ops`.
-    pub assignee: String,
+    pub assignee: Assignee,
 }
 
 #[cfg(test)]

@@ -11,8 +11,9 @@ use wrk_core::machine::{
     Actor, ActorKind, GuardInputs, OpsTaskKind, SideEffect, Transition, TransitionError,
     VersionStatus, create_version, transition,
 };
+use wrk_core::tasks::{Assignee, TaskKind};
 
-use super::tasks::{self, NewTask, TaskAssignee};
+use super::tasks::{self, NewTask};
 use super::{
     ChecklistEntry, StoredIssue, audit, id_col, json_col, load_automation, now, status_col,
     time_col, writable_automation,
@@ -368,9 +369,9 @@ pub(crate) fn apply_transition(
                             automation_id: id,
                             version: Some(number),
                             key: format!("checklist:{number}:{}", item.code),
-                            kind: if qa { "qa" } else { "build" },
+                            kind: if qa { TaskKind::Qa } else { TaskKind::Build },
                             title: &item.title,
-                            assignee: TaskAssignee::parse(&item.assignee),
+                            assignee: item.assignee,
                         },
                         req.request,
                     )?;
@@ -394,9 +395,9 @@ pub(crate) fn apply_transition(
                             "quote:revise:{}",
                             quote.unwrap_or_else(|| number.to_string())
                         ),
-                        kind: "quote",
+                        kind: OpsTaskKind::ReviseQuote.task_kind(),
                         title: "Revise the rejected quote",
-                        assignee: TaskAssignee::Ops,
+                        assignee: Assignee::Ops,
                     },
                     req.request,
                 )?;
@@ -715,12 +716,12 @@ mod tests {
     fn issue(code: &str, severity: &str, path: &str, task: Option<(&str, &str)>) -> StoredIssue {
         StoredIssue {
             code: code.into(),
-            severity: severity.into(),
+            severity: wrk_core::validation::Severity::parse(severity).unwrap(),
             message: format!("{code} at {path}"),
             path: Some(path.into()),
             task: task.map(|(t, a)| super::super::IssueTask {
                 title: t.into(),
-                assignee: a.into(),
+                assignee: Assignee::parse(a).unwrap(),
             }),
         }
     }
@@ -1026,12 +1027,12 @@ mod tests {
                 ChecklistEntry {
                     code: "build_step_read".into(),
                     title: "Build read".into(),
-                    assignee: "ops".into(),
+                    assignee: Assignee::Ops,
                 },
                 ChecklistEntry {
                     code: "test_end_to_end".into(),
                     title: "Test it".into(),
-                    assignee: "ops".into(),
+                    assignee: Assignee::Ops,
                 },
             ],
         };
@@ -1067,7 +1068,7 @@ mod tests {
             err,
             TransitionError::GuardFailed(vec![wrk_core::machine::Guard::NoOpenQaTasks])
         );
-        let qa = open.iter().find(|t| t.kind == "qa").unwrap();
+        let qa = open.iter().find(|t| t.kind == TaskKind::Qa).unwrap();
         s.set_task_status(qa.id, tasks::TaskStatus::Done, &who(), &req())
             .unwrap();
         to(&s, id, VersionStatus::ReadyToLaunch, &ops(), None).unwrap();
