@@ -25,22 +25,11 @@ named_enum!(Recurrence, "recurrence", {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::roles::assert_names_round_trip;
 
     #[test]
-    fn every_recurrence_round_trips_through_its_name() {
-        for r in Recurrence::ALL {
-            assert_eq!(Recurrence::parse(r.as_str()), Ok(*r));
-            assert_eq!(r.as_str().parse::<Recurrence>(), Ok(*r));
-            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
-        }
+    fn every_recurrence_round_trips_and_an_unknown_one_is_refused_not_defaulted() {
+        assert_names_round_trip(Recurrence::ALL, &["", "yearly", "Monthly", "one-time"]);
         assert_eq!(Recurrence::OneTime.as_str(), "one_time");
-    }
-
-    #[test]
-    fn an_unknown_recurrence_is_refused_not_defaulted() {
-        for bad in ["", "yearly", "Monthly", "one-time"] {
-            assert!(Recurrence::parse(bad).is_err(), "{bad}");
-        }
-        assert!(serde_json::from_str::<Recurrence>("\"weekly\"").is_err());
     }
 }

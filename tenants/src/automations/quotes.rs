@@ -665,14 +665,19 @@ mod tests {
         );
     }
 
+    /// The quote of [`new_quote`], recorded for version 1 of `a`.
+    fn sent(s: &TenantStore, a: AutomationId) -> Quote {
+        match s.record_quote(a, 1, &new_quote(), &req()).unwrap() {
+            QuoteOutcome::Sent { quote, .. } => *quote,
+            QuoteOutcome::Skipped(v) => panic!("not sent: {v:?}"),
+        }
+    }
+
     #[test]
     fn a_quote_reads_back_as_money_and_its_message_and_audit_row_show_it_as_before() {
         let (_d, s) = store();
         let a = needs_pricing(&s, &owner());
-        let QuoteOutcome::Sent { quote, .. } = s.record_quote(a, 1, &new_quote(), &req()).unwrap()
-        else {
-            panic!("not sent")
-        };
+        let quote = sent(&s, a);
         let read = s.quote(quote.id).unwrap();
         assert_eq!(read.currency, Currency::USD);
         assert_eq!(read.setup_fee, Money::new(150_000, Currency::USD));
@@ -739,10 +744,7 @@ mod tests {
     fn an_unknown_stored_recurrence_is_an_error_not_a_default() {
         let (_d, s) = store();
         let a = needs_pricing(&s, &owner());
-        let QuoteOutcome::Sent { quote, .. } = s.record_quote(a, 1, &new_quote(), &req()).unwrap()
-        else {
-            panic!("not sent")
-        };
+        let quote = sent(&s, a);
         // The table's CHECK refuses the value; corrupt data gets past it.
         s.db()
             .write(|tx| {

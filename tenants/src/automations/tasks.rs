@@ -551,9 +551,9 @@ mod tests {
         assert_eq!(done.len(), 2);
     }
 
-    #[test]
-    fn an_unknown_stored_task_kind_is_an_error_not_a_default() {
-        let (_d, s) = store();
+    /// A new automation whose blueprint was saved with one error issue (so one open task), and
+    /// that validation.
+    fn missing_trigger(s: &TenantStore) -> (AutomationId, Validation) {
         let (a, _) = s
             .create_automation(
                 &NewAutomation {
@@ -580,6 +580,13 @@ mod tests {
             &req(),
         )
         .unwrap();
+        (a.id, bad)
+    }
+
+    #[test]
+    fn an_unknown_stored_task_kind_is_an_error_not_a_default() {
+        let (_d, s) = store();
+        missing_trigger(&s);
         s.db()
             .write(|tx| Ok(tx.execute("UPDATE tasks SET kind = 'review'", [])?))
             .unwrap();
@@ -594,32 +601,7 @@ mod tests {
     #[test]
     fn a_person_can_move_a_task_and_reopen_it() {
         let (_d, s) = store();
-        let (a, _) = s
-            .create_automation(
-                &NewAutomation {
-                    name: "A",
-                    description: "",
-                },
-                &owner(),
-                &who(),
-                &req(),
-            )
-            .unwrap();
-        let bad = Validation {
-            issues: vec![issue("missing_trigger", "error", "/trigger", "no trigger")],
-            checklist: vec![],
-        };
-        s.update_blueprint(
-            a.id,
-            VersionRef::Latest,
-            &serde_json::json!({}),
-            0,
-            &bad,
-            &owner(),
-            &who(),
-            &req(),
-        )
-        .unwrap();
+        let (a, bad) = missing_trigger(&s);
         let t = &s
             .tasks(&TaskFilter {
                 limit: 5,
@@ -636,7 +618,7 @@ mod tests {
         assert_eq!(t.closed_by.as_deref(), Some("system:"));
         // A person closed it: the same cause does not open a new one behind their back.
         s.update_blueprint(
-            a.id,
+            a,
             VersionRef::Latest,
             &serde_json::json!({}),
             1,
