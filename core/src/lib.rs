@@ -13,12 +13,16 @@
 //! - [`roles`]: client and ops roles, API-key scopes and what they allow.
 //! - [`machine`]: the automation version state machine (statuses, actors, guards, side effects,
 //!   transitions), with PRODUCT.md's table as data.
-//! - [`money`]: integer cents with a currency, checked arithmetic, discounts and proration.
+//! - [`money`]: integer cents with a currency, checked arithmetic, discounts and proration, and
+//!   the one way an amount is written for people (`Display`).
 //! - [`quote`]: the quote lifecycle (draft, sent, accepted, signed; rejected, expired,
-//!   superseded), with who may do what, as data.
+//!   superseded), with who may do what, as data; and what a line item is charged for
+//!   (`Recurrence`).
 //! - [`billing`]: billing periods (UTC months), day-based proration, overage, committed-volume
 //!   changes and invoice lines.
 //! - [`invoice`]: the invoice lifecycle (draft, finalized, paid, failed) and its dunning schedule.
+//! - [`tasks`]: task kinds and assignees.
+//! - [`validation`]: the severity of a validation issue.
 //! - [`redact`]: hiding tokens in text shown to people other than its recipient (ops outbox).
 
 pub mod automation;
@@ -32,3 +36,5 @@ pub mod quote;
 pub mod redact;
 pub mod roles;
 pub mod slug;
+pub mod tasks;
+pub mod validation;

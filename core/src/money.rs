@@ -235,6 +235,14 @@ impl Money {
         })
     }
 
+    /// These minor units, checked to be in `currency`: for storage that keeps one currency for
+    /// several amounts (a quote row and its line items), where an amount in another currency
+    /// would otherwise be silently relabelled.
+    pub fn cents_in(self, currency: Currency) -> Result<Cents, MoneyError> {
+        self.same_currency(&Self::zero(currency))?;
+        Ok(self.cents)
+    }
+
     /// The total of `items`, all in `currency`. The currency is given rather than taken from the
     /// first item so that an empty list still has one (zero of it).
     pub fn sum(
@@ -262,6 +270,18 @@ impl Money {
     /// `self` less its [`Money::discount`]: between zero and `self`, inclusive.
     pub fn apply_discount(self, bps: BasisPoints) -> Result<Self, MoneyError> {
         self.checked_sub(self.discount(bps)?)
+    }
+}
+
+/// The one way an amount is written for people (emails, thread messages): whole units, a point,
+/// two decimals, then the code — `1500.00 USD`, `-0.05 EUR`. No grouping separators, so the text
+/// reads the same in every locale. Every currency gets two decimals: this module carries no
+/// exponent (see the module comment), so a zero-decimal currency needs one before it is quoted.
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.is_negative() { "-" } else { "" };
+        let abs = self.cents.0.unsigned_abs();
+        write!(f, "{sign}{}.{:02} {}", abs / 100, abs % 100, self.currency)
     }
 }
 
@@ -396,6 +416,56 @@ mod tests {
         assert_eq!(
             Money::sum(Currency::USD, [usd(i64::MAX), usd(1)]),
             Err(MoneyError::Overflow)
+        );
+    }
+
+    #[test]
+    fn a_sum_across_currencies_is_a_mismatch_even_when_it_would_overflow() {
+        let eur = Money::new(1, Currency::EUR);
+        assert_eq!(
+            Money::sum(Currency::USD, [usd(1), eur]),
+            Err(MoneyError::CurrencyMismatch {
+                left: Currency::USD,
+                right: Currency::EUR
+            })
+        );
+        assert_eq!(
+            Money::sum(Currency::USD, [eur]),
+            Err(MoneyError::CurrencyMismatch {
+                left: Currency::USD,
+                right: Currency::EUR
+            })
+        );
+        assert!(matches!(
+            Money::sum(
+                Currency::USD,
+                [usd(i64::MAX), Money::new(i64::MAX, Currency::EUR)]
+            ),
+            Err(MoneyError::CurrencyMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn money_is_shown_as_units_two_decimals_and_the_code() {
+        assert_eq!(usd(150_000).to_string(), "1500.00 USD");
+        assert_eq!(usd(5_900).to_string(), "59.00 USD");
+        assert_eq!(usd(7).to_string(), "0.07 USD");
+        assert_eq!(usd(0).to_string(), "0.00 USD");
+        assert_eq!(Money::new(-5, Currency::EUR).to_string(), "-0.05 EUR");
+        assert_eq!(usd(-12_345).to_string(), "-123.45 USD");
+        assert_eq!(usd(i64::MAX).to_string(), "92233720368547758.07 USD");
+        assert_eq!(usd(i64::MIN).to_string(), "-92233720368547758.08 USD");
+    }
+
+    #[test]
+    fn cents_in_the_storage_currency_are_refused_for_another_currency() {
+        assert_eq!(usd(42).cents_in(Currency::USD), Ok(Cents(42)));
+        assert_eq!(
+            usd(42).cents_in(Currency::EUR),
+            Err(MoneyError::CurrencyMismatch {
+                left: Currency::USD,
+                right: Currency::EUR
+            })
         );
     }
 

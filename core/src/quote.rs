@@ -12,6 +12,9 @@
 //! system sends what the pricing plugin produced (flow 11), supersedes on a re-quote, and the
 //! expiry worker expires quotes whose `valid_until` has passed.
 //!
+//! It also names what a quote's line item is charged for ([`Recurrence`]), so the storage and
+//! the host stop passing `"one_time"` and `"monthly"` around as strings.
+//!
 //! Time is an input: the caller passes `now` in [`QuoteFacts`], so a quote past its
 //! `valid_until` is refused as [`QuoteTransitionError::Expired`] even before the worker has
 //! marked it. Nothing here reads a clock or does IO.
@@ -407,6 +410,20 @@ pub fn revise(from: QuoteStatus, actor: &Actor) -> Result<Revision, QuoteTransit
         new_status: Q::Sent,
     })
 }
+
+/// How often a line item is charged: once (it adds to the setup fee) or every month (it adds to
+/// the monthly fee).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recurrence {
+    OneTime,
+    Monthly,
+}
+
+named_enum!(Recurrence, "recurrence", {
+    OneTime => "one_time",
+    Monthly => "monthly",
+});
 
 #[cfg(test)]
 mod tests;

@@ -60,7 +60,10 @@ type Vocabulary = (Vec<String>, Vec<(&'static str, &'static str)>);
 
 fn vocabularies() -> Vec<Vocabulary> {
     use wrk_core::machine::VersionStatus;
+    use wrk_core::quote::Recurrence;
     use wrk_core::roles::{ClientRole, OpsRole, Scope};
+    use wrk_core::tasks::{Assignee, TaskKind};
+    use wrk_core::validation::Severity;
     let version = names(VersionStatus::ALL, VersionStatus::as_str);
     let task = vec!["todo".into(), "in_progress".into(), "done".into()];
     let role = names(ClientRole::ALL, ClientRole::as_str);
@@ -157,8 +160,20 @@ fn vocabularies() -> Vec<Vocabulary> {
             vec![("InvitationView", "status")],
         ),
         (
-            ["client", "ops"].map(str::to_owned).to_vec(),
+            names(Assignee::ALL, Assignee::as_str),
             vec![("TaskView", "assignee")],
+        ),
+        (
+            names(TaskKind::ALL, TaskKind::as_str),
+            vec![("TaskView", "kind")],
+        ),
+        (
+            names(Severity::ALL, Severity::as_str),
+            vec![("IssueView", "severity")],
+        ),
+        (
+            names(Recurrence::ALL, Recurrence::as_str),
+            vec![("LineItemView", "recurrence")],
         ),
     ]
 }

@@ -75,6 +75,10 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// An amount that cannot be stored as given: in another currency than the row's one
+    /// currency column (a quote and its lines), or out of range. A caller's bug, never input.
+    #[error("amount: {0}")]
+    Money(#[from] wrk_core::money::MoneyError),
     /// A one-time token, invitation or session that can no longer be used; each reason has its
     /// own stable code at the HTTP layer.
     #[error("{}", .0.message())]

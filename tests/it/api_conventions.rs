@@ -294,6 +294,22 @@ fn the_openapi_documents_describe_security_errors_and_parameters() {
     );
     let role = &tenant["components"]["schemas"]["InviteRequest"]["properties"]["role"]["enum"];
     assert_eq!(role, &json!(["owner", "admin", "member"]));
+    let schemas = &tenant["components"]["schemas"];
+    for (schema, field, values) in [
+        ("TaskView", "assignee", json!(["client", "ops"])),
+        (
+            "TaskView",
+            "kind",
+            json!(["validation", "credentials", "quote", "build", "qa"]),
+        ),
+        ("IssueView", "severity", json!(["error", "warning"])),
+        ("LineItemView", "recurrence", json!(["one_time", "monthly"])),
+    ] {
+        assert_eq!(
+            schemas[schema]["properties"][field]["enum"], values,
+            "{schema}.{field}"
+        );
+    }
     let apex: Value = app.get("", "/api/openapi.json").json().unwrap();
     let signup = &apex["components"]["schemas"]["SignupRequest"]["properties"];
     assert!(signup["email"]["pattern"].is_string(), "{signup}");

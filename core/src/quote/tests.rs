@@ -470,3 +470,9 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn every_recurrence_round_trips_and_an_unknown_one_is_refused_not_defaulted() {
+    crate::roles::assert_names_round_trip(Recurrence::ALL, &["", "yearly", "Monthly", "one-time"]);
+    assert_eq!(Recurrence::OneTime.as_str(), "one_time");
+}

@@ -86,7 +86,7 @@ impl From<&StoredIssue> for IssueView {
     fn from(i: &StoredIssue) -> Self {
         Self {
             code: i.code.clone(),
-            severity: i.severity.clone(),
+            severity: i.severity.as_str().to_owned(),
             message: i.message.clone(),
             path: i.path.clone(),
         }

@@ -8,8 +8,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wrk_core::ids::TenantId;
+use wrk_core::tasks::Assignee;
 use wrk_tenants::automations::AutomationFilter;
-use wrk_tenants::automations::tasks::TaskAssignee;
 
 use super::automations::{
     AutomationView, BlueprintBody, TransitionBody, VersionView, parse_automation_id, parse_status,
@@ -207,6 +207,6 @@ pub async fn ops_task_update(
     let id = parse_task_id(&id)?;
     let status = parse_task_status(&body.status)?;
     let caller = Caller::ops(&ops, meta);
-    let task = svc::set_task_status(&app, tenant, &caller, TaskAssignee::Ops, id, status).await?;
+    let task = svc::set_task_status(&app, tenant, &caller, Assignee::Ops, id, status).await?;
     Ok(Json(TaskView::from(&task)))
 }

@@ -108,11 +108,11 @@ impl From<&Quote> for QuoteView {
             version: q.version,
             revision: q.revision,
             status: q.status.clone(),
-            currency: q.currency.clone(),
-            setup_fee_cents: q.setup_fee_cents,
-            monthly_fee_cents: q.monthly_fee_cents,
+            currency: q.currency.to_string(),
+            setup_fee_cents: q.setup_fee.cents.get(),
+            monthly_fee_cents: q.monthly_fee.cents.get(),
             included_runs: q.included_runs,
-            overage_unit_cents: q.overage_unit_cents,
+            overage_unit_cents: q.overage_unit.cents.get(),
             line_items: q
                 .line_items
                 .iter()
@@ -120,9 +120,9 @@ impl From<&Quote> for QuoteView {
                     code: l.code.clone(),
                     description: l.description.clone(),
                     quantity: l.quantity,
-                    unit_cents: l.unit_cents,
-                    amount_cents: l.amount_cents,
-                    recurrence: l.recurrence.clone(),
+                    unit_cents: l.unit.cents.get(),
+                    amount_cents: l.amount.cents.get(),
+                    recurrence: l.recurrence.as_str().to_owned(),
                 })
                 .collect(),
             valid_until: q.valid_until,

@@ -9,7 +9,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wrk_core::ids::TaskId;
 use wrk_core::roles::Access;
-use wrk_tenants::automations::tasks::{Task, TaskAssignee, TaskFilter, TaskStatus};
+use wrk_core::tasks::Assignee;
+use wrk_tenants::automations::tasks::{Task, TaskFilter, TaskStatus};
 
 use super::automations::parse_automation_id;
 use crate::app::AppState;
@@ -51,7 +52,7 @@ impl From<&Task> for TaskView {
             title: t.title.clone(),
             automation_id: t.automation_id.to_string(),
             version: t.version,
-            kind: t.kind.clone(),
+            kind: t.kind.as_str().to_owned(),
             assignee: t.assignee.as_str().to_owned(),
             status: t.status.as_str().to_owned(),
             closed_by: t.closed_by.clone(),
@@ -170,7 +171,7 @@ pub async fn task_update(
         &app,
         session.tenant_id(),
         &caller,
-        TaskAssignee::Client,
+        Assignee::Client,
         id,
         status,
     )

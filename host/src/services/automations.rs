@@ -29,15 +29,19 @@ use wrk_core::automation::{
 use wrk_core::blueprint::{self, BoundsError};
 use wrk_core::ids::{AutomationId, TaskId, TenantId};
 use wrk_core::machine::{TransitionError, VersionStatus, create_version};
+use wrk_core::money::{Currency, Money};
+use wrk_core::quote::Recurrence;
+use wrk_core::tasks::Assignee;
+use wrk_core::validation::Severity;
 use wrk_plugins::sdk::ABI_VERSION;
 use wrk_plugins::sdk::pricing::{
-    AutomationRef, PricingInput, PricingOverrides, PricingQuote, Recurrence, RunVolume, TenantRef,
-    VersionRef as PricingVersion,
+    self as sdk_pricing, AutomationRef, PricingInput, PricingOverrides, PricingQuote, RunVolume,
+    TenantRef, VersionRef as PricingVersion,
 };
-use wrk_plugins::sdk::validation::{Severity, ValidationInput, ValidationVersion};
+use wrk_plugins::sdk::validation::{self as sdk_validation, ValidationInput, ValidationVersion};
 use wrk_tenants::automations::effects::AfterCommit;
 use wrk_tenants::automations::quotes::{LineItem, NewQuote, Quote, QuoteOutcome, QuotePlugin};
-use wrk_tenants::automations::tasks::{Task, TaskAssignee, TaskStatus};
+use wrk_tenants::automations::tasks::{Task, TaskStatus};
 use wrk_tenants::automations::versions::{
     Applied, HistoryEntry, TransitionRequest, Validation, VersionRef,
 };
@@ -68,7 +72,7 @@ pub enum AutomationError {
     BlueprintBounds(#[from] BoundsError),
     /// A person may move only the tasks of their own side.
     #[error("this task is assigned to {}; only they can update it", .0.as_str())]
-    NotYourTask(TaskAssignee),
+    NotYourTask(Assignee),
     /// The pricing plugin failed or answered a quote that does not add up (logged, then ops
     /// get a "price manually" task; never shown to a client).
     #[error("pricing plugin failed: {0}")]
@@ -88,7 +92,7 @@ where
 }
 
 /// The currency quotes are made in until workspaces choose one.
-pub const QUOTE_CURRENCY: &str = "USD";
+pub const QUOTE_CURRENCY: Currency = Currency::USD;
 
 fn publish_status_changed(tenant: TenantId, version: &Version, from: VersionStatus) {
     bus().publish(Event {
@@ -178,15 +182,12 @@ async fn validate(
                 .into_iter()
                 .map(|i| StoredIssue {
                     code: i.code,
-                    severity: match i.severity {
-                        Severity::Error => "error".into(),
-                        Severity::Warning => "warning".into(),
-                    },
+                    severity: severity(i.severity),
                     message: i.message,
                     path: i.path,
                     task: i.task.map(|t| IssueTask {
                         title: t.title,
-                        assignee: assignee_str(t.assignee).into(),
+                        assignee: assignee(t.assignee),
                     }),
                 })
                 .collect(),
@@ -197,7 +198,7 @@ async fn validate(
                 .map(|c| ChecklistEntry {
                     code: c.code,
                     title: c.title,
-                    assignee: assignee_str(c.assignee).into(),
+                    assignee: assignee(c.assignee),
                 })
                 .collect(),
         },
@@ -206,7 +207,7 @@ async fn validate(
             Validation {
                 issues: vec![StoredIssue {
                     code: "validation_unavailable".into(),
-                    severity: "error".into(),
+                    severity: Severity::Error,
                     message: "The blueprint could not be validated right now; save it again to \
                               retry."
                         .into(),
@@ -219,10 +220,27 @@ async fn validate(
     }
 }
 
-fn assignee_str(a: wrk_plugins::sdk::validation::Assignee) -> &'static str {
+// The plugin SDK keeps its own copies of these enums (guests do not depend on core); they meet
+// core's here, at the plugin boundary, and nowhere else.
+
+fn severity(s: sdk_validation::Severity) -> Severity {
+    match s {
+        sdk_validation::Severity::Error => Severity::Error,
+        sdk_validation::Severity::Warning => Severity::Warning,
+    }
+}
+
+fn assignee(a: sdk_validation::Assignee) -> Assignee {
     match a {
-        wrk_plugins::sdk::validation::Assignee::Client => "client",
-        wrk_plugins::sdk::validation::Assignee::Ops => "ops",
+        sdk_validation::Assignee::Client => Assignee::Client,
+        sdk_validation::Assignee::Ops => Assignee::Ops,
+    }
+}
+
+fn recurrence(r: sdk_pricing::Recurrence) -> Recurrence {
+    match r {
+        sdk_pricing::Recurrence::OneTime => Recurrence::OneTime,
+        sdk_pricing::Recurrence::Monthly => Recurrence::Monthly,
     }
 }
 
@@ -412,45 +430,44 @@ fn new_quote(
     answer: &wrk_plugins::Answer<PricingQuote>,
 ) -> Result<NewQuote, String> {
     let q = &answer.output;
-    let cents = |v: u64| i64::try_from(v).map_err(|_| format!("amount {v} is out of range"));
-    let mut one_time: u64 = 0;
-    let mut monthly: u64 = 0;
-    let mut lines = Vec::with_capacity(q.line_items.len());
-    for l in &q.line_items {
-        let sum = match l.recurrence {
-            Recurrence::OneTime => &mut one_time,
-            Recurrence::Monthly => &mut monthly,
-        };
-        *sum = sum
-            .checked_add(l.amount_cents)
-            .ok_or("line items overflow")?;
-        lines.push(LineItem {
-            code: l.code.clone(),
-            description: l.description.clone(),
-            quantity: cents(l.quantity)?,
-            unit_cents: cents(l.unit_cents)?,
-            amount_cents: cents(l.amount_cents)?,
-            recurrence: match l.recurrence {
-                Recurrence::OneTime => "one_time".into(),
-                Recurrence::Monthly => "monthly".into(),
-            },
-        });
-    }
-    if one_time != q.setup_fee_cents || monthly != q.monthly_fee_cents {
-        return Err(format!(
-            "line items sum to {one_time} one-time and {monthly} monthly, but the quote says {} and {}",
-            q.setup_fee_cents, q.monthly_fee_cents
-        ));
-    }
     if q.currency != input.currency {
         return Err(format!("asked for {}, got {}", input.currency, q.currency));
     }
+    let currency = Currency::parse(&q.currency).map_err(|e| e.to_string())?;
+    let count = |v: u64| i64::try_from(v).map_err(|_| format!("{v} is out of range"));
+    let money = |v: u64| count(v).map(|c| Money::new(c, currency));
+    let lines = q
+        .line_items
+        .iter()
+        .map(|l| {
+            Ok(LineItem {
+                code: l.code.clone(),
+                description: l.description.clone(),
+                quantity: count(l.quantity)?,
+                unit: money(l.unit_cents)?,
+                amount: money(l.amount_cents)?,
+                recurrence: recurrence(l.recurrence),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let total = |r: Recurrence| {
+        let amounts = lines.iter().filter(|l| l.recurrence == r).map(|l| l.amount);
+        Money::sum(currency, amounts).map_err(|e| format!("line items: {e}"))
+    };
+    let (one_time, monthly) = (total(Recurrence::OneTime)?, total(Recurrence::Monthly)?);
+    let (setup_fee, monthly_fee) = (money(q.setup_fee_cents)?, money(q.monthly_fee_cents)?);
+    if one_time != setup_fee || monthly != monthly_fee {
+        return Err(format!(
+            "line items sum to {one_time} one-time and {monthly} monthly, but the quote says \
+             {setup_fee} and {monthly_fee}"
+        ));
+    }
     Ok(NewQuote {
-        currency: q.currency.clone(),
-        setup_fee_cents: cents(q.setup_fee_cents)?,
-        monthly_fee_cents: cents(q.monthly_fee_cents)?,
-        included_runs: cents(q.included_runs)?,
-        overage_unit_cents: cents(q.overage_unit_cents)?,
+        currency,
+        setup_fee,
+        monthly_fee,
+        included_runs: count(q.included_runs)?,
+        overage_unit: money(q.overage_unit_cents)?,
         line_items: lines,
         plugin: QuotePlugin {
             name: answer.plugin.name.clone(),
@@ -529,14 +546,8 @@ async fn email_admins(app: &AppState, tenant: TenantId, automation: &Automation,
             &format!("/app/automations/{}", automation.id),
         );
         let setup = format!(
-            "Setup fee: {}.{:02} {}; monthly fee: {}.{:02} {} including {} runs.",
-            quote.setup_fee_cents / 100,
-            quote.setup_fee_cents % 100,
-            quote.currency,
-            quote.monthly_fee_cents / 100,
-            quote.monthly_fee_cents % 100,
-            quote.currency,
-            quote.included_runs
+            "Setup fee: {}; monthly fee: {} including {} runs.",
+            quote.setup_fee, quote.monthly_fee, quote.included_runs
         );
         let intro = format!(
             "Your quote for {} (version {}) is ready to review.",
@@ -584,7 +595,7 @@ pub async fn set_task_status(
     app: &AppState,
     tenant: TenantId,
     caller: &Caller,
-    side: TaskAssignee,
+    side: Assignee,
     id: TaskId,
     status: TaskStatus,
 ) -> Result<Task, AutomationError> {
@@ -610,7 +621,7 @@ pub async fn set_task_status(
 mod tests {
     use super::*;
     use wrk_plugins::PluginRef;
-    use wrk_plugins::sdk::pricing::LineItem as PluginLine;
+    use wrk_plugins::sdk::pricing::{LineItem as PluginLine, Recurrence as PluginRecurrence};
 
     fn input() -> PricingInput {
         PricingInput {
@@ -647,7 +658,7 @@ mod tests {
                         quantity: 1,
                         unit_cents: 500,
                         amount_cents: 500,
-                        recurrence: Recurrence::OneTime,
+                        recurrence: PluginRecurrence::OneTime,
                     },
                     PluginLine {
                         code: "platform".into(),
@@ -655,7 +666,7 @@ mod tests {
                         quantity: 1,
                         unit_cents: 100,
                         amount_cents: 100,
-                        recurrence: Recurrence::Monthly,
+                        recurrence: PluginRecurrence::Monthly,
                     },
                 ],
                 notes: vec![],
@@ -671,6 +682,30 @@ mod tests {
     #[test]
     fn a_quote_whose_lines_do_not_add_up_is_refused() {
         assert!(new_quote(&input(), &answer(500)).is_ok());
-        assert!(new_quote(&input(), &answer(501)).is_err());
+        let err = new_quote(&input(), &answer(501)).unwrap_err();
+        assert_eq!(
+            err,
+            "line items sum to 5.00 USD one-time and 1.00 USD monthly, but the quote says \
+             5.01 USD and 1.00 USD"
+        );
+    }
+
+    #[test]
+    fn a_quote_is_stored_as_money_in_the_currency_asked_for() {
+        let new = new_quote(&input(), &answer(500)).unwrap();
+        let usd = |c| Money::new(c, Currency::USD);
+        assert_eq!(new.currency, Currency::USD);
+        assert_eq!(
+            (new.setup_fee, new.monthly_fee, new.overage_unit),
+            (usd(500), usd(100), usd(2))
+        );
+        assert_eq!(new.line_items[0].unit, usd(500));
+        assert_eq!(new.line_items[1].recurrence, Recurrence::Monthly);
+        let mut eur = answer(500);
+        eur.output.currency = "EUR".into();
+        assert_eq!(
+            new_quote(&input(), &eur).unwrap_err(),
+            "asked for USD, got EUR"
+        );
     }
 }

@@ -32,13 +32,14 @@ use wrk_core::ids::AutomationId;
 use wrk_core::machine::{Actor, OpsTaskKind, SideEffect, Transition, VersionStatus};
 
 use super::quotes::{Quote, insert_message, ready_message};
-use super::tasks::{self, NewTask, TaskAssignee};
+use super::tasks::{self, NewTask};
 use super::versions::{
     Applied, TransitionRequest, Version, apply_transition, insert_history, version_entity,
 };
 use super::{Automation, audit, load_automation, now, status_col};
 use crate::audit::{AuditActor, RequestMeta};
 use crate::error::StoreResult;
+use wrk_core::tasks::{Assignee, TaskKind};
 
 /// Work a side effect leaves to the host, to run once the transition's transaction committed
 /// (a plugin call never runs inside a transaction; the email outbox is another database).
@@ -113,9 +114,9 @@ fn perform(
                         "quote:revise:{}",
                         quote.unwrap_or_else(|| number.to_string())
                     ),
-                    kind: "quote",
+                    kind: OpsTaskKind::ReviseQuote.task_kind(),
                     title: "Revise the rejected quote",
-                    assignee: TaskAssignee::Ops,
+                    assignee: Assignee::Ops,
                 },
                 req.request,
             )?;
@@ -134,9 +135,9 @@ fn perform(
                         automation_id: id,
                         version: Some(number),
                         key: format!("checklist:{number}:{}", item.code),
-                        kind: if qa { "qa" } else { "build" },
+                        kind: if qa { TaskKind::Qa } else { TaskKind::Build },
                         title: &item.title,
-                        assignee: TaskAssignee::parse(&item.assignee),
+                        assignee: item.assignee,
                     },
                     req.request,
                 )?;
@@ -263,12 +264,12 @@ pub(crate) fn quote_sent(
             automation_id: id,
             version: Some(number),
             key: format!("quote:review:{}", quote.id),
-            kind: "quote",
+            kind: TaskKind::Quote,
             title: &format!(
                 "Review the quote for {} (version {number})",
                 automation.name
             ),
-            assignee: TaskAssignee::Client,
+            assignee: Assignee::Client,
         },
         request,
     )?;

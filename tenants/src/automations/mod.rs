@@ -29,6 +29,8 @@ use serde_json::{Value, json};
 use wrk_core::automation::check_writable;
 use wrk_core::ids::AutomationId;
 use wrk_core::machine::{Actor, VersionStatus, create_version};
+use wrk_core::tasks::Assignee;
+use wrk_core::validation::Severity;
 
 use crate::audit::{AuditActor, AuditEntry, RequestMeta, parse_timestamp, record_audit, timestamp};
 use crate::error::{Entity, StoreError, StoreResult};
@@ -285,12 +287,12 @@ impl TenantStore {
     }
 }
 
-/// A stored validation issue (the validation plugin's `Issue`, kept as the plugin gave it).
+/// A stored validation issue (the validation plugin's `Issue`, kept as the plugin gave it). The
+/// stored JSON holds the snake_case names of the enums (`"severity": "error"`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredIssue {
     pub code: String,
-    /// `error` or `warning`.
-    pub severity: String,
+    pub severity: Severity,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
@@ -300,7 +302,7 @@ pub struct StoredIssue {
 
 impl StoredIssue {
     pub fn is_error(&self) -> bool {
-        self.severity == "error"
+        self.severity == Severity::Error
     }
 
     /// Issues about a system's credentials (`credentials_missing`, `_pending`, `_expired`).
@@ -312,8 +314,7 @@ impl StoredIssue {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssueTask {
     pub title: String,
-    /// `client` or `ops`.
-    pub assignee: String,
+    pub assignee: Assignee,
 }
 
 /// One item of the validation plugin's build checklist.
@@ -321,8 +322,7 @@ pub struct IssueTask {
 pub struct ChecklistEntry {
     pub code: String,
     pub title: String,
-    /// `client` or `ops`.
-    pub assignee: String,
+    pub assignee: Assignee,
 }
 
 #[cfg(test)]

@@ -4,10 +4,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 use wrk_core::ids::{AutomationId, ProjectId, QuoteId};
 use wrk_core::machine::VersionStatus;
+use wrk_core::money::{Currency, Money};
+use wrk_core::quote::Recurrence;
 
 use super::effects;
 use super::tasks;
@@ -32,15 +34,24 @@ pub struct Project {
     pub quote_id: Option<QuoteId>,
 }
 
+/// One line of a quote, in the quote's currency. Serialized (for the audit row) as the columns
+/// are: `unit_cents` and `amount_cents` integers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LineItem {
     pub code: String,
     pub description: String,
     pub quantity: i64,
-    pub unit_cents: i64,
-    pub amount_cents: i64,
-    /// `one_time` or `monthly`.
-    pub recurrence: String,
+    #[serde(rename = "unit_cents", serialize_with = "cents")]
+    pub unit: Money,
+    #[serde(rename = "amount_cents", serialize_with = "cents")]
+    pub amount: Money,
+    pub recurrence: Recurrence,
+}
+
+/// An amount as the audit row has always shown it: integer cents (the quote names the currency
+/// once).
+fn cents<S: Serializer>(m: &Money, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_i64(m.cents.get())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -58,11 +69,18 @@ pub struct Quote {
     pub version: u32,
     pub revision: u32,
     pub status: String,
-    pub currency: String,
-    pub setup_fee_cents: i64,
-    pub monthly_fee_cents: i64,
+    /// The one currency of every amount of the quote and its lines.
+    pub currency: Currency,
+    /// The sum of the one-time line items.
+    #[serde(rename = "setup_fee_cents", serialize_with = "cents")]
+    pub setup_fee: Money,
+    /// The sum of the monthly line items.
+    #[serde(rename = "monthly_fee_cents", serialize_with = "cents")]
+    pub monthly_fee: Money,
     pub included_runs: i64,
-    pub overage_unit_cents: i64,
+    /// The price of each run beyond `included_runs`.
+    #[serde(rename = "overage_unit_cents", serialize_with = "cents")]
+    pub overage_unit: Money,
     pub line_items: Vec<LineItem>,
     pub valid_until: DateTime<Utc>,
     pub plugin: QuotePlugin,
@@ -76,14 +94,15 @@ pub struct Quote {
     pub number: Option<String>,
 }
 
-/// A pricing plugin's answer, ready to store.
+/// A pricing plugin's answer, ready to store. Every amount must be in `currency`: the row keeps
+/// one currency, so [`TenantStore::record_quote`] refuses an amount in another.
 #[derive(Debug, Clone)]
 pub struct NewQuote {
-    pub currency: String,
-    pub setup_fee_cents: i64,
-    pub monthly_fee_cents: i64,
+    pub currency: Currency,
+    pub setup_fee: Money,
+    pub monthly_fee: Money,
     pub included_runs: i64,
-    pub overage_unit_cents: i64,
+    pub overage_unit: Money,
     pub line_items: Vec<LineItem>,
     pub plugin: QuotePlugin,
     pub plugin_input: Value,
@@ -109,6 +128,8 @@ const QUOTE_COLS: &str = "id, project_id, automation_id, version, revision, stat
     plugin_name, plugin_version, plugin_sha256, plugin_input, plugin_output, created_at";
 
 fn quote_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Quote> {
+    let currency = Currency::parse(&r.get::<_, String>(6)?).map_err(super::conv)?;
+    let money = |i: usize| Ok::<_, rusqlite::Error>(Money::new(r.get(i)?, currency));
     Ok(Quote {
         id: QuoteId::parse(&r.get::<_, String>(0)?).map_err(super::conv)?,
         project_id: ProjectId::parse(&r.get::<_, String>(1)?).map_err(super::conv)?,
@@ -116,11 +137,11 @@ fn quote_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Quote> {
         version: r.get(3)?,
         revision: r.get(4)?,
         status: r.get(5)?,
-        currency: r.get(6)?,
-        setup_fee_cents: r.get(7)?,
-        monthly_fee_cents: r.get(8)?,
+        currency,
+        setup_fee: money(7)?,
+        monthly_fee: money(8)?,
         included_runs: r.get(9)?,
-        overage_unit_cents: r.get(10)?,
+        overage_unit: money(10)?,
         line_items: Vec::new(),
         valid_until: time_col(&r.get::<_, String>(11)?)?,
         plugin: QuotePlugin {
@@ -172,15 +193,16 @@ fn with_lines(c: &Connection, mut q: Quote) -> StoreResult<Quote> {
         "SELECT code, description, quantity, unit_cents, amount_cents, recurrence
          FROM quote_line_items WHERE quote_id = ?1 ORDER BY position",
     )?;
+    let currency = q.currency;
     q.line_items = stmt
         .query_map([q.id.to_string()], |r| {
             Ok(LineItem {
                 code: r.get(0)?,
                 description: r.get(1)?,
                 quantity: r.get(2)?,
-                unit_cents: r.get(3)?,
-                amount_cents: r.get(4)?,
-                recurrence: r.get(5)?,
+                unit: Money::new(r.get(3)?, currency),
+                amount: Money::new(r.get(4)?, currency),
+                recurrence: Recurrence::parse(&r.get::<_, String>(5)?).map_err(super::conv)?,
             })
         })?
         .collect::<Result<_, _>>()?;
@@ -259,21 +281,15 @@ pub(crate) fn insert_message(
     Ok(message)
 }
 
-fn cents(amount: i64) -> String {
-    format!("{}.{:02}", amount / 100, amount % 100)
-}
-
 /// The thread message that announces a `sent` quote (flow 11).
 pub(crate) fn ready_message(q: &Quote) -> String {
     format!(
-        "Quote revision {} for version {} is ready: setup fee {} {}, monthly fee {} {} including \
-         {} runs. It is valid until {}.",
+        "Quote revision {} for version {} is ready: setup fee {}, monthly fee {} including {} runs. \
+         It is valid until {}.",
         q.revision,
         q.version,
-        cents(q.setup_fee_cents),
-        q.currency,
-        cents(q.monthly_fee_cents),
-        q.currency,
+        q.setup_fee,
+        q.monthly_fee,
         q.included_runs,
         q.valid_until.format("%Y-%m-%d"),
     )
@@ -332,6 +348,8 @@ impl TenantStore {
             )?;
             let quote = QuoteId::new();
             let at = Utc::now();
+            // The row has one currency column: an amount in another would be relabelled.
+            let cents = |m: Money| m.cents_in(new.currency).map(|c| c.get());
             tx.execute(
                 &format!(
                     "INSERT INTO quotes ({QUOTE_COLS}, updated_at)
@@ -344,11 +362,11 @@ impl TenantStore {
                     id.to_string(),
                     number,
                     revision,
-                    new.currency,
-                    new.setup_fee_cents,
-                    new.monthly_fee_cents,
+                    new.currency.as_str(),
+                    cents(new.setup_fee)?,
+                    cents(new.monthly_fee)?,
                     new.included_runs,
-                    new.overage_unit_cents,
+                    cents(new.overage_unit)?,
                     timestamp(at + quote_validity()),
                     new.plugin.name,
                     new.plugin.version,
@@ -373,9 +391,9 @@ impl TenantStore {
                         line.code,
                         line.description,
                         line.quantity,
-                        line.unit_cents,
-                        line.amount_cents,
-                        line.recurrence
+                        cents(line.unit)?,
+                        cents(line.amount)?,
+                        line.recurrence.as_str()
                     ],
                 )?;
             }
@@ -479,30 +497,33 @@ mod tests {
     use super::super::test_support::*;
     use super::super::versions::{TransitionRequest, Validation};
     use super::*;
+    use wrk_core::machine::Actor;
+    use wrk_core::money::MoneyError;
 
     fn new_quote() -> NewQuote {
+        let usd = |c| Money::new(c, Currency::USD);
         NewQuote {
-            currency: "USD".into(),
-            setup_fee_cents: 150_000,
-            monthly_fee_cents: 5_900,
+            currency: Currency::USD,
+            setup_fee: usd(150_000),
+            monthly_fee: usd(5_900),
             included_runs: 100,
-            overage_unit_cents: 15,
+            overage_unit: usd(15),
             line_items: vec![
                 LineItem {
                     code: "setup_base".into(),
                     description: "Base".into(),
                     quantity: 1,
-                    unit_cents: 150_000,
-                    amount_cents: 150_000,
-                    recurrence: "one_time".into(),
+                    unit: usd(150_000),
+                    amount: usd(150_000),
+                    recurrence: Recurrence::OneTime,
                 },
                 LineItem {
                     code: "platform".into(),
                     description: "Platform".into(),
                     quantity: 1,
-                    unit_cents: 5_900,
-                    amount_cents: 5_900,
-                    recurrence: "monthly".into(),
+                    unit: usd(5_900),
+                    amount: usd(5_900),
+                    recurrence: Recurrence::Monthly,
                 },
             ],
             plugin: QuotePlugin {
@@ -515,9 +536,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_quote_is_stored_sent_and_the_version_awaits_approval() {
-        let (_d, s) = store();
+    /// A new automation whose version 1 `actor` moved to `needs_pricing`.
+    fn needs_pricing(s: &TenantStore, actor: &Actor) -> AutomationId {
         let (a, _) = s
             .create_automation(
                 &NewAutomation {
@@ -546,14 +566,21 @@ mod tests {
             &TransitionRequest {
                 to: VersionStatus::NeedsPricing,
                 reason: None,
-                actor: &owner(),
+                actor,
                 audit_actor: &who(),
                 request: &req(),
             },
         )
         .unwrap();
+        a.id
+    }
+
+    #[test]
+    fn a_quote_is_stored_sent_and_the_version_awaits_approval() {
+        let (_d, s) = store();
+        let a = needs_pricing(&s, &owner());
         let QuoteOutcome::Sent { quote, applied, .. } =
-            s.record_quote(a.id, 1, &new_quote(), &req()).unwrap()
+            s.record_quote(a, 1, &new_quote(), &req()).unwrap()
         else {
             panic!("not sent")
         };
@@ -564,12 +591,12 @@ mod tests {
             applied.version.status,
             VersionStatus::AwaitingClientApproval
         );
-        assert_eq!(s.message_count(a.id).unwrap(), 1);
+        assert_eq!(s.message_count(a).unwrap(), 1);
         let projects = s.projects(None, 10).unwrap();
         assert_eq!(projects[0].quote_id, Some(quote.id));
         // A second answer arriving late changes nothing.
         assert!(matches!(
-            s.record_quote(a.id, 1, &new_quote(), &req()).unwrap(),
+            s.record_quote(a, 1, &new_quote(), &req()).unwrap(),
             QuoteOutcome::Skipped(_)
         ));
         assert_eq!(
@@ -586,42 +613,9 @@ mod tests {
     #[test]
     fn a_pricing_failure_opens_one_price_manually_task() {
         let (_d, s) = store();
-        let (a, _) = s
-            .create_automation(
-                &NewAutomation {
-                    name: "A",
-                    description: "",
-                },
-                &owner(),
-                &who(),
-                &req(),
-            )
-            .unwrap();
-        s.update_blueprint(
-            a.id,
-            VersionRef::Latest,
-            &json!({"x": 1}),
-            0,
-            &Validation::default(),
-            &owner(),
-            &who(),
-            &req(),
-        )
-        .unwrap();
-        s.transition_version(
-            a.id,
-            VersionRef::Latest,
-            &TransitionRequest {
-                to: VersionStatus::NeedsPricing,
-                reason: None,
-                actor: &ops(),
-                audit_actor: &who(),
-                request: &req(),
-            },
-        )
-        .unwrap();
-        s.pricing_failed(a.id, 1, &req()).unwrap();
-        s.pricing_failed(a.id, 1, &req()).unwrap();
+        let a = needs_pricing(&s, &ops());
+        s.pricing_failed(a, 1, &req()).unwrap();
+        s.pricing_failed(a, 1, &req()).unwrap();
         let tasks = s
             .tasks(&super::super::tasks::TaskFilter {
                 limit: 10,
@@ -638,5 +632,100 @@ mod tests {
             .unwrap()
             .is_empty()
         );
+    }
+
+    /// The quote of [`new_quote`], recorded for version 1 of `a`.
+    fn sent(s: &TenantStore, a: AutomationId) -> Quote {
+        match s.record_quote(a, 1, &new_quote(), &req()).unwrap() {
+            QuoteOutcome::Sent { quote, .. } => *quote,
+            QuoteOutcome::Skipped(v) => panic!("not sent: {v:?}"),
+        }
+    }
+
+    #[test]
+    fn a_quote_reads_back_as_money_and_its_message_and_audit_row_show_it_as_before() {
+        let (_d, s) = store();
+        let a = needs_pricing(&s, &owner());
+        let quote = sent(&s, a);
+        let read = s.quote(quote.id).unwrap();
+        assert_eq!(read.currency, Currency::USD);
+        assert_eq!(read.setup_fee, Money::new(150_000, Currency::USD));
+        assert_eq!(read.monthly_fee, Money::new(5_900, Currency::USD));
+        assert_eq!(read.overage_unit, Money::new(15, Currency::USD));
+        assert_eq!(read.line_items, new_quote().line_items);
+        let body: String = s
+            .db()
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT body FROM messages WHERE automation_id = ?1",
+                    [a.to_string()],
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap();
+        assert!(
+            body.contains("setup fee 1500.00 USD, monthly fee 59.00 USD including 100 runs"),
+            "{body}"
+        );
+        let created = s
+            .db()
+            .read(|c| {
+                crate::audit::list_audit(
+                    c,
+                    &crate::audit::AuditFilter {
+                        action: Some("quote.created".into()),
+                        limit: 1,
+                        ..Default::default()
+                    },
+                )
+            })
+            .unwrap();
+        let after = created[0].after.as_ref().unwrap();
+        assert_eq!(after["currency"], "USD");
+        assert_eq!(after["setup_fee_cents"], 150_000);
+        assert_eq!(after["overage_unit_cents"], 15);
+        assert_eq!(after["line_items"][1]["amount_cents"], 5_900);
+        assert_eq!(after["line_items"][1]["recurrence"], "monthly");
+    }
+
+    #[test]
+    fn an_amount_in_another_currency_than_the_quote_is_refused_and_nothing_is_stored() {
+        let (_d, s) = store();
+        let a = needs_pricing(&s, &owner());
+        let mut new = new_quote();
+        new.line_items[1].amount = Money::new(5_900, Currency::EUR);
+        assert!(matches!(
+            s.record_quote(a, 1, &new, &req()),
+            Err(StoreError::Money(MoneyError::CurrencyMismatch { .. }))
+        ));
+        let all = QuoteFilter {
+            limit: 10,
+            ..Default::default()
+        };
+        assert!(s.quotes(&all).unwrap().is_empty());
+        assert_eq!(
+            s.version(a, VersionRef::Number(1)).unwrap().status,
+            VersionStatus::NeedsPricing
+        );
+    }
+
+    #[test]
+    fn an_unknown_stored_recurrence_is_an_error_not_a_default() {
+        let (_d, s) = store();
+        let a = needs_pricing(&s, &owner());
+        let quote = sent(&s, a);
+        // The table's CHECK refuses the value; corrupt data gets past it.
+        s.db()
+            .write(|tx| {
+                tx.execute_batch(
+                    "PRAGMA ignore_check_constraints = ON;
+                     UPDATE quote_line_items SET recurrence = 'yearly';
+                     PRAGMA ignore_check_constraints = OFF;",
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        let err = s.quote(quote.id).unwrap_err().to_string();
+        assert!(err.contains("unknown recurrence `yearly`"), "{err}");
     }
 }

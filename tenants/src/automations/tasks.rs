@@ -10,37 +10,13 @@ use serde::Serialize;
 use serde_json::json;
 use wrk_core::blueprint;
 use wrk_core::ids::{AutomationId, TaskId};
+use wrk_core::machine::OpsTaskKind;
+use wrk_core::tasks::{Assignee, TaskKind};
 
 use super::{StoredIssue, audit, id_col, now, time_col, writable_automation};
 use crate::audit::{AuditActor, RequestMeta};
 use crate::error::{Entity, StoreError, StoreResult};
 use crate::tenant::TenantStore;
-
-/// Which side a task is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskAssignee {
-    Client,
-    Ops,
-}
-
-impl TaskAssignee {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Client => "client",
-            Self::Ops => "ops",
-        }
-    }
-
-    /// Anything but `ops` is the client's.
-    pub fn parse(s: &str) -> Self {
-        if s.eq_ignore_ascii_case("ops") {
-            Self::Ops
-        } else {
-            Self::Client
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -76,8 +52,8 @@ pub struct Task {
     pub title: String,
     pub automation_id: AutomationId,
     pub version: Option<u32>,
-    pub kind: String,
-    pub assignee: TaskAssignee,
+    pub kind: TaskKind,
+    pub assignee: Assignee,
     pub status: TaskStatus,
     /// `system` when the cause cleared; `<actor kind>:<id>` when a person closed it.
     pub closed_by: Option<String>,
@@ -91,9 +67,9 @@ pub struct NewTask<'a> {
     pub automation_id: AutomationId,
     pub version: Option<u32>,
     pub key: String,
-    pub kind: &'a str,
+    pub kind: TaskKind,
     pub title: &'a str,
-    pub assignee: TaskAssignee,
+    pub assignee: Assignee,
 }
 
 /// The ops task of flow 11 when the pricing plugin fails.
@@ -102,9 +78,9 @@ pub fn price_manually(id: AutomationId, number: u32) -> NewTask<'static> {
         automation_id: id,
         version: Some(number),
         key: format!("quote:price_manually:{number}"),
-        kind: "quote",
+        kind: OpsTaskKind::PriceManually.task_kind(),
         title: "Price manually: the pricing plugin could not quote this version",
-        assignee: TaskAssignee::Ops,
+        assignee: Assignee::Ops,
     }
 }
 
@@ -119,8 +95,8 @@ pub(crate) fn task_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Task> {
         title: r.get(2)?,
         automation_id: id_col(&r.get::<_, String>(3)?)?,
         version: r.get(4)?,
-        kind: r.get(5)?,
-        assignee: TaskAssignee::parse(&r.get::<_, String>(6)?),
+        kind: TaskKind::parse(&r.get::<_, String>(5)?).map_err(super::conv)?,
+        assignee: Assignee::parse(&r.get::<_, String>(6)?).map_err(super::conv)?,
         status: TaskStatus::parse(&r.get::<_, String>(7)?)
             .ok_or_else(|| super::conv("unknown task status"))?,
         closed_by: r.get(8)?,
@@ -167,7 +143,7 @@ pub(crate) fn ensure(
             new.automation_id.to_string(),
             new.version,
             new.key,
-            new.kind,
+            new.kind.as_str(),
             new.title,
             new.assignee.as_str(),
             at
@@ -269,19 +245,19 @@ fn issue_system(issue: &StoredIssue, names: &[String]) -> String {
 pub fn issue_task(
     issue: &StoredIssue,
     names: &[String],
-) -> Option<(String, &'static str, String, TaskAssignee)> {
+) -> Option<(String, TaskKind, String, Assignee)> {
     if !issue.is_error() && issue.task.is_none() {
         return None;
     }
     let (title, assignee) = match &issue.task {
-        Some(t) => (t.title.clone(), TaskAssignee::parse(&t.assignee)),
-        None => (issue.message.clone(), TaskAssignee::Client),
+        Some(t) => (t.title.clone(), t.assignee),
+        None => (issue.message.clone(), Assignee::Client),
     };
     if issue.is_credentials() {
         let system = issue_system(issue, names);
         return Some((
             format!("credentials:{}", system.to_lowercase()),
-            "credentials",
+            TaskKind::Credentials,
             title,
             assignee,
         ));
@@ -292,7 +268,7 @@ pub fn issue_task(
             issue.code,
             issue.path.as_deref().unwrap_or("")
         ),
-        "validation",
+        TaskKind::Validation,
         title,
         assignee,
     ))
@@ -316,7 +292,7 @@ pub(crate) fn sync_validation(
         .and_then(|s| serde_json::from_str(&s).ok())
         .map(|v| blueprint::system_names(&v))
         .unwrap_or_default();
-    let mut wanted: Vec<(String, &'static str, String, TaskAssignee)> = Vec::new();
+    let mut wanted: Vec<(String, TaskKind, String, Assignee)> = Vec::new();
     for issue in issues {
         if let Some(t) = issue_task(issue, &names)
             && !wanted.iter().any(|w| w.0 == t.0)
@@ -336,7 +312,7 @@ pub(crate) fn sync_validation(
                 automation_id: id,
                 version: Some(number),
                 key: key.clone(),
-                kind,
+                kind: *kind,
                 title,
                 assignee: *assignee,
             },
@@ -439,11 +415,12 @@ mod tests {
     use super::super::versions::{Validation, VersionRef};
     use super::super::{IssueTask, NewAutomation};
     use super::*;
+    use wrk_core::validation::Severity;
 
     fn issue(code: &str, severity: &str, path: &str, message: &str) -> StoredIssue {
         StoredIssue {
             code: code.into(),
-            severity: severity.into(),
+            severity: Severity::parse(severity).unwrap(),
             message: message.into(),
             path: Some(path.into()),
             task: None,
@@ -472,7 +449,7 @@ mod tests {
                 StoredIssue {
                     task: Some(IssueTask {
                         title: "Provide credentials for Gmail".into(),
-                        assignee: "client".into(),
+                        assignee: Assignee::Client,
                     }),
                     ..issue(
                         "credentials_missing",
@@ -484,7 +461,7 @@ mod tests {
                 StoredIssue {
                     task: Some(IssueTask {
                         title: "Provide credentials for Slack".into(),
-                        assignee: "client".into(),
+                        assignee: Assignee::Client,
                     }),
                     ..issue(
                         "credentials_missing",
@@ -574,9 +551,9 @@ mod tests {
         assert_eq!(done.len(), 2);
     }
 
-    #[test]
-    fn a_person_can_move_a_task_and_reopen_it() {
-        let (_d, s) = store();
+    /// A new automation whose blueprint was saved with one error issue (so one open task), and
+    /// that validation.
+    fn missing_trigger(s: &TenantStore) -> (AutomationId, Validation) {
         let (a, _) = s
             .create_automation(
                 &NewAutomation {
@@ -603,6 +580,28 @@ mod tests {
             &req(),
         )
         .unwrap();
+        (a.id, bad)
+    }
+
+    #[test]
+    fn an_unknown_stored_task_kind_is_an_error_not_a_default() {
+        let (_d, s) = store();
+        missing_trigger(&s);
+        s.db()
+            .write(|tx| Ok(tx.execute("UPDATE tasks SET kind = 'review'", [])?))
+            .unwrap();
+        let all = TaskFilter {
+            limit: 5,
+            ..Default::default()
+        };
+        let err = s.tasks(&all).unwrap_err().to_string();
+        assert!(err.contains("unknown task kind `review`"), "{err}");
+    }
+
+    #[test]
+    fn a_person_can_move_a_task_and_reopen_it() {
+        let (_d, s) = store();
+        let (a, bad) = missing_trigger(&s);
         let t = &s
             .tasks(&TaskFilter {
                 limit: 5,
@@ -619,7 +618,7 @@ mod tests {
         assert_eq!(t.closed_by.as_deref(), Some("system:"));
         // A person closed it: the same cause does not open a new one behind their back.
         s.update_blueprint(
-            a.id,
+            a,
             VersionRef::Latest,
             &serde_json::json!({}),
             1,

@@ -574,16 +574,17 @@ mod tests {
     use super::*;
     use wrk_core::automation::WriteRefused;
     use wrk_core::machine::{SideEffect, TransitionError};
+    use wrk_core::tasks::{Assignee, TaskKind};
 
     fn issue(code: &str, severity: &str, path: &str, task: Option<(&str, &str)>) -> StoredIssue {
         StoredIssue {
             code: code.into(),
-            severity: severity.into(),
+            severity: wrk_core::validation::Severity::parse(severity).unwrap(),
             message: format!("{code} at {path}"),
             path: Some(path.into()),
             task: task.map(|(t, a)| super::super::IssueTask {
                 title: t.into(),
-                assignee: a.into(),
+                assignee: Assignee::parse(a).unwrap(),
             }),
         }
     }
@@ -950,12 +951,12 @@ mod tests {
                 ChecklistEntry {
                     code: "build_step_read".into(),
                     title: "Build read".into(),
-                    assignee: "ops".into(),
+                    assignee: Assignee::Ops,
                 },
                 ChecklistEntry {
                     code: "test_end_to_end".into(),
                     title: "Test it".into(),
-                    assignee: "ops".into(),
+                    assignee: Assignee::Ops,
                 },
             ],
         };
@@ -991,7 +992,7 @@ mod tests {
             err,
             TransitionError::GuardFailed(vec![wrk_core::machine::Guard::NoOpenQaTasks])
         );
-        let qa = open.iter().find(|t| t.kind == "qa").unwrap();
+        let qa = open.iter().find(|t| t.kind == TaskKind::Qa).unwrap();
         s.set_task_status(qa.id, tasks::TaskStatus::Done, &who(), &req())
             .unwrap();
         to(&s, id, VersionStatus::ReadyToLaunch, &ops(), None).unwrap();
