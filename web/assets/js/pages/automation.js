@@ -4,7 +4,7 @@
 import { get, post } from '../api.js';
 import {
   $, $$, el, mount, statusBadge, statusTimeline, emptyState, skeleton, skeletonCard, setBusy, showBanner,
-  problemBanner, announce, formatDate, relativeTime, statusLabel, wireTabs, icon,
+  problemBanner, announce, formatDate, relativeTime, statusLabel, wireTabs, icon, list,
 } from '../ui.js';
 import { actionBar, stateBanner } from './automation-actions.js';
 import { blueprintEditor } from './blueprint-editor.js';
@@ -12,7 +12,6 @@ import { requirementsPanel } from './requirements.js';
 import { quoteDocument, findQuote } from './quote.js';
 import { tasksTable } from './tasks.js';
 
-const list = (data) => (Array.isArray(data) ? data : data?.items || []);
 const TABS = [
   ['requirements', 'Requirements'], ['blueprint', 'Blueprint'], ['quote', 'Quote'], ['tasks', 'Tasks'], ['history', 'History'],
 ];

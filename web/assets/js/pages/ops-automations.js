@@ -3,11 +3,9 @@
 // moves are buttons (built from the version's allowed_transitions for the ops actor).
 import { get } from '../api.js';
 import {
-  el, mount, emptyState, skeletonCard, statusBadge, statusTimeline, statusLabel, relativeTime, formatDate, STATUSES, showBanner,
+  el, mount, emptyState, skeletonCard, statusBadge, statusTimeline, statusLabel, relativeTime, formatDate, STATUSES, showBanner, list,
 } from '../ui.js';
 import { actionBar, stateBanner } from './automation-actions.js';
-
-const list = (data) => (Array.isArray(data) ? data : data?.items || []);
 
 export async function render(root, ctx) {
   const segs = ctx.path.replace(/^\/ops\/?/, '').split('/').filter(Boolean);

@@ -3,9 +3,7 @@
 // stylesheet in wrk.css). At narrow widths the line items reflow to two columns (item, amount)
 // with quantity × unit price under the item, so the amount never scrolls off-screen.
 import { get } from '../api.js';
-import { el, formatMoney, formatDate, icon } from '../ui.js';
-
-const list = (data) => (Array.isArray(data) ? data : data?.items || []);
+import { el, formatMoney, formatDate, icon, list } from '../ui.js';
 const QUOTE_TONE = { sent: 'tone-info', accepted: 'tone-info', signed: 'tone-success', rejected: 'tone-danger', expired: 'tone-neutral', superseded: 'tone-neutral', draft: 'tone-neutral' };
 /** One name per quote status. */
 export const QUOTE_STATUS_LABELS = {
