@@ -7,7 +7,7 @@
 // session cookie plus the readable CSRF cookie that `api()` echoes. Going into a workspace is
 // always POST /api/account/switch followed by a navigation to the returned handoff URL, so the
 // workspace host sets its own host-only cookie.
-import { get, post, isUnauthenticated } from './api.js';
+import { get, post, isUnauthenticated, maybeSignedIn } from './api.js';
 import {
   $, $$, el, mount, icon, setBusy, setFieldError, clearFieldError, clearFieldErrors, announce,
 } from './ui.js';
@@ -51,7 +51,9 @@ export async function switchTo(subdomain) {
   location.assign(out.url);
 }
 
+/** The signed-in account, or null (without asking when this browser has no apex session). */
 export async function currentAccount() {
+  if (!maybeSignedIn()) return null;
   try {
     return await get('/api/account/me');
   } catch (err) {

@@ -5,7 +5,7 @@
 // there is no source yet (the card shows its calm empty state).
 // Other ops pages plug in like workspace pages: add `name: () => import('./pages/ops-<name>.js')`
 // to PAGES; the module exports `render(root, ctx)`.
-import { api, get, isUnauthenticated } from './api.js';
+import { api, get, isUnauthenticated, maybeSignedIn } from './api.js';
 import { $, $$, el, mount, list, emptyState, bindText, problemBanner, showBanner, setTitle, statusBadge, icon } from './ui.js';
 import { initShell, markCurrentNav, setUnread } from './shell.js';
 
@@ -143,15 +143,14 @@ export async function boot() {
   if (pageName() === 'home') drawQueues();
 
   // Not signed in (or a session that ended): the ops login, then back here.
+  const toLogin = () => location.replace(`/ops/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+  if (!maybeSignedIn()) return toLogin();
   try {
     const me = await get('/api/ops/me');
     bindText(document, { user_name: me.email, user_email: `${me.role === 'ops_admin' ? 'Ops admin' : 'Ops'} · ${me.email}` });
     for (const n of $$('[data-user-initials]')) n.textContent = (me.email || 'OP').slice(0, 2).toUpperCase();
   } catch (err) {
-    if (isUnauthenticated(err)) {
-      location.replace(`/ops/login?next=${encodeURIComponent(location.pathname + location.search)}`);
-      return;
-    }
+    if (isUnauthenticated(err)) return toLogin();
   }
 
   const root = $('[data-page-root]');
