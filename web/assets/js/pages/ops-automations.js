@@ -122,6 +122,6 @@ function issuesAndBlueprint(v) {
       el('div', { class: 'card-body' }, v.requirements ? el('p', { class: 'prewrap' }, v.requirements) : el('p', { class: 'muted' }, 'None written.'))),
     el('section', { class: 'card' },
       el('div', { class: 'card-header' }, el('h2', { class: 'card-title' }, 'Blueprint')),
-      el('div', { class: 'card-body' }, el('pre', { class: 'code-block' }, JSON.stringify(v.blueprint || {}, null, 2)))),
+      el('div', { class: 'card-body' }, el('pre', { class: 'code-block', tabindex: '0' }, JSON.stringify(v.blueprint || {}, null, 2)))),
   ];
 }
