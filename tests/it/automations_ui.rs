@@ -14,6 +14,12 @@ use crate::support::{account_with_workspace, log_in};
 fn shots(browser: &Browser, name: &str) {
     browser.screenshot(name);
     browser.resize(375, 812);
+    // The sidebar slides off-canvas on a phone: shoot once it is out of the way.
+    browser.wait_until(
+        "(() => { const s = document.querySelector('.app-sidebar');
+                  return !s || s.getBoundingClientRect().right <= 0; })()",
+        "the sidebar off-canvas",
+    );
     browser.screenshot(&format!("{name}-375"));
     browser.resize(1280, 900);
 }

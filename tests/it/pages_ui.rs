@@ -309,6 +309,13 @@ fn ops_see_every_workspace_by_name() {
          && document.querySelectorAll('[data-queue][aria-busy]').length === 0",
         "the work queues loaded",
     );
+    // One card per queue, each saying what its count counts.
+    assert_eq!(
+        browser
+            .eval("return document.querySelectorAll('[data-queue] [data-count] .sr-only').length"),
+        7
+    );
+    shots(&browser, "ops-queues");
 
     browser.goto(&app.url("ops", "/ops/search?q=invoice"));
     browser.wait_for("[data-search-group=automations] [data-search-hit] a");
@@ -317,6 +324,7 @@ fn ops_see_every_workspace_by_name() {
         hits.contains("Invoice intake") && hits.contains("Acme Inc"),
         "{hits}"
     );
+    shots(&browser, "ops-search");
 }
 
 /// The `token=` of the newest email of `kind` to `to`, from the outbox.

@@ -72,6 +72,7 @@ export async function render() {
 
   const [me] = await Promise.all([currentAccount().catch(() => null), loadRules()]);
   if (!me) return requireLogin();
+  if (rules) $('[data-slug-help]').textContent = `${rules.min_length}–${rules.max_length} characters: lowercase letters, digits and hyphens; no hyphen at either end.`;
   refresh(false);
 
   form.addEventListener('submit', async (e) => {
