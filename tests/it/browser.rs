@@ -44,16 +44,19 @@ fn the_page_checks_fail_naming_the_page_the_rule_the_element_and_the_scheme() {
     let browser = Browser::start();
     let page = app.url("", "/");
     browser.goto(&page);
-    // An image with no text alternative, a block wider than a phone, a button whose focus ring
-    // is switched off (the first Tab stop), and a script error on the console.
+    // An image with no text alternative, a button whose name hides its visible text, a block
+    // wider than a phone, a button whose focus ring is switched off (the first Tab stop), and a
+    // script error on the console.
     browser.eval(
         "const img = document.createElement('img');
          img.id = 'no-alt'; img.src = '/assets/img/logo.svg';
+         const misnamed = document.createElement('button');
+         misnamed.id = 'misnamed'; misnamed.textContent = 'Ada Lovelace'; misnamed.setAttribute('aria-label', 'Account menu');
          const wide = document.createElement('div');
          wide.id = 'too-wide'; wide.textContent = 'wide'; wide.style.width = '600px';
          const btn = document.createElement('button');
          btn.id = 'no-ring'; btn.textContent = 'No ring'; btn.style.outline = 'none';
-         document.querySelector('main').append(img, wide);
+         document.querySelector('main').append(img, misnamed, wide);
          document.body.prepend(btn);
          console.error('something broke');",
     );
@@ -68,6 +71,8 @@ fn the_page_checks_fail_naming_the_page_the_rule_the_element_and_the_scheme() {
         "light scheme",
         "dark scheme",
         "#no-alt",
+        "axe `label-content-name-mismatch`",
+        "#misnamed",
         "scrolls sideways at 320 px",
         "div#too-wide",
         "no focus indicator in forced-colours mode on button#no-ring",
@@ -78,7 +83,7 @@ fn the_page_checks_fail_naming_the_page_the_rule_the_element_and_the_scheme() {
     }
     // Without the faults the same page passes (also checked when the browser is dropped).
     browser.eval(
-        "for (const id of ['no-alt', 'too-wide', 'no-ring']) document.getElementById(id).remove();",
+        "for (const id of ['no-alt', 'misnamed', 'too-wide', 'no-ring']) document.getElementById(id).remove();",
     );
     browser.audit("with the faults removed");
 }
