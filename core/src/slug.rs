@@ -5,6 +5,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+/// The shortest and the longest slug, in bytes (all allowed characters are ASCII).
+pub const MIN_LEN: usize = 3;
+pub const MAX_LEN: usize = 63;
+
 /// Names that route to the product itself and can never be a workspace.
 pub const RESERVED_SLUGS: &[&str] = &[
     "www", "api", "app", "ops", "admin", "static", "assets", "auth", "mail", "status", "docs",
@@ -31,7 +35,7 @@ pub enum SlugError {
 
 impl Slug {
     pub fn parse(s: &str) -> Result<Self, SlugError> {
-        if !(3..=63).contains(&s.len()) {
+        if !(MIN_LEN..=MAX_LEN).contains(&s.len()) {
             return Err(SlugError::Length);
         }
         if !s

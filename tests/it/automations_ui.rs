@@ -12,6 +12,12 @@ use crate::support::{ops_log_in, owner_signed_in};
 fn shots(browser: &Browser, name: &str) {
     browser.screenshot(name);
     browser.resize(375, 812);
+    // The sidebar slides off-canvas on a phone: shoot once it is out of the way.
+    browser.wait_until(
+        "(() => { const s = document.querySelector('.app-sidebar');
+                  return !s || s.getBoundingClientRect().right <= 0; })()",
+        "the sidebar off-canvas",
+    );
     browser.screenshot(&format!("{name}-375"));
     browser.resize(1280, 900);
 }
@@ -241,7 +247,10 @@ fn a_document_becomes_a_proposal_that_is_applied_and_the_automation_can_be_archi
     browser.click("[data-actions] button[data-to=archived]");
     browser.click("dialog[open] button[value=confirm]");
     status_is(&browser, "archived");
-    let actions = browser.text("[data-actions]");
-    assert!(actions.contains("read-only"), "{actions}");
+    // The badge changes first; the action bar is drawn again once the history is fetched.
+    browser.wait_until(
+        "document.querySelector('[data-actions]')?.textContent.includes('read-only')",
+        "the archived version's action bar says it is read-only",
+    );
     browser.screenshot("automation-archived");
 }

@@ -140,6 +140,7 @@ fn login_with_a_wrong_password_shows_the_error_next_to_the_field() {
     shots(&browser, "10-login");
     browser.fill("#email", "grace@example.com");
     browser.fill("#password", "not the password at all");
+    browser.expect_refusal("/api/auth/login", 401);
     browser.click("form[data-form=login] button[type=submit]");
     let error = browser.text("#password ~ .field-error");
     assert!(error.contains("don't match"), "{error}");
@@ -247,6 +248,7 @@ fn the_team_page_invites_a_member_and_shows_the_pending_invitation() {
     shots(&browser, "30-team");
 
     // The last owner can't be demoted: the server's answer is shown and the select goes back.
+    browser.expect_refusal("/api/members/", 409);
     browser.eval("const s = document.querySelector('[data-members] select'); s.value = 'member'; s.dispatchEvent(new Event('change')); return true");
     browser.wait_for(".banner-error");
     assert_eq!(
@@ -310,6 +312,7 @@ fn an_invitation_link_offers_signup_and_a_revoked_one_explains_itself() {
     );
 
     // A used link explains itself instead of failing silently.
+    invitee.expect_refusal("/api/account/invitations/accept", 409);
     invitee.goto(&format!("{link}&continue=1"));
     invitee.wait_for("[data-result=error]");
     shots(&invitee, "41-invite-used");
@@ -324,6 +327,7 @@ fn the_ops_console_sends_a_signed_out_visitor_to_its_login_page() {
     browser.wait_for("form[data-form=ops-login]");
     browser.fill("#email", "nobody@wrk.test");
     browser.fill("#password", "wrong password here");
+    browser.expect_refusal("/api/ops/auth/login", 401);
     browser.click("form[data-form=ops-login] button[type=submit]");
     let error = browser.text("#password ~ .field-error");
     assert!(error.contains("don't match"), "{error}");

@@ -339,3 +339,48 @@ fn an_invitee_signing_up_from_the_link_is_not_asked_to_verify_their_email_again(
         (StatusCode::FORBIDDEN, Some("email_not_verified"))
     );
 }
+
+#[test]
+fn the_slug_rules_are_public_and_are_the_rules_creating_a_workspace_enforces() {
+    let app = TestApp::spawn_open();
+    let (s, rules) = app.call(Method::GET, "", "/api/auth/slug-rules", None, None);
+    assert_eq!(s, 200, "{rules}");
+    let reserved: Vec<&str> = rules["reserved"]
+        .as_array()
+        .expect("a reserved list")
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        reserved.contains(&"ops") && reserved.contains(&"www"),
+        "{rules}"
+    );
+    let (min, max) = (
+        rules["min_length"].as_u64().unwrap() as usize,
+        rules["max_length"].as_u64().unwrap() as usize,
+    );
+
+    // Each reserved name, and each length outside the bounds, is refused; the bounds themselves pass.
+    app.signup("ada@example.com", "Ada Lovelace");
+    let account = app.token("", "ada@example.com");
+    let create = |slug: &str| {
+        app.post_as(
+            "",
+            "/api/account/workspaces",
+            &account,
+            json!({"name": "Some team", "subdomain": slug}),
+        )
+    };
+    for name in &reserved {
+        let (s, b) = create(name);
+        assert_eq!(s, 422, "{name}: {b}");
+    }
+    for refused in ["a".repeat(min - 1), "a".repeat(max + 1)] {
+        let (s, b) = create(&refused);
+        assert_eq!(s, 422, "{refused}: {b}");
+    }
+    for allowed in ["b".repeat(min), "c".repeat(max)] {
+        let (s, b) = create(&allowed);
+        assert_eq!(s, 201, "{allowed}: {b}");
+    }
+}

@@ -115,6 +115,8 @@ fn the_overview_search_settings_and_team_pages_tell_the_truth() {
 fn an_unknown_workspace_is_a_styled_page_that_names_the_address_and_links_to_the_apex() {
     let app = TestApp::spawn_open();
     let browser = Browser::with_size(1366, 900);
+    // The page is the server's 404 answer for that host, as it should be.
+    browser.expect_refusal(&app.url("nope", "/"), 404);
     browser.goto(&app.url("nope", "/"));
     browser.wait_for("[data-address]");
     browser.wait_until(
@@ -166,6 +168,7 @@ fn logging_in_from_a_workspace_host_lands_in_that_workspace_or_says_there_is_no_
 
     // Bob has no access to beta: said plainly on the picker.
     let browser = Browser::with_size(1366, 900);
+    browser.expect_refusal("/api/account/switch", 403);
     browser.goto(&app.url("beta", "/login"));
     browser.wait_for("form[data-form=login]");
     browser.fill("#email", "bob@example.com");
@@ -188,6 +191,7 @@ fn an_unverified_login_offers_to_resend_the_verification_email() {
     browser.goto(&app.url("", "/login"));
     browser.fill("#email", "ada@example.com");
     browser.fill("#password", PASSWORD);
+    browser.expect_refusal("/api/auth/login", 403);
     browser.click("form[data-form=login] button[type=submit]");
     browser.click("[data-resend-verification]");
     browser.wait_for(".banner-success");
@@ -220,6 +224,13 @@ fn ops_see_every_workspace_by_name() {
          && document.querySelectorAll('[data-queue][aria-busy]').length === 0",
         "the work queues loaded",
     );
+    // One card per queue, each saying what its count counts.
+    assert_eq!(
+        browser
+            .eval("return document.querySelectorAll('[data-queue] [data-count] .sr-only').length"),
+        7
+    );
+    shots(&browser, "ops-queues");
 
     browser.goto(&app.url("ops", "/ops/search?q=invoice"));
     browser.wait_for("[data-search-group=automations] [data-search-hit] a");
@@ -228,6 +239,7 @@ fn ops_see_every_workspace_by_name() {
         hits.contains("Invoice intake") && hits.contains("Acme Inc"),
         "{hits}"
     );
+    shots(&browser, "ops-search");
 }
 
 #[test]

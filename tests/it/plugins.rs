@@ -467,6 +467,7 @@ fn the_ops_plugins_page_uploads_a_plugin_and_shows_the_report() {
     assert!(card.contains("builtin-pricing"), "{card}");
 
     // A hostile upload shows its reasons; a valid one its sample runs.
+    browser.expect_refusal("/api/ops/plugins", 422);
     let input = browser.wait_for("input[data-plugin-file]");
     let bad = guest_path("wrk-test-forever-loop");
     browser

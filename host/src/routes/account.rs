@@ -43,6 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(switch))
         .routes(routes!(invitation_accept))
         .routes(routes!(invitation_preview))
+        .routes(routes!(slug_rules))
 }
 
 /// What the invitation behind a link's token is for (for the invitee's signup form): the address
@@ -578,4 +579,27 @@ async fn invitation_accept(
         role: role.to_string(),
         url: workspace_app_url(&app, &t),
     }))
+}
+
+/// `GET /api/auth/slug-rules`: what a workspace address may be, from the rules that check it
+/// (`wrk_core::slug`), so the create-workspace form can hint before it asks.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlugRulesView {
+    pub min_length: usize,
+    pub max_length: usize,
+    /// Names that can never be a workspace address.
+    pub reserved: Vec<&'static str>,
+}
+
+/// The rules of a workspace address (subdomain): length and reserved names. Public: the
+/// create-workspace form checks an address as it is typed; the server checks it again on create.
+#[utoipa::path(get, path = "/api/auth/slug-rules", tag = "auth",
+    responses((status = 200, body = SlugRulesView)))]
+async fn slug_rules() -> Json<SlugRulesView> {
+    use wrk_core::slug;
+    Json(SlugRulesView {
+        min_length: slug::MIN_LEN,
+        max_length: slug::MAX_LEN,
+        reserved: slug::RESERVED_SLUGS.to_vec(),
+    })
 }

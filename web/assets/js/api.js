@@ -38,6 +38,15 @@ export function csrfToken() {
   return getCookie('wrk_csrf');
 }
 
+/**
+ * Whether this host may have a browser session: its readable CSRF cookie is set with the HttpOnly
+ * session cookie and cleared with it. Pages ask before probing `/me`, so a signed-out visitor's
+ * page makes no request that is bound to fail (and log a 401 in the console).
+ */
+export function maybeSignedIn() {
+  return csrfToken() !== null;
+}
+
 function isRawBody(body) {
   return (
     body instanceof FormData ||

@@ -1,5 +1,5 @@
 // The ops console's login (ops.{base}/ops/login): an ops cookie session, then on to the console.
-import { post, get } from './api.js';
+import { post, get, maybeSignedIn } from './api.js';
 import { $, $$, setBusy, setFieldError, clearFieldError, clearFieldErrors, applyProblemToForm, clearBanners, announce, setTitle } from './ui.js';
 import { apexUrl } from './hosts.js';
 
@@ -13,7 +13,7 @@ setTitle('Log in', 'Ops');
 for (const a of $$('[data-apex-href]')) a.href = apexUrl(a.dataset.apexHref);
 
 // Already signed in: straight to the console.
-get('/api/ops/me').then(() => location.replace(next), () => {});
+if (maybeSignedIn()) get('/api/ops/me').then(() => location.replace(next), () => {});
 
 form.addEventListener('input', (e) => { if (e.target.matches('input')) clearFieldError(e.target); });
 form.addEventListener('submit', async (e) => {

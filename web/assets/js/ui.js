@@ -56,6 +56,9 @@ function append(node, children) {
 export const $ = (sel, root = document) => root.querySelector(sel);
 export const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
 
+/** The items of a list answer: `{items: […]}`, or a bare array. */
+export const list = (data) => (Array.isArray(data) ? data : data?.items || []);
+
 /** Replace all children of `node` with `children`. */
 export function mount(node, ...children) {
   node.replaceChildren();
@@ -214,14 +217,14 @@ export function applyProblemToForm(form, err, { bannerIn = undefined } = {}) {
   clearFieldErrors(form);
   const p = (err && err.problem) || {};
   const pairs = [];
-  const list = p.errors || p.fields || p.invalid_params || p.issues;
-  if (Array.isArray(list)) {
-    for (const e of list) {
+  const reported = p.errors || p.fields || p.invalid_params || p.issues;
+  if (Array.isArray(reported)) {
+    for (const e of reported) {
       const name = e.field || e.name || (e.pointer || e.path || '').toString().replace(/^\/+/, '').split('/').pop();
       if (name) pairs.push([name, e.message || e.detail || e.reason || p.detail]);
     }
-  } else if (list && typeof list === 'object') {
-    for (const [k, v] of Object.entries(list)) pairs.push([k, Array.isArray(v) ? v.join(' ') : String(v)]);
+  } else if (reported && typeof reported === 'object') {
+    for (const [k, v] of Object.entries(reported)) pairs.push([k, Array.isArray(v) ? v.join(' ') : String(v)]);
   }
   if (p.field) pairs.push([p.field, p.detail]);
   let first = null;

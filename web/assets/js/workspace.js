@@ -7,7 +7,7 @@
 // and add a line to PAGES below. The page name is `<body data-page="…">` if set, else the first
 // path segment after /app (`/app/automations/123` → "automations"; `/app` → "home").
 // Pages without a module get a helpful empty state, so no nav item is ever a dead end.
-import { api, get, isUnauthenticated } from './api.js';
+import { api, get, isUnauthenticated, maybeSignedIn } from './api.js';
 import {
   $, $$, el, mount, bindText, emptyState, problemBanner, skeletonCard, initials, setTitle, announce, icon,
 } from './ui.js';
@@ -174,14 +174,13 @@ async function fillWorkspaces(me) {
   }
 }
 
+/**
+ * The unread count on the bell. issue 12: there is no notifications API yet, so the bell asks
+ * nothing (a request for a missing endpoint is a console error on every page) and shows none.
+ * When GET /api/notifications ships, fetch it here and pass the unread count to setUnread.
+ */
 export async function refreshUnread() {
-  try {
-    const data = await get('/api/notifications', { query: { limit: 200 } });
-    const items = Array.isArray(data) ? data : data?.items || [];
-    setUnread(items.filter((n) => !n.read).length);
-  } catch {
-    /* the bell just stays quiet */
-  }
+  setUnread(0);
 }
 
 function wireLogout() {
@@ -202,6 +201,7 @@ export async function boot() {
   const name = pageName();
   markCurrentNav();
 
+  if (!maybeSignedIn()) return renderSignIn(root);
   let me;
   try {
     me = await get('/api/me');

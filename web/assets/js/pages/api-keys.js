@@ -3,7 +3,7 @@
 import { get, post, del } from '../api.js';
 import {
   $, el, mount, setBusy, applyProblemToForm, clearFieldErrors, setFieldError, problemBanner, showBanner,
-  clearBanners, announce, formatDate, relativeTime, emptyState, skeletonCard, icon,
+  clearBanners, announce, formatDate, relativeTime, emptyState, skeletonCard, icon, list,
 } from '../ui.js';
 import { confirmDialog, copyText, canAdmin } from './common.js';
 
@@ -12,8 +12,6 @@ const SCOPES = [
   { value: 'write', label: 'Write', help: 'Create and change automations, requirements and messages.' },
   { value: 'admin', label: 'Admin', help: 'Manage the team, credentials and billing.' },
 ];
-
-const list = (data) => (Array.isArray(data) ? data : data?.items || []);
 
 export async function render(root, ctx) {
   ctx.setTitle('API keys');

@@ -1,9 +1,7 @@
 // Audit log (/app/audit-log): who did what, when; filters by entity type / id / action; pages by
 // cursor; "Download CSV" streams the filtered log.
 import { get } from '../api.js';
-import { el, mount, emptyState, skeletonCard, formatDate } from '../ui.js';
-
-const list = (data) => (Array.isArray(data) ? data : data?.items || []);
+import { el, mount, emptyState, skeletonCard, formatDate, list } from '../ui.js';
 // The filter's choices; rows carry their own labels from the server (`entity_label`,
 // `action_label`, `actor_name`), so this page never shows a code.
 const ENTITY_TYPES = [

@@ -4,7 +4,7 @@
 import { get, post } from '../api.js';
 import {
   $, $$, el, mount, statusBadge, statusTimeline, emptyState, skeleton, skeletonCard, setBusy, showBanner,
-  problemBanner, announce, formatDate, relativeTime, statusLabel, wireTabs, icon,
+  problemBanner, announce, formatDate, relativeTime, statusLabel, wireTabs, icon, list,
 } from '../ui.js';
 import { actionBar, stateBanner } from './automation-actions.js';
 import { blueprintEditor } from './blueprint-editor.js';
@@ -12,7 +12,6 @@ import { requirementsPanel } from './requirements.js';
 import { quoteDocument, findQuote } from './quote.js';
 import { tasksTable } from './tasks.js';
 
-const list = (data) => (Array.isArray(data) ? data : data?.items || []);
 const TABS = [
   ['requirements', 'Requirements'], ['blueprint', 'Blueprint'], ['quote', 'Quote'], ['tasks', 'Tasks'], ['history', 'History'],
 ];
@@ -66,6 +65,9 @@ async function renderPage(page) {
     return p;
   });
 
+  // The head (timeline, state banner, actions) is drawn with the rest, not after it: drawn later,
+  // it pushed the tabs and the open panel down (a layout shift).
+  await loadHistory(page);
   mount(root,
     el('nav', { class: 'breadcrumbs no-print', 'aria-label': 'Breadcrumb' }, el('a', { href: '/app/automations' }, 'Automations'), el('span', { 'aria-hidden': 'true' }, ' / '), el('span', { 'aria-current': 'page' }, automation.name)),
     el('header', { class: 'automation-header' },
@@ -83,6 +85,7 @@ async function renderPage(page) {
     tablist,
     panels,
   );
+  renderHead(page);
 
   const initial = (location.hash || '').replace('#', '');
   if (TABS.some(([k]) => k === initial)) $(`#tab-${initial}`, root).setAttribute('aria-selected', 'true');
@@ -99,8 +102,6 @@ async function renderPage(page) {
     if (t && t.getAttribute('aria-selected') !== 'true') tabs.select(t);
   });
   page.reloadPanel = (key) => { if (loaded.has(key)) loadPanel(page, key); };
-  await loadHistory(page);
-  renderHead(page);
 }
 
 /** Flow 12: a new version (copy of the blueprint) once the newest one is live or paused. */
@@ -207,7 +208,7 @@ function historyList(items) {
     [...items].reverse().map((h) => el('li', { class: 'history-item' },
       el('div', { class: 'history-move' },
         h.from ? statusBadge(h.from) : el('span', { class: 'muted' }, 'Created'),
-        h.from ? el('span', { class: 'history-arrow', 'aria-label': 'to' }, '→') : null,
+        h.from ? [el('span', { class: 'history-arrow', 'aria-hidden': 'true' }, '→'), el('span', { class: 'sr-only' }, ' to ')] : null,
         statusBadge(h.to)),
       el('div', { class: 'history-meta' },
         el('span', {}, actorLabel(h.actor)),

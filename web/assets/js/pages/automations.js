@@ -4,10 +4,8 @@
 import { get } from '../api.js';
 import {
   el, mount, statusBadge, emptyState, skeletonCard, problemBanner, relativeTime, formatDate,
-  STATUSES, statusLabel, icon,
+  STATUSES, statusLabel, icon, list,
 } from '../ui.js';
-
-const list = (data) => (Array.isArray(data) ? data : data?.items || []);
 
 export async function render(root, ctx) {
   const sub = ctx.segments[1];

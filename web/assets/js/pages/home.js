@@ -2,9 +2,7 @@
 // and the tasks waiting on the client. The "no automations yet" empty state only when there are
 // none.
 import { get } from '../api.js';
-import { el, mount, statusBadge, emptyState, relativeTime, formatDate, icon } from '../ui.js';
-
-const list = (data) => (Array.isArray(data) ? data : data?.items || []);
+import { el, mount, statusBadge, emptyState, relativeTime, formatDate, icon, list } from '../ui.js';
 
 export async function render(root, ctx) {
   ctx.setTitle('Overview');

@@ -3,11 +3,9 @@
 // moves are buttons (built from the version's allowed_transitions for the ops actor).
 import { get } from '../api.js';
 import {
-  el, mount, emptyState, skeletonCard, statusBadge, statusTimeline, statusLabel, relativeTime, formatDate, STATUSES, showBanner,
+  el, mount, emptyState, skeletonCard, statusBadge, statusTimeline, statusLabel, relativeTime, formatDate, STATUSES, showBanner, list,
 } from '../ui.js';
 import { actionBar, stateBanner } from './automation-actions.js';
-
-const list = (data) => (Array.isArray(data) ? data : data?.items || []);
 
 export async function render(root, ctx) {
   const segs = ctx.path.replace(/^\/ops\/?/, '').split('/').filter(Boolean);
@@ -124,6 +122,6 @@ function issuesAndBlueprint(v) {
       el('div', { class: 'card-body' }, v.requirements ? el('p', { class: 'prewrap' }, v.requirements) : el('p', { class: 'muted' }, 'None written.'))),
     el('section', { class: 'card' },
       el('div', { class: 'card-header' }, el('h2', { class: 'card-title' }, 'Blueprint')),
-      el('div', { class: 'card-body' }, el('pre', { class: 'code-block' }, JSON.stringify(v.blueprint || {}, null, 2)))),
+      el('div', { class: 'card-body' }, el('pre', { class: 'code-block', tabindex: '0' }, JSON.stringify(v.blueprint || {}, null, 2)))),
   ];
 }

@@ -3,9 +3,7 @@
 // stylesheet in wrk.css). At narrow widths the line items reflow to two columns (item, amount)
 // with quantity × unit price under the item, so the amount never scrolls off-screen.
 import { get } from '../api.js';
-import { el, formatMoney, formatDate, icon } from '../ui.js';
-
-const list = (data) => (Array.isArray(data) ? data : data?.items || []);
+import { el, formatMoney, formatDate, icon, list } from '../ui.js';
 const QUOTE_TONE = { sent: 'tone-info', accepted: 'tone-info', signed: 'tone-success', rejected: 'tone-danger', expired: 'tone-neutral', superseded: 'tone-neutral', draft: 'tone-neutral' };
 /** One name per quote status. */
 export const QUOTE_STATUS_LABELS = {
@@ -29,7 +27,8 @@ export function quoteDocument(q, automation) {
   const oneTime = q.line_items.filter((l) => l.recurrence === 'one_time');
   const monthly = q.line_items.filter((l) => l.recurrence !== 'one_time');
   const expired = q.valid_until && new Date(q.valid_until) < new Date();
-  const section = (title, lines) => (lines.length ? [
+  // One <tbody> per section, so each `rowgroup` header covers only its own lines.
+  const section = (title, lines) => (lines.length ? el('tbody', {},
     el('tr', { class: 'quote-group' }, el('th', { scope: 'rowgroup', colspan: '4' }, title)),
     lines.map((l) => el('tr', { dataset: { line: l.code } },
       el('td', { class: 'quote-item' }, l.description,
@@ -37,7 +36,7 @@ export function quoteDocument(q, automation) {
       el('td', { class: 'num quote-qty' }, count(l.quantity)),
       el('td', { class: 'num quote-unit' }, money(l.unit_cents)),
       el('td', { class: 'num quote-amount' }, money(l.amount_cents)))),
-  ] : null);
+  ) : null);
   const billed = q.billed_to;
   const status = QUOTE_STATUS_LABELS[q.status] || q.status;
 
@@ -67,7 +66,7 @@ export function quoteDocument(q, automation) {
         el('thead', {}, el('tr', {},
           el('th', { scope: 'col' }, 'Item'), el('th', { scope: 'col', class: 'num quote-qty' }, 'Qty'),
           el('th', { scope: 'col', class: 'num quote-unit' }, 'Unit price'), el('th', { scope: 'col', class: 'num quote-amount' }, 'Amount'))),
-        el('tbody', {}, section('One-time', oneTime), section('Monthly', monthly)))),
+        section('One-time', oneTime), section('Monthly', monthly))),
     el('div', { class: 'quote-totals' },
       el('div', { class: 'stat' }, el('span', { class: 'stat-label' }, 'One-time (setup)'), el('span', { class: 'stat-value', dataset: { total: 'one_time' } }, money(q.setup_fee_cents))),
       el('div', { class: 'stat' }, el('span', { class: 'stat-label' }, 'Monthly'), el('span', { class: 'stat-value', dataset: { total: 'monthly' } }, money(q.monthly_fee_cents))),

@@ -1,9 +1,7 @@
 // Tasks (/app/tasks): every task of the workspace, filterable by status. Client tasks get status
 // controls (todo → in progress → done, and back to todo); ops tasks are shown read-only.
 import { get, patch } from '../api.js';
-import { el, mount, emptyState, skeletonCard, setBusy, showBanner, announce, relativeTime, formatDate } from '../ui.js';
-
-const list = (data) => (Array.isArray(data) ? data : data?.items || []);
+import { el, mount, emptyState, skeletonCard, setBusy, showBanner, announce, relativeTime, formatDate, list } from '../ui.js';
 const TASK_STATUSES = [['todo', 'To do'], ['in_progress', 'In progress'], ['done', 'Done']];
 const TONE = { todo: 'tone-neutral', in_progress: 'tone-info', done: 'tone-success' };
 const label = (s) => (TASK_STATUSES.find(([k]) => k === s) || [s, s])[1];

@@ -3,7 +3,7 @@
 import { get, post, patch, del } from '../api.js';
 import {
   $, el, mount, setBusy, applyProblemToForm, clearFieldErrors, problemBanner, showBanner, clearBanners,
-  announce, formatDate, relativeTime, emptyState, skeletonCard, setFieldError,
+  announce, formatDate, relativeTime, emptyState, skeletonCard, setFieldError, list,
 } from '../ui.js';
 import { confirmDialog, roleBadge, canAdmin } from './common.js';
 
@@ -14,8 +14,6 @@ const ROLE_HELP = {
   owner: 'Full control, including other owners. A workspace always keeps at least one.',
 };
 const STATUS_TONE = { pending: 'tone-warning', accepted: 'tone-success', revoked: 'tone-neutral', expired: 'tone-neutral' };
-
-const list = (data) => (Array.isArray(data) ? data : data?.items || []);
 const cap = (s) => (s ? s.charAt(0).toUpperCase() + s.slice(1) : s);
 
 export async function render(root, ctx) {
