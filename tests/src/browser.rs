@@ -28,6 +28,11 @@ use serde_json::{Value, json};
 
 pub use fantoccini::Locator;
 
+/// One WebDriver command on an element, as [`Browser`]'s retrying helpers take it.
+type ElementAct<'a, T> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<T, fantoccini::error::CmdError>> + 'a>,
+>;
+
 /// A chromedriver process and a session on it.
 pub struct Browser {
     driver: Child,
@@ -459,16 +464,31 @@ impl Browser {
     /// The text of the element matching the CSS selector (found again if the page redrew it
     /// between finding and reading).
     pub fn text(&self, css: &str) -> String {
+        self.on_fresh(css, "text of", |el| {
+            Box::pin(async move { el.text().await })
+        })
+    }
+
+    /// Finds `css` and runs `act` on it. A page that draws a part again (the action bar once the
+    /// history has loaded, say) can replace the element between finding it and acting on it; the
+    /// element is then found again, as a person would see the new one, rather than failing on a
+    /// reference the page no longer has.
+    fn on_fresh<'a, T>(
+        &self,
+        css: &str,
+        what: &str,
+        act: impl Fn(fantoccini::elements::Element) -> ElementAct<'a, T>,
+    ) -> T {
         for _ in 0..20 {
             let el = self.wait_for(css);
-            match self.rt.block_on(el.text()) {
-                Ok(text) => return text,
+            match self.rt.block_on(act(el)) {
+                Ok(value) => return value,
                 Err(fantoccini::error::CmdError::Standard(e))
                     if e.error == fantoccini::error::ErrorStatus::StaleElementReference => {}
-                Err(e) => panic!("text of {css}: {e}"),
+                Err(e) => panic!("{what} {css}: {e}"),
             }
         }
-        panic!("{css} kept being redrawn while its text was read");
+        panic!("{css} kept being redrawn while it was used ({what})");
     }
 
     pub fn title(&self) -> String {
@@ -487,28 +507,29 @@ impl Browser {
     /// bars never sit on top of it.
     pub fn click(&self, css: &str) {
         self.audit_if(Due::Fresh, &format!("before clicking {css}"));
-        let el = self.wait_for(css);
-        let reference = serde_json::to_value(&el).expect("element reference");
-        self.rt
-            .block_on(self.client.execute(
-                "arguments[0].scrollIntoView({block: 'center', inline: 'center'});",
-                vec![reference],
-            ))
-            .unwrap_or_else(|e| panic!("scroll to {css}: {e}"));
-        self.rt
-            .block_on(el.click())
-            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+        let client = &self.client;
+        self.on_fresh(css, "click", |el| {
+            Box::pin(async move {
+                let reference = serde_json::to_value(&el).expect("element reference");
+                client
+                    .execute(
+                        "arguments[0].scrollIntoView({block: 'center', inline: 'center'});",
+                        vec![reference],
+                    )
+                    .await?;
+                el.click().await
+            })
+        });
     }
 
     /// Clears the input matching the CSS selector and types `text` into it (real key events).
     pub fn fill(&self, css: &str, text: &str) {
-        let el = self.wait_for(css);
-        self.rt
-            .block_on(async {
+        self.on_fresh(css, "fill", |el| {
+            Box::pin(async move {
                 el.clear().await?;
                 el.send_keys(text).await
             })
-            .unwrap_or_else(|e| panic!("fill {css}: {e}"));
+        });
     }
 
     /// The page's current URL.
