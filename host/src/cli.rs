@@ -10,9 +10,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use wrk_tenants::{Storage, StorageConfig};
 
-use crate::app::{self, AppState};
+use crate::app;
 use crate::config::{Config, Settings};
 use crate::metrics::Metrics;
+use crate::state::AppState;
 use crate::{server, telemetry};
 
 #[derive(Debug, Parser)]
@@ -307,7 +308,7 @@ async fn serve_async(mut config: Config) -> anyhow::Result<()> {
     let auth = crate::auth::AuthState::load(&config)?;
     let config = Arc::new(config);
     let storage = Arc::new(storage);
-    let jobs = crate::jobs::Jobs::start(config.clone(), storage.clone())?;
+    let jobs = crate::jobs::Jobs::start(config.clone(), storage.clone(), app::job_registry())?;
     let oidc = Arc::new(crate::oidc::Oidc::new(&config)?);
     let metrics = Arc::new(Metrics::new());
     let plugins = {

@@ -13,7 +13,7 @@
 //! blocking) wraps that part in `tokio::task::spawn_blocking` — see [`blocking`].
 //!
 //! To add a job kind: write an `async fn(JobContext) -> Result<(), JobError>` and register it in
-//! [`registry`].
+//! the composition root's [`crate::app::job_registry`].
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -137,20 +137,6 @@ impl Registry {
     }
 }
 
-/// Every job kind this binary runs. Features add their handlers here.
-pub fn registry() -> Registry {
-    let mut r = Registry::new();
-    r.register(
-        wrk_tenants::outbox::SEND_EMAIL_JOB,
-        crate::email::send_email_job,
-    );
-    r.register(
-        crate::documents::INGEST_JOB,
-        crate::documents::ingest::ingest_documents_job,
-    );
-    r
-}
-
 /// How the runner behaves.
 #[derive(Debug, Clone)]
 pub struct RunnerOptions {
@@ -204,14 +190,19 @@ impl Default for Jobs {
 }
 
 impl Jobs {
-    /// Starts the workers with every registered handler. Must be called inside the runtime.
-    pub fn start(config: Arc<Config>, storage: Arc<Storage>) -> anyhow::Result<Self> {
+    /// Starts the workers with the handlers of `registry` (the composition root's
+    /// [`crate::app::job_registry`]). Must be called inside the runtime.
+    pub fn start(
+        config: Arc<Config>,
+        storage: Arc<Storage>,
+        registry: Registry,
+    ) -> anyhow::Result<Self> {
         let options = RunnerOptions::from_config(&config);
         let services = Arc::new(Services {
             mailer: crate::email::Mailer::from_config(&config)?,
             plugins: std::sync::OnceLock::new(),
         });
-        let jobs = Self::start_with(config, storage, services, registry(), options);
+        let jobs = Self::start_with(config, storage, services, registry, options);
         jobs.after_start();
         Ok(jobs)
     }

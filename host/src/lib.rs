@@ -16,6 +16,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod blocking;
 pub mod cli;
 pub mod config;
 pub mod documents;
@@ -33,5 +34,6 @@ pub mod routes;
 pub mod scope;
 pub mod server;
 pub mod services;
+pub mod state;
 pub mod telemetry;
 pub mod web;

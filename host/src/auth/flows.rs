@@ -20,8 +20,8 @@ use wrk_tenants::{Refusal, StoreError};
 
 use super::session::{self, Tokens, WorkspaceSession};
 use super::{mail, password, secret};
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,

@@ -37,10 +37,10 @@ use wrk_tenants::identity::{NewToken, token_hash};
 
 use super::keys::{ACCESS_TTL_SECS, Audience, Claims};
 use super::secret;
-use crate::app::AppState;
 use crate::config::{Config, host_only};
 use crate::error::ApiError;
 use crate::scope::Scope as HostScope;
+use crate::state::AppState;
 
 /// The HttpOnly session cookie.
 pub const SESSION_COOKIE: &str = "wrk_session";

@@ -22,10 +22,10 @@ use wrk_tenants::automations::versions::VersionRef;
 use wrk_tenants::documents::{Document, Ingestion, IngestionStatus, NewDocument};
 use wrk_tenants::jobs::NewJob;
 
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::services::Caller;
 use crate::services::automations as automations_svc;
+use crate::state::AppState;
 
 pub use ingest::INGEST_JOB;
 

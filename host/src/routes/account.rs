@@ -21,12 +21,12 @@ use wrk_tenants::identity::memberships::Workspace;
 use wrk_tenants::identity::sessions::Subject;
 use wrk_tenants::identity::users::{AuthKind, User};
 
-use crate::app::AppState;
 use crate::auth::flows;
 use crate::auth::session::{self, AccountSession, SessionCookies, Tokens};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ClientMeta};
 use crate::scope::Scope;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -22,11 +22,11 @@ use wrk_core::machine::VersionStatus;
 use wrk_core::roles::Access;
 use wrk_tenants::audit::{ActorDirectory, ActorKind, AuditFilter, AuditRecord};
 
-use crate::app::AppState;
 use crate::auth::session::WorkspaceSession;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiQuery, Cursor, Limit};
 use crate::services::paginate;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(audit_logs))

@@ -16,11 +16,11 @@ use wrk_tenants::directory::parse_workspace_name;
 use super::automations::AutomationView;
 use super::tasks::TaskView;
 use super::team::{MemberView, TenantView};
-use crate::app::AppState;
 use crate::auth::session::{OpsSession, WorkspaceSession};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, ClientMeta, Cursor, Limit};
 use crate::services::paginate;
+use crate::state::AppState;
 
 /// Most hits of each kind one search returns.
 const HITS_PER_KIND: u32 = 20;

@@ -14,12 +14,12 @@ use wrk_core::roles::Access;
 use wrk_tenants::documents::{Document, Ingestion};
 
 use super::automations::{VersionView, parse_automation_id, parse_version_ref};
-use crate::app::AppState;
 use crate::auth::session::WorkspaceSession;
 use crate::documents::{self as svc, extract::MAX_DOCUMENT_BYTES};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ClientMeta};
 use crate::services::Caller;
+use crate::state::AppState;
 
 /// The body limit of an upload: one file plus room for the multipart framing.
 pub const UPLOAD_BODY_LIMIT: u64 = MAX_DOCUMENT_BYTES + 64 * 1024;

@@ -17,11 +17,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wrk_tenants::identity::sessions::Subject;
 
-use crate::app::AppState;
 use crate::auth::{flows, session};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiQuery, ClientMeta};
 use crate::oidc::{FLOW_COOKIE, OidcError, flow_cookie};
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -12,11 +12,11 @@ use utoipa_axum::routes;
 use wrk_tenants::identity::sessions::Subject;
 
 use super::account::{LoginRequest, SessionMode, TokenResponse, respond};
-use crate::app::AppState;
 use crate::auth::flows;
 use crate::auth::session::{self, OpsSession};
 use crate::error::{ApiError, Problem};
 use crate::extract::ApiJson;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

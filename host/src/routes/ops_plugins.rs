@@ -15,11 +15,11 @@ use utoipa_axum::routes;
 use wrk_core::ids::TenantId;
 use wrk_plugins::{Activation, PluginKind};
 
-use crate::app::AppState;
 use crate::auth::session::OpsSession;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ClientMeta};
 use crate::plugins::{ChangeActor, InstallError};
+use crate::state::AppState;
 
 /// The body limit of `POST /api/ops/plugins` (a plugin binary).
 pub const UPLOAD_LIMIT: u64 = 16 * 1024 * 1024;

@@ -21,10 +21,10 @@ use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 
 use super::account::{WorkspaceList, WorkspaceView};
-use crate::app::AppState;
 use crate::auth::session::{self, AccountSession, Principal, WorkspaceSession};
 use crate::error::ApiError;
 use crate::extract::CurrentTenant;
+use crate::state::AppState;
 use crate::web;
 
 /// Apex pages: signup, login, verification, password reset, workspaces, invitations.

@@ -12,11 +12,11 @@ use wrk_core::ids::QuoteId;
 use wrk_core::roles::{Access, ClientRole};
 use wrk_tenants::automations::quotes::{Project, Quote, QuoteFilter};
 
-use crate::app::AppState;
 use crate::auth::session::WorkspaceSession;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiQuery, Cursor, Limit};
 use crate::services::paginate;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

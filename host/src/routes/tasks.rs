@@ -12,11 +12,11 @@ use wrk_core::roles::Access;
 use wrk_tenants::automations::tasks::{Task, TaskAssignee, TaskFilter, TaskStatus};
 
 use super::automations::parse_automation_id;
-use crate::app::AppState;
 use crate::auth::session::WorkspaceSession;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, ClientMeta, Cursor, Limit};
 use crate::services::{Caller, automations as svc, paginate};
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

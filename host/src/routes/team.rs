@@ -17,11 +17,11 @@ use wrk_tenants::identity::invitations::Invitation;
 use wrk_tenants::identity::memberships::Member;
 
 use super::account::{LoginRequest, UserView, login_on};
-use crate::app::AppState;
 use crate::auth::flows;
 use crate::auth::session::{Principal, WorkspaceSession};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, ClientMeta, CurrentTenant};
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

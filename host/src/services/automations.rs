@@ -33,9 +33,9 @@ use wrk_tenants::automations::{
 use wrk_tenants::outbox::enqueue_email;
 
 use super::Caller;
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::events::{Event, bus};
+use crate::state::AppState;
 
 /// The currency quotes are made in until workspaces choose one.
 pub const QUOTE_CURRENCY: &str = "USD";

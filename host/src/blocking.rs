@@ -1,0 +1,23 @@
+//! The one way to run synchronous work from async code: [`run`].
+//!
+//! The store API is synchronous SQLite, and so are file writes, argon2 hashing and plugin calls
+//! (wasmtime). Running any of them on a runtime worker would stall every other request on that
+//! thread, so each goes through [`run`], which moves the closure to tokio's blocking pool. The
+//! typed front doors all call it: [`crate::state::AppState::blocking`] (a closure over the whole
+//! [`wrk_tenants::Storage`]) and [`crate::ctx::TenantCtx::blocking`] (a closure over the
+//! request's own tenant store). Job handlers, start-up and the plugin service call it directly.
+//!
+//! A closure that panics comes back as the caller's error type through `From<JoinError>`
+//! (a 500 for handlers, a retry for jobs), never as a panic of the awaiting task.
+
+use tokio::task::JoinError;
+
+/// Runs `f` on the blocking pool and returns its result; a panic inside `f` becomes `E`.
+pub async fn run<T, E, F>(f: F) -> Result<T, E>
+where
+    F: FnOnce() -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<JoinError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f).await?
+}
