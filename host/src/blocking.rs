@@ -7,6 +7,9 @@
 //! [`wrk_tenants::Storage`]) and [`crate::ctx::TenantCtx::blocking`] (a closure over the
 //! request's own tenant store). Job handlers, start-up and the plugin service call it directly.
 //!
+//! The one exception is a producer nobody awaits (the audit CSV export streams pages into the
+//! response body from the blocking pool): it calls `tokio::task::spawn_blocking` itself.
+//!
 //! A closure that panics comes back as the caller's error type through `From<JoinError>`
 //! (a 500 for handlers, a retry for jobs), never as a panic of the awaiting task.
 

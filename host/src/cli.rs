@@ -303,7 +303,7 @@ async fn serve_async(mut config: Config) -> anyhow::Result<()> {
     config.resolve_base_port(local.port());
     let storage = {
         let config = config.clone();
-        tokio::task::spawn_blocking(move || open_storage(&config)).await??
+        crate::blocking::run(move || open_storage(&config)).await?
     };
     let auth = crate::auth::AuthState::load(&config)?;
     let config = Arc::new(config);
@@ -315,10 +315,8 @@ async fn serve_async(mut config: Config) -> anyhow::Result<()> {
         let config = config.clone();
         let storage = storage.clone();
         let metrics = metrics.clone();
-        tokio::task::spawn_blocking(move || {
-            crate::plugins::Plugins::start(&config, storage, metrics)
-        })
-        .await??
+        crate::blocking::run(move || crate::plugins::Plugins::start(&config, storage, metrics))
+            .await?
     };
     let state = AppState {
         config,
@@ -350,8 +348,8 @@ async fn serve_async(mut config: Config) -> anyhow::Result<()> {
             loop {
                 tick.tick().await;
                 let storage = storage.clone();
-                let closed = tokio::task::spawn_blocking(move || {
-                    storage.close_idle(Duration::from_secs(600))
+                let closed = crate::blocking::run(move || {
+                    Ok::<_, tokio::task::JoinError>(storage.close_idle(Duration::from_secs(600)))
                 })
                 .await
                 .unwrap_or(0);

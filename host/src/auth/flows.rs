@@ -20,14 +20,9 @@ use wrk_tenants::{Refusal, StoreError};
 
 use super::session::{self, Tokens, WorkspaceSession};
 use super::{mail, password, secret};
+use crate::blocking;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await?
-}
 
 /// Lower-cases and trims an email, and checks its shape: one `@`, a local part without spaces or
 /// control characters, and a domain of two or more dot-separated labels of letters, digits and
@@ -115,7 +110,7 @@ pub async fn signup_invited(
     password::check_policy(&password).map_err(|m| ApiError::validation("password", m))?;
     let verify = app.config.email_verification && !proven;
     let state = app.clone();
-    let user = blocking(move || {
+    let user = blocking::run(move || -> Result<_, ApiError> {
         let hash = password::hash(&password)?;
         let (token, stored) = new_token(verification_ttl());
         let new = NewLocalUser {
@@ -155,7 +150,7 @@ pub async fn invitation_preview(
 pub async fn resend_verification(app: &AppState, email: &str) -> Result<(), ApiError> {
     let email = email.trim().to_ascii_lowercase();
     let state = app.clone();
-    blocking(move || {
+    blocking::run(move || -> Result<_, ApiError> {
         let c = state.storage.control();
         let Some(user) = c.user_by_email(&email)? else {
             return Ok(());
@@ -195,7 +190,7 @@ pub struct Login {
 async fn check_password(app: &AppState, email: &str, password: String) -> Result<User, ApiError> {
     let email = email.trim().to_ascii_lowercase();
     let state = app.clone();
-    blocking(move || {
+    blocking::run(move || -> Result<_, ApiError> {
         let c = state.storage.control();
         if c.login_locked(&email)? {
             password::waste_time(&password);
@@ -351,7 +346,7 @@ pub async fn request_password_reset(
 ) -> Result<(), ApiError> {
     let email = email.trim().to_ascii_lowercase();
     let state = app.clone();
-    blocking(move || {
+    blocking::run(move || -> Result<_, ApiError> {
         let c = state.storage.control();
         let Some(user) = c.user_by_email(&email)? else {
             return Ok(());
@@ -382,7 +377,7 @@ pub async fn confirm_password_reset(
     password::check_policy(&new_password).map_err(|m| ApiError::validation("new_password", m))?;
     let hash_of_token = token_hash(token.trim());
     let state = app.clone();
-    blocking(move || {
+    blocking::run(move || -> Result<_, ApiError> {
         let phc = password::hash(&new_password)?;
         let user = state
             .storage
@@ -672,7 +667,7 @@ pub async fn ops_login(
     // The lockout is keyed by email; prefix it so ops and client accounts never share a counter.
     let lock_key = format!("ops:{email}");
     let state = app.clone();
-    let user = blocking(move || {
+    let user = blocking::run(move || -> Result<_, ApiError> {
         let c = state.storage.control();
         if c.login_locked(&lock_key)? {
             password::waste_time(&password);

@@ -107,14 +107,13 @@ pub async fn upload(
     let dir = tenant_dir(&app.config.data_dir, tenant);
     {
         let (path, bytes) = (path.clone(), bytes.clone());
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        crate::blocking::run(move || -> anyhow::Result<()> {
             std::fs::create_dir_all(&dir)?;
             let tmp = dir.join(format!(".{doc_id}.part"));
             std::fs::write(&tmp, &bytes)?;
-            std::fs::rename(&tmp, &path)
+            Ok(std::fs::rename(&tmp, &path)?)
         })
         .await
-        .map_err(|e| anyhow::anyhow!("file write task failed: {e}"))?
         .map_err(|e| anyhow::anyhow!("cannot store document: {e}"))?;
     }
     let c = caller.clone();

@@ -343,6 +343,8 @@ fn csv_export(
     let (tx, rx) = mpsc::channel::<Bytes>(4);
     let storage = app.storage.clone();
     filter.limit = CSV_PAGE;
+    // Not `crate::blocking::run`: that awaits its closure, and this producer must keep running
+    // after the handler returned, feeding the response body through the channel.
     tokio::task::spawn_blocking(move || {
         if tx
             .blocking_send(Bytes::from_static(CSV_HEADER.as_bytes()))
