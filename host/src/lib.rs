@@ -19,6 +19,7 @@ pub mod auth;
 pub mod blocking;
 pub mod cli;
 pub mod config;
+pub mod ctx;
 pub mod documents;
 pub mod email;
 pub mod error;
