@@ -7,7 +7,6 @@ use std::task::{Context, Poll};
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -19,10 +18,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wrk_core::machine::VersionStatus;
-use wrk_core::roles::Access;
 use wrk_tenants::audit::{ActorDirectory, ActorKind, AuditFilter, AuditRecord};
 
-use crate::auth::session::WorkspaceSession;
+use crate::ctx::{Admin, TenantCtx};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiQuery, Cursor, Limit};
 use crate::services::paginate;
@@ -240,11 +238,9 @@ pub struct AuditQuery {
                 content((AuditPage = "application/json"), (String = "text/csv"))),
               (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn audit_logs(
-    State(app): State<AppState>,
-    session: WorkspaceSession,
+    ctx: TenantCtx<Admin>,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Response, ApiError> {
-    session.require(Access::Admin)?;
     let csv = match query.format.as_deref() {
         None | Some("") | Some("json") => false,
         Some("csv") => true,
@@ -258,11 +254,12 @@ pub async fn audit_logs(
         before_id: Cursor::into_inner(query.cursor),
         limit: limit + 1,
     };
-    let tenant = session.tenant_id();
+    let tenant = ctx.tenant_id();
     if csv {
-        return Ok(csv_export(&app, tenant, filter));
+        return Ok(csv_export(&ctx.app, tenant, filter));
     }
-    let (rows, actors) = app
+    let (rows, actors) = ctx
+        .app
         .blocking(move |s| {
             let rows = s.workspace_audit(tenant, &filter)?;
             let actors = s.audit_actors(tenant, &rows)?;
