@@ -2,7 +2,6 @@
 //! Password hashing runs on blocking threads together with the store calls it belongs to.
 
 use chrono::{DateTime, Utc};
-use wrk_core::ids::ApiKeyId;
 use wrk_core::roles::{ClientRole, OpsRole, Scope};
 use wrk_core::slug::Slug;
 use wrk_tenants::audit::RequestMeta;
@@ -484,7 +483,6 @@ pub async fn invite(
     role: ClientRole,
     meta: RequestMeta,
 ) -> Result<Invitation, ApiError> {
-    by.require(wrk_core::roles::Access::Admin)?;
     if role == ClientRole::Owner && by.role != ClientRole::Owner {
         return Err(ApiError::Forbidden(
             "only an owner may invite an owner".into(),
@@ -533,7 +531,6 @@ pub async fn resend_invitation(
     id: uuid::Uuid,
     meta: RequestMeta,
 ) -> Result<Invitation, ApiError> {
-    by.require(wrk_core::roles::Access::Admin)?;
     let tenant = by.tenant.id;
     let current = app
         .blocking(move |s| s.control().invitation(tenant, id))
@@ -585,7 +582,6 @@ pub async fn create_api_key(
     expires_at: Option<DateTime<Utc>>,
     meta: RequestMeta,
 ) -> Result<CreatedKey, ApiError> {
-    by.require(wrk_core::roles::Access::Admin)?;
     let name = name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ApiError::validation("name", "must be 1 to 100 characters"));
@@ -633,25 +629,6 @@ pub async fn create_api_key(
         })
         .await?;
     Ok(CreatedKey { record, key })
-}
-
-pub async fn list_api_keys(app: &AppState, by: &WorkspaceSession) -> Result<Vec<ApiKey>, ApiError> {
-    by.require(wrk_core::roles::Access::Admin)?;
-    let tenant = by.tenant.id;
-    app.blocking(move |s| s.tenant(tenant)?.api_keys()).await
-}
-
-pub async fn revoke_api_key(
-    app: &AppState,
-    by: &WorkspaceSession,
-    id: ApiKeyId,
-    meta: RequestMeta,
-) -> Result<(), ApiError> {
-    by.require(wrk_core::roles::Access::Admin)?;
-    let tenant = by.tenant.id;
-    let actor = by.audit_actor();
-    app.blocking(move |s| s.tenant(tenant)?.revoke_api_key(id, &actor, &meta))
-        .await
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -735,7 +712,6 @@ pub async fn change_member_role(
     role: ClientRole,
     meta: RequestMeta,
 ) -> Result<wrk_tenants::identity::memberships::Member, ApiError> {
-    by.require(wrk_core::roles::Access::Admin)?;
     let tenant = by.tenant.id;
     let current = app
         .blocking(move |s| s.control().role_of(tenant, user))
