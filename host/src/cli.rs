@@ -315,8 +315,10 @@ async fn serve_async(mut config: Config) -> anyhow::Result<()> {
         let config = config.clone();
         let storage = storage.clone();
         let metrics = metrics.clone();
-        crate::blocking::run(move || crate::plugins::Plugins::start(&config, storage, metrics))
-            .await?
+        crate::blocking::run(move || {
+            crate::services::plugins::Plugins::start(&config, storage, metrics)
+        })
+        .await?
     };
     let state = AppState {
         config,
@@ -389,7 +391,7 @@ fn write_listen_addr(data_dir: &Path, addr: std::net::SocketAddr) -> anyhow::Res
     Ok(())
 }
 
-/// `wrk plugin check|run|install`: glue over `wrk_plugins::cli` and [`crate::plugins`].
+/// `wrk plugin check|run|install`: glue over `wrk_plugins::cli` and [`crate::services::plugins`].
 fn plugin_command(action: PluginAction, file: Option<&Path>) -> anyhow::Result<ExitCode> {
     use wrk_plugins::cli::{CliError, check_file, run_file};
     match action {
@@ -427,8 +429,12 @@ fn plugin_command(action: PluginAction, file: Option<&Path>) -> anyhow::Result<E
             let bytes =
                 std::fs::read(&wasm).with_context(|| format!("cannot read {}", wasm.display()))?;
             let storage = open_storage(&config)?;
-            let (plugin, record, activation) =
-                crate::plugins::install_offline(&config.data_dir, &storage, &bytes, activate)?;
+            let (plugin, record, activation) = crate::services::plugins::install_offline(
+                &config.data_dir,
+                &storage,
+                &bytes,
+                activate,
+            )?;
             println!(
                 "installed {} {} ({}) id {} sha256 {}",
                 plugin.manifest.name,

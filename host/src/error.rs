@@ -394,6 +394,34 @@ impl From<wrk_core::machine::TransitionError> for ApiError {
     }
 }
 
+impl From<wrk_plugins::RegistryError> for ApiError {
+    fn from(e: wrk_plugins::RegistryError) -> Self {
+        use wrk_plugins::RegistryError as R;
+        match e {
+            R::UnknownPlugin(_) => Self::not_found("plugin"),
+            R::NothingToRollBack(_) => Self::Conflict(e.to_string()),
+            R::KindMismatch { .. } => Self::BadRequest(e.to_string()),
+        }
+    }
+}
+
+impl From<crate::services::plugins::PluginsError> for ApiError {
+    fn from(err: crate::services::plugins::PluginsError) -> Self {
+        use crate::services::plugins::PluginsError as P;
+        match err {
+            P::NotFound => Self::not_found("plugin"),
+            P::Registry(e) => e.into(),
+            e @ P::WrongKind { .. } => Self::validation("plugin_id", e.to_string()),
+            P::Invalid(report) => Self::PluginInvalid {
+                reasons: report.reasons.clone(),
+                report: serde_json::to_value(&*report).unwrap_or(serde_json::Value::Null),
+            },
+            P::Store(e) => e.into(),
+            e @ (P::Io(_) | P::Task(_)) => Self::Unexpected(e.into()),
+        }
+    }
+}
+
 impl From<tokio::task::JoinError> for ApiError {
     fn from(err: tokio::task::JoinError) -> Self {
         Self::Unexpected(anyhow::anyhow!("blocking task failed: {err}"))

@@ -91,7 +91,7 @@ pub struct Services {
     pub mailer: crate::email::Mailer,
     /// Set once the plugin engine has started (after the workers): handlers that need it retry
     /// until then.
-    pub plugins: std::sync::OnceLock<Arc<crate::plugins::Plugins>>,
+    pub plugins: std::sync::OnceLock<Arc<crate::services::plugins::Plugins>>,
 }
 
 type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
@@ -257,7 +257,7 @@ impl Jobs {
     }
 
     /// Hands the started plugin engine to job handlers.
-    pub fn set_plugins(&self, plugins: Arc<crate::plugins::Plugins>) {
+    pub fn set_plugins(&self, plugins: Arc<crate::services::plugins::Plugins>) {
         if let Some(s) = &self.shared {
             let _ = s.services.plugins.set(plugins);
         }

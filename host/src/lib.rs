@@ -30,7 +30,6 @@ pub mod metrics;
 pub mod middleware;
 pub mod oidc;
 pub mod openapi;
-pub mod plugins;
 pub mod routes;
 pub mod scope;
 pub mod server;

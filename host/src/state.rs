@@ -26,7 +26,7 @@ pub struct AppState {
     pub jobs: Arc<crate::jobs::Jobs>,
     /// OpenID Connect providers and their sign-in flows.
     pub oidc: Arc<crate::oidc::Oidc>,
-    pub plugins: Arc<crate::plugins::Plugins>,
+    pub plugins: Arc<crate::services::plugins::Plugins>,
 }
 
 impl std::fmt::Debug for AppState {

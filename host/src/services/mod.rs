@@ -4,8 +4,10 @@
 //! call one function here, and map the result.
 //!
 //! - [`automations`]: flows 8-13, 31, 32, 35.
+//! - [`plugins`]: the plugin sandbox as the product uses it: start-up, calls, ops changes.
 
 pub mod automations;
+pub mod plugins;
 
 use wrk_core::machine::Actor;
 use wrk_tenants::audit::{AuditActor, RequestMeta};
