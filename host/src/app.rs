@@ -208,8 +208,8 @@ pub fn job_registry() -> Registry {
         crate::email::send_email_job,
     );
     r.register(
-        crate::documents::INGEST_JOB,
-        crate::documents::ingest::ingest_documents_job,
+        crate::services::documents::INGEST_JOB,
+        crate::services::documents::ingest::ingest_documents_job,
     );
     r
 }

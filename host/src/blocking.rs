@@ -13,7 +13,10 @@
 //! A closure that panics comes back as the caller's error type through `From<JoinError>`
 //! (a 500 for handlers, a retry for jobs), never as a panic of the awaiting task.
 
+use std::sync::Arc;
+
 use tokio::task::JoinError;
+use wrk_tenants::{Storage, StoreError, StoreResult};
 
 /// Runs `f` on the blocking pool and returns its result; a panic inside `f` becomes `E`.
 pub async fn run<T, E, F>(f: F) -> Result<T, E>
@@ -23,4 +26,16 @@ where
     E: From<JoinError> + Send + 'static,
 {
     tokio::task::spawn_blocking(f).await?
+}
+
+/// [`run`] for a closure over the whole store, in any error type a store error converts into.
+/// Each service wraps it once with its own error type (inference needs the type named).
+pub async fn store<T, E, F>(storage: &Arc<Storage>, f: F) -> Result<T, E>
+where
+    F: FnOnce(&Storage) -> StoreResult<T> + Send + 'static,
+    T: Send + 'static,
+    E: From<StoreError> + From<JoinError> + Send + 'static,
+{
+    let storage = storage.clone();
+    run(move || Ok(f(&storage)?)).await
 }

@@ -422,6 +422,25 @@ impl From<crate::services::plugins::PluginsError> for ApiError {
     }
 }
 
+impl From<crate::services::documents::DocumentsError> for ApiError {
+    fn from(err: crate::services::documents::DocumentsError) -> Self {
+        use crate::services::documents::DocumentsError as D;
+        match err {
+            D::TooLarge { limit } => Self::PayloadTooLarge { limit },
+            e @ D::Empty => Self::validation("file", e.to_string()),
+            e @ D::UnsupportedType => Self::UnsupportedMediaType(e.to_string()),
+            e @ (D::ReadOnly | D::NotInIntake { .. } | D::NoProposal(_)) => {
+                Self::Conflict(e.to_string())
+            }
+            D::NotFound(what) => Self::not_found(what),
+            D::Blueprint(e) => *e,
+            D::Store(e) => e.into(),
+            D::File(e) => Self::Unexpected(e),
+            e @ D::Task(_) => Self::Unexpected(e.into()),
+        }
+    }
+}
+
 impl From<tokio::task::JoinError> for ApiError {
     fn from(err: tokio::task::JoinError) -> Self {
         Self::Unexpected(anyhow::anyhow!("blocking task failed: {err}"))

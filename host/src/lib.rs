@@ -20,7 +20,6 @@ pub mod blocking;
 pub mod cli;
 pub mod config;
 pub mod ctx;
-pub mod documents;
 pub mod email;
 pub mod error;
 pub mod events;

@@ -45,8 +45,7 @@ impl AppState {
         F: FnOnce(&Storage) -> Result<T, wrk_tenants::StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        let storage = self.storage.clone();
-        crate::blocking::run(move || f(&storage).map_err(ApiError::from)).await
+        crate::blocking::store(&self.storage, f).await
     }
 }
 

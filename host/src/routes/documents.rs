@@ -14,9 +14,9 @@ use wrk_tenants::documents::{Document, Ingestion};
 
 use super::automations::{VersionView, parse_automation_id, parse_version_ref};
 use crate::ctx::{TenantCtx, Write};
-use crate::documents::{self as svc, extract::MAX_DOCUMENT_BYTES};
 use crate::error::{ApiError, Problem};
 use crate::extract::ApiJson;
+use crate::services::documents::{self as svc, extract::MAX_DOCUMENT_BYTES};
 use crate::state::AppState;
 
 /// The body limit of an upload: one file plus room for the multipart framing.

@@ -4,9 +4,11 @@
 //! call one function here, and map the result.
 //!
 //! - [`automations`]: flows 8-13, 31, 32, 35.
+//! - [`documents`]: requirements documents and AI ingestion (flow 9).
 //! - [`plugins`]: the plugin sandbox as the product uses it: start-up, calls, ops changes.
 
 pub mod automations;
+pub mod documents;
 pub mod plugins;
 
 use wrk_core::machine::Actor;

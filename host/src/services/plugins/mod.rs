@@ -122,8 +122,7 @@ impl Plugins {
         F: FnOnce(&Storage) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        let storage = self.storage.clone();
-        crate::blocking::run(move || Ok(f(&storage)?)).await
+        crate::blocking::store(&self.storage, f).await
     }
 
     /// Every installed plugin with its stored row (id, installed_by).
