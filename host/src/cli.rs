@@ -241,7 +241,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("{e}: use ops or ops_admin"))?;
             let storage = open_storage(&load(&settings, file)?)?;
             let (user, generated) =
-                crate::auth::flows::create_ops_user(&storage, &email, role, password)?;
+                crate::services::identity::create_ops_user(&storage, &email, role, password)?;
             println!(
                 "created ops user {} ({}) with role {}",
                 user.email, user.id, user.role

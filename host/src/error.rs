@@ -441,6 +441,22 @@ impl From<crate::services::documents::DocumentsError> for ApiError {
     }
 }
 
+impl From<crate::services::identity::IdentityError> for ApiError {
+    fn from(err: crate::services::identity::IdentityError) -> Self {
+        use crate::services::identity::IdentityError as I;
+        match err {
+            I::Invalid { field, message } => Self::validation(&field, message),
+            I::Unauthenticated => Self::Unauthenticated,
+            I::EmailNotVerified => Self::EmailNotVerified,
+            I::Forbidden(why) => Self::Forbidden(why),
+            I::NotFound(what) => Self::not_found(what),
+            I::Store(e) => e.into(),
+            I::Unexpected(e) => Self::Unexpected(e),
+            I::Task(e) => e.into(),
+        }
+    }
+}
+
 impl From<tokio::task::JoinError> for ApiError {
     fn from(err: tokio::task::JoinError) -> Self {
         Self::Unexpected(anyhow::anyhow!("blocking task failed: {err}"))

@@ -15,13 +15,14 @@ use wrk_core::roles::{ClientRole, Scope};
 use wrk_tenants::identity::api_keys::ApiKey;
 use wrk_tenants::identity::invitations::Invitation;
 use wrk_tenants::identity::memberships::Member;
+use wrk_tenants::identity::sessions::Subject;
 
 use super::account::{LoginRequest, UserView, login_on};
-use crate::auth::flows;
-use crate::auth::session::Principal;
+use crate::auth::session::{self, Principal};
 use crate::ctx::{Admin, TenantCtx};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, CurrentTenant};
+use crate::services::identity;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -228,7 +229,8 @@ async fn handoff(
     CurrentTenant(tenant): CurrentTenant,
     ApiQuery(q): ApiQuery<HandoffQuery>,
 ) -> Result<Response, ApiError> {
-    let cookies = flows::redeem_handoff(&app, &tenant, &q.code).await?;
+    let user = identity::redeem_handoff(&app, &tenant, &q.code).await?;
+    let cookies = session::cookie_session(&app, Subject::User(user), Some(tenant.id)).await?;
     Ok((cookies, Redirect::to("/app")).into_response())
 }
 
@@ -287,7 +289,7 @@ async fn member_update(
     ApiJson(req): ApiJson<RoleRequest>,
 ) -> Result<Json<MemberView>, ApiError> {
     let user = parse_user(&user_id)?;
-    let m = flows::change_member_role(&ctx.app, &ctx.session, user, req.role, ctx.meta).await?;
+    let m = identity::change_member_role(&ctx.app, &ctx.session, user, req.role, ctx.meta).await?;
     Ok(Json(MemberView::from(&m)))
 }
 
@@ -299,7 +301,7 @@ async fn member_remove(
     ctx: TenantCtx,
     Path(user_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    flows::remove_member(&ctx.app, &ctx.session, parse_user(&user_id)?, ctx.meta).await?;
+    identity::remove_member(&ctx.app, &ctx.session, parse_user(&user_id)?, ctx.meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -326,7 +328,7 @@ async fn invitation_create(
     ctx: TenantCtx<Admin>,
     ApiJson(req): ApiJson<InviteRequest>,
 ) -> Result<(StatusCode, Json<InvitationView>), ApiError> {
-    let inv = flows::invite(&ctx.app, &ctx.session, &req.email, req.role, ctx.meta).await?;
+    let inv = identity::invite(&ctx.app, &ctx.session, &req.email, req.role, ctx.meta).await?;
     Ok((StatusCode::CREATED, Json(InvitationView::from(&inv))))
 }
 
@@ -359,7 +361,7 @@ async fn invitation_resend(
     Path(id): Path<String>,
 ) -> Result<Json<InvitationView>, ApiError> {
     let id = parse_invitation(&id)?;
-    let inv = flows::resend_invitation(&ctx.app, &ctx.session, id, ctx.meta).await?;
+    let inv = identity::resend_invitation(&ctx.app, &ctx.session, id, ctx.meta).await?;
     Ok(Json(InvitationView::from(&inv)))
 }
 
@@ -383,7 +385,8 @@ async fn api_key_create(
 ) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
     let (name, scopes, expires_at) = (&req.name, req.scopes, req.expires_at);
     let created =
-        flows::create_api_key(&ctx.app, &ctx.session, name, scopes, expires_at, ctx.meta).await?;
+        identity::create_api_key(&ctx.app, &ctx.session, name, scopes, expires_at, ctx.meta)
+            .await?;
     let k = created.record;
     Ok((
         StatusCode::CREATED,

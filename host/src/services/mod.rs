@@ -5,10 +5,12 @@
 //!
 //! - [`automations`]: flows 8-13, 31, 32, 35.
 //! - [`documents`]: requirements documents and AI ingestion (flow 9).
+//! - [`identity`]: accounts, logins, sessions, workspaces, invitations, members, API keys.
 //! - [`plugins`]: the plugin sandbox as the product uses it: start-up, calls, ops changes.
 
 pub mod automations;
 pub mod documents;
+pub mod identity;
 pub mod plugins;
 
 use wrk_core::machine::Actor;
