@@ -85,7 +85,7 @@ fn vocabularies() -> Vec<Vocabulary> {
             ],
         ),
         (
-            crate::routes::quotes::QUOTE_STATUSES
+            crate::services::QUOTE_STATUSES
                 .iter()
                 .map(|s| (*s).to_owned())
                 .collect(),

@@ -15,7 +15,7 @@ use wrk_tenants::automations::quotes::{Project, Quote, QuoteFilter};
 use crate::ctx::TenantCtx;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiQuery, Cursor, Limit};
-use crate::services::paginate;
+use crate::services::{QUOTE_STATUSES, paginate};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -171,16 +171,6 @@ pub struct QuoteQuery {
     #[param(value_type = Option<String>, format = Uuid)]
     pub cursor: Option<Cursor>,
 }
-
-pub const QUOTE_STATUSES: [&str; 7] = [
-    "draft",
-    "sent",
-    "accepted",
-    "signed",
-    "rejected",
-    "expired",
-    "superseded",
-];
 
 /// Projects, newest first (flow 11 creates one per version that is priced).
 #[utoipa::path(get, path = "/api/projects", tag = "quotes", params(PageQuery),

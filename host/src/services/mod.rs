@@ -16,7 +16,7 @@ pub mod plugins;
 use wrk_core::machine::Actor;
 use wrk_tenants::audit::{AuditActor, RequestMeta};
 
-use crate::auth::session::{OpsSession, WorkspaceSession};
+use crate::auth::session::OpsSession;
 use crate::extract::ClientMeta;
 
 /// Who is acting, resolved once from the session: the state-machine actor, the audit actor and
@@ -29,14 +29,6 @@ pub struct Caller {
 }
 
 impl Caller {
-    pub fn workspace(session: &WorkspaceSession, meta: ClientMeta) -> Self {
-        Self {
-            actor: session.actor(),
-            audit: session.audit_actor(),
-            request: meta.0,
-        }
-    }
-
     pub fn ops(session: &OpsSession, meta: ClientMeta) -> Self {
         Self {
             actor: session.actor(),
@@ -45,6 +37,18 @@ impl Caller {
         }
     }
 }
+
+/// Every status a quote can have, as the API spells it: the `?status=` filter checks it, and the
+/// OpenAPI documents publish it as the enum.
+pub const QUOTE_STATUSES: [&str; 7] = [
+    "draft",
+    "sent",
+    "accepted",
+    "signed",
+    "rejected",
+    "expired",
+    "superseded",
+];
 
 /// Default and maximum page sizes of every list (API.md, conventions).
 pub const DEFAULT_LIMIT: u32 = 50;
