@@ -78,6 +78,15 @@ where
     crate::blocking::store(&app.storage, f).await
 }
 
+/// [`store`] on one workspace's store.
+async fn in_tenant<T, F>(app: &AppState, tenant: TenantId, f: F) -> Result<T, DocumentsError>
+where
+    F: FnOnce(&wrk_tenants::tenant::TenantStore) -> wrk_tenants::StoreResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    store(app, move |s| f(&*s.tenant(tenant)?)).await
+}
+
 /// Where a tenant's files live.
 pub fn tenant_dir(data_dir: &std::path::Path, tenant: TenantId) -> PathBuf {
     data_dir.join("files").join(tenant.to_string())
@@ -126,8 +135,7 @@ pub async fn upload(
     // Fail fast (before writing a file) on a version that can't take documents; the write
     // transaction checks again.
     {
-        let (a, v) = store(app, move |s| {
-            let t = s.tenant(tenant)?;
+        let (a, v) = in_tenant(app, tenant, move |t| {
             Ok((t.automation(id)?, t.version(id, n)?))
         })
         .await?;
@@ -241,7 +249,7 @@ pub async fn download(
     n: VersionRef,
     doc: Uuid,
 ) -> Result<(Document, Vec<u8>), DocumentsError> {
-    let d = store(app, move |s| s.tenant(tenant)?.document(id, n, doc)).await?;
+    let d = in_tenant(app, tenant, move |t| t.document(id, n, doc)).await?;
     let path = document_path(&app.config.data_dir, tenant, d.id);
     let bytes = tokio::fs::read(&path).await.map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
@@ -292,7 +300,7 @@ pub async fn list(
     id: AutomationId,
     n: VersionRef,
 ) -> Result<Vec<Document>, DocumentsError> {
-    store(app, move |s| s.tenant(tenant)?.documents(id, n)).await
+    in_tenant(app, tenant, move |t| t.documents(id, n)).await
 }
 
 pub async fn ingestion(
@@ -301,7 +309,7 @@ pub async fn ingestion(
     id: AutomationId,
     n: VersionRef,
 ) -> Result<Ingestion, DocumentsError> {
-    store(app, move |s| s.tenant(tenant)?.ingestion(id, n))
+    in_tenant(app, tenant, move |t| t.ingestion(id, n))
         .await?
         .ok_or(DocumentsError::NotFound("ingestion"))
 }
@@ -329,9 +337,8 @@ pub async fn apply(
             .await
             .map_err(|e| DocumentsError::Blueprint(Box::new(e)))?;
     let c = caller.clone();
-    store(app, move |s| {
-        s.tenant(tenant)?
-            .clear_ingestion(id, number, "ingestion.applied", &c.audit, &c.request)
+    in_tenant(app, tenant, move |t| {
+        t.clear_ingestion(id, number, "ingestion.applied", &c.audit, &c.request)
     })
     .await?;
     Ok(version)
@@ -347,9 +354,8 @@ pub async fn discard(
     // 404 when there is nothing to discard (rather than the store's generic not-found).
     ingestion(app, tenant, id, n).await?;
     let c = caller.clone();
-    store(app, move |s| {
-        s.tenant(tenant)?
-            .clear_ingestion(id, n, "ingestion.discarded", &c.audit, &c.request)
+    in_tenant(app, tenant, move |t| {
+        t.clear_ingestion(id, n, "ingestion.discarded", &c.audit, &c.request)
     })
     .await
 }
