@@ -23,7 +23,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, IntoResponseParts, Redirect, Response, ResponseParts};
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use wrk_core::ids::{OpsUserId, TenantId, UserId};
 use wrk_core::machine::Actor;
 use wrk_core::roles::{Access, ClientRole, OpsRole, Scope, scopes_allow};
@@ -32,8 +32,8 @@ use wrk_tenants::control::TenantRecord;
 use wrk_tenants::identity::api_keys::ApiKey;
 use wrk_tenants::identity::ops::OpsUser;
 use wrk_tenants::identity::sessions::{SessionKind, Subject};
+use wrk_tenants::identity::token_hash;
 use wrk_tenants::identity::users::User;
-use wrk_tenants::identity::{NewToken, token_hash};
 
 use super::keys::{Audience, Claims};
 use super::secret;
@@ -476,11 +476,7 @@ pub async fn cookie_session(
     subject: Subject,
     tenant: Option<TenantId>,
 ) -> Result<SessionCookies, ApiError> {
-    let token = secret::token();
-    let stored = NewToken {
-        hash: token_hash(&token),
-        expires_at: Utc::now() + cookie_ttl(),
-    };
+    let (token, stored) = identity::new_token(cookie_ttl());
     app.blocking(move |s| {
         s.control()
             .create_session(&stored, SessionKind::Cookie, subject, tenant)

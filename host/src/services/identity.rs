@@ -29,7 +29,7 @@ use wrk_tenants::identity::{NewToken, nothing, token_hash};
 use wrk_tenants::{Refusal, StoreError};
 
 use crate::auth::keys::{ACCESS_TTL_SECS, Audience, Claims};
-use crate::auth::session::{self, Principal, WorkspaceSession, handoff_ttl, refresh_ttl};
+use crate::auth::session::{Principal, WorkspaceSession, handoff_ttl, refresh_ttl};
 use crate::auth::{mail, password, secret};
 use crate::blocking;
 use crate::state::AppState;
@@ -106,7 +106,8 @@ pub fn normalize_email(field: &str, raw: &str) -> Result<String, IdentityError> 
     }
 }
 
-fn new_token(ttl: chrono::Duration) -> (String, NewToken) {
+/// A fresh secret token and what is stored of it (its hash, and when it expires).
+pub fn new_token(ttl: chrono::Duration) -> (String, NewToken) {
     let t = secret::token();
     let stored = NewToken {
         hash: token_hash(&t),
@@ -234,6 +235,32 @@ pub async fn verify_email(
     store(app, move |s| s.control().verify_email(&hash, &meta)).await
 }
 
+/// 401 while password logins for `lock_key` are locked out, after the same hashing time a
+/// password check costs (a locked account answers no faster than a wrong password).
+fn refuse_locked(
+    c: &wrk_tenants::control::ControlStore,
+    lock_key: &str,
+    password: &str,
+) -> Result<(), IdentityError> {
+    if c.login_locked(lock_key)? {
+        password::waste_time(password);
+        return Err(IdentityError::Unauthenticated);
+    }
+    Ok(())
+}
+
+/// Whether `password` matches the stored hash; with no hash (unknown account, SSO-only user) it
+/// spends the hashing time anyway and says no.
+fn password_matches(password: &str, phc: Option<&str>) -> bool {
+    match phc {
+        Some(phc) => password::verify(password, phc),
+        None => {
+            password::waste_time(password);
+            false
+        }
+    }
+}
+
 /// What a successful password login yields.
 pub struct Login {
     pub user: User,
@@ -254,18 +281,12 @@ async fn check_password(
     let state = app.clone();
     blocking::run(move || -> Result<_, IdentityError> {
         let c = state.storage.control();
-        if c.login_locked(&email)? {
-            password::waste_time(&password);
-            return Err(IdentityError::Unauthenticated);
-        }
+        refuse_locked(c, &email, &password)?;
         let user = c.user_by_email(&email)?;
-        let ok = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
-            Some(phc) => password::verify(&password, phc),
-            None => {
-                password::waste_time(&password);
-                false
-            }
-        };
+        let ok = password_matches(
+            &password,
+            user.as_ref().and_then(|u| u.password_hash.as_deref()),
+        );
         match user {
             Some(user) if ok => {
                 c.clear_login_failures(&email)?;
@@ -332,11 +353,7 @@ pub async fn refresh(
     refresh_token: &str,
     host: crate::scope::Scope,
 ) -> Result<Tokens, IdentityError> {
-    let new = secret::token();
-    let stored = NewToken {
-        hash: token_hash(&new),
-        expires_at: Utc::now() + session::refresh_ttl(),
-    };
+    let (new, stored) = new_token(refresh_ttl());
     let old = token_hash(refresh_token.trim());
     let outcome = store(app, move |s| s.control().rotate_refresh(&old, &stored)).await?;
     let session = match outcome {
@@ -703,18 +720,9 @@ pub async fn ops_login(
     let state = app.clone();
     let user = blocking::run(move || -> Result<_, IdentityError> {
         let c = state.storage.control();
-        if c.login_locked(&lock_key)? {
-            password::waste_time(&password);
-            return Err(IdentityError::Unauthenticated);
-        }
+        refuse_locked(c, &lock_key, &password)?;
         let user = c.ops_user_by_email(&email)?;
-        let ok = match &user {
-            Some(u) => password::verify(&password, &u.password_hash),
-            None => {
-                password::waste_time(&password);
-                false
-            }
-        };
+        let ok = password_matches(&password, user.as_ref().map(|u| u.password_hash.as_str()));
         match user {
             Some(u) if ok => {
                 c.clear_login_failures(&lock_key)?;
@@ -864,11 +872,7 @@ pub async fn issue_tokens(
     tenant: Option<TenantId>,
     roles: Vec<String>,
 ) -> Result<Tokens, IdentityError> {
-    let refresh = secret::token();
-    let stored = NewToken {
-        hash: token_hash(&refresh),
-        expires_at: Utc::now() + refresh_ttl(),
-    };
+    let (refresh, stored) = new_token(refresh_ttl());
     store(app, move |s| {
         s.control()
             .create_session(&stored, SessionKind::Bearer, subject, tenant)
@@ -887,11 +891,7 @@ pub async fn handoff_code(
     user: UserId,
     tenant: TenantId,
 ) -> Result<String, IdentityError> {
-    let code = secret::token();
-    let stored = NewToken {
-        hash: token_hash(&code),
-        expires_at: Utc::now() + handoff_ttl(),
-    };
+    let (code, stored) = new_token(handoff_ttl());
     store(app, move |s| {
         s.control().create_handoff(user, tenant, &stored)
     })
