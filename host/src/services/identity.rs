@@ -106,6 +106,18 @@ pub fn normalize_email(field: &str, raw: &str) -> Result<String, IdentityError> 
     }
 }
 
+/// A `name` field trimmed, 1 to `max` characters.
+fn trimmed_name(raw: &str, max: usize) -> Result<String, IdentityError> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > max {
+        return Err(IdentityError::invalid(
+            "name",
+            format!("must be 1 to {max} characters"),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
 /// A fresh secret token and what is stored of it (its hash, and when it expires).
 pub fn new_token(ttl: chrono::Duration) -> (String, NewToken) {
     let t = secret::token();
@@ -161,13 +173,7 @@ pub async fn signup_invited(
             true
         }
     };
-    let name = name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(IdentityError::invalid(
-            "name",
-            "must be 1 to 200 characters",
-        ));
-    }
+    let name = trimmed_name(name, 200)?;
     password::check_policy(&password).map_err(|m| IdentityError::invalid("password", m))?;
     let verify = app.config.email_verification && !proven;
     let state = app.clone();
@@ -470,13 +476,7 @@ pub async fn create_workspace(
     subdomain: &str,
     meta: RequestMeta,
 ) -> Result<TenantRecord, IdentityError> {
-    let name = name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(IdentityError::invalid(
-            "name",
-            "must be 1 to 200 characters",
-        ));
-    }
+    let name = trimmed_name(name, 200)?;
     let slug = Slug::parse(subdomain.trim())
         .map_err(|e| IdentityError::invalid("subdomain", e.to_string()))?;
     let owner = user.id;
@@ -651,13 +651,7 @@ pub async fn create_api_key(
     expires_at: Option<DateTime<Utc>>,
     meta: RequestMeta,
 ) -> Result<CreatedKey, IdentityError> {
-    let name = name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(IdentityError::invalid(
-            "name",
-            "must be 1 to 100 characters",
-        ));
-    }
+    let name = trimmed_name(name, 100)?;
     let mut scopes = scopes;
     scopes.sort();
     scopes.dedup();
