@@ -1,8 +1,11 @@
-//! The application: shared state, the three scope routers and the host dispatcher in front of
-//! them, with every cross-cutting layer. [`build`] is shared by `main` and the tests.
+//! The composition root: the three scope routers, the host dispatcher in front of them with
+//! every cross-cutting layer, the per-host OpenAPI documents and the job-kind table. [`build`] is
+//! shared by `main` and the tests.
+//!
+//! Only this module (and `cli`, which starts the server) knows every route and job handler: the
+//! state it wires them to lives in [`crate::state`], which imports none of them back.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -16,60 +19,15 @@ use utoipa::OpenApi;
 use utoipa::openapi::{InfoBuilder, OpenApi as OpenApiDoc};
 use utoipa_axum::router::OpenApiRouter;
 use wrk_core::slug::Slug;
-use wrk_tenants::Storage;
 use wrk_tenants::control::TenantRecord;
 
-use crate::config::Config;
 use crate::error::ApiError;
-use crate::metrics::Metrics;
+use crate::jobs::Registry;
 use crate::middleware::{self, DEFAULT_BODY_LIMIT, MakeRequestUuidV7};
 use crate::routes;
 use crate::scope::{self, HostMatch, PeerAddr, Scope};
+use crate::state::{AppState, Docs};
 use crate::web;
-
-/// What every handler can reach. A few handles, cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub storage: Arc<Storage>,
-    pub metrics: Arc<Metrics>,
-    /// Set once start-up work (plugins, workers) is done; `/readyz` answers 503 until then.
-    pub ready: Arc<AtomicBool>,
-    pub docs: Arc<Docs>,
-    pub auth: Arc<crate::auth::AuthState>,
-    pub jobs: Arc<crate::jobs::Jobs>,
-    /// OpenID Connect providers and their sign-in flows.
-    pub oidc: Arc<crate::oidc::Oidc>,
-    pub plugins: Arc<crate::plugins::Plugins>,
-}
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("base_domain", &self.config.base_domain)
-            .finish_non_exhaustive()
-    }
-}
-
-impl AppState {
-    /// Runs storage work on the blocking pool (the store API is synchronous SQLite).
-    pub async fn blocking<T, F>(&self, f: F) -> Result<T, ApiError>
-    where
-        F: FnOnce(&Storage) -> Result<T, wrk_tenants::StoreError> + Send + 'static,
-        T: Send + 'static,
-    {
-        let storage = self.storage.clone();
-        Ok(tokio::task::spawn_blocking(move || f(&storage)).await??)
-    }
-}
-
-/// The OpenAPI document of each host, serialized once at start-up.
-#[derive(Debug)]
-pub struct Docs {
-    pub apex: String,
-    pub tenant: String,
-    pub ops: String,
-}
 
 #[derive(OpenApi)]
 #[openapi(components(schemas(crate::error::Problem, crate::error::FieldError)))]
@@ -240,4 +198,18 @@ pub fn docs() -> Docs {
             ops,
         ),
     }
+}
+
+/// Every job kind this binary runs, with its handler. Features add their handlers here.
+pub fn job_registry() -> Registry {
+    let mut r = Registry::new();
+    r.register(
+        wrk_tenants::outbox::SEND_EMAIL_JOB,
+        crate::email::send_email_job,
+    );
+    r.register(
+        crate::services::documents::INGEST_JOB,
+        crate::services::documents::ingest::ingest_documents_job,
+    );
+    r
 }

@@ -10,9 +10,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use wrk_tenants::{Storage, StorageConfig};
 
-use crate::app::{self, AppState};
+use crate::app;
 use crate::config::{Config, Settings};
 use crate::metrics::Metrics;
+use crate::state::AppState;
 use crate::{server, telemetry};
 
 #[derive(Debug, Parser)]
@@ -240,7 +241,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("{e}: use ops or ops_admin"))?;
             let storage = open_storage(&load(&settings, file)?)?;
             let (user, generated) =
-                crate::auth::flows::create_ops_user(&storage, &email, role, password)?;
+                crate::services::identity::create_ops_user(&storage, &email, role, password)?;
             println!(
                 "created ops user {} ({}) with role {}",
                 user.email, user.id, user.role
@@ -302,22 +303,22 @@ async fn serve_async(mut config: Config) -> anyhow::Result<()> {
     config.resolve_base_port(local.port());
     let storage = {
         let config = config.clone();
-        tokio::task::spawn_blocking(move || open_storage(&config)).await??
+        crate::blocking::run(move || open_storage(&config)).await?
     };
     let auth = crate::auth::AuthState::load(&config)?;
     let config = Arc::new(config);
     let storage = Arc::new(storage);
-    let jobs = crate::jobs::Jobs::start(config.clone(), storage.clone())?;
+    let jobs = crate::jobs::Jobs::start(config.clone(), storage.clone(), app::job_registry())?;
     let oidc = Arc::new(crate::oidc::Oidc::new(&config)?);
     let metrics = Arc::new(Metrics::new());
     let plugins = {
         let config = config.clone();
         let storage = storage.clone();
         let metrics = metrics.clone();
-        tokio::task::spawn_blocking(move || {
-            crate::plugins::Plugins::start(&config, storage, metrics)
+        crate::blocking::run(move || {
+            crate::services::plugins::Plugins::start(&config, storage, metrics)
         })
-        .await??
+        .await?
     };
     let state = AppState {
         config,
@@ -349,8 +350,8 @@ async fn serve_async(mut config: Config) -> anyhow::Result<()> {
             loop {
                 tick.tick().await;
                 let storage = storage.clone();
-                let closed = tokio::task::spawn_blocking(move || {
-                    storage.close_idle(Duration::from_secs(600))
+                let closed = crate::blocking::run(move || {
+                    Ok::<_, tokio::task::JoinError>(storage.close_idle(Duration::from_secs(600)))
                 })
                 .await
                 .unwrap_or(0);
@@ -390,7 +391,7 @@ fn write_listen_addr(data_dir: &Path, addr: std::net::SocketAddr) -> anyhow::Res
     Ok(())
 }
 
-/// `wrk plugin check|run|install`: glue over `wrk_plugins::cli` and [`crate::plugins`].
+/// `wrk plugin check|run|install`: glue over `wrk_plugins::cli` and [`crate::services::plugins`].
 fn plugin_command(action: PluginAction, file: Option<&Path>) -> anyhow::Result<ExitCode> {
     use wrk_plugins::cli::{CliError, check_file, run_file};
     match action {
@@ -428,8 +429,12 @@ fn plugin_command(action: PluginAction, file: Option<&Path>) -> anyhow::Result<E
             let bytes =
                 std::fs::read(&wasm).with_context(|| format!("cannot read {}", wasm.display()))?;
             let storage = open_storage(&config)?;
-            let (plugin, record, activation) =
-                crate::plugins::install_offline(&config.data_dir, &storage, &bytes, activate)?;
+            let (plugin, record, activation) = crate::services::plugins::install_offline(
+                &config.data_dir,
+                &storage,
+                &bytes,
+                activate,
+            )?;
             println!(
                 "installed {} {} ({}) id {} sha256 {}",
                 plugin.manifest.name,

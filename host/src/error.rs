@@ -441,6 +441,68 @@ impl From<wrk_core::machine::TransitionError> for ApiError {
     }
 }
 
+impl From<wrk_plugins::RegistryError> for ApiError {
+    fn from(e: wrk_plugins::RegistryError) -> Self {
+        use wrk_plugins::RegistryError as R;
+        match e {
+            R::UnknownPlugin(_) => Self::not_found("plugin"),
+            R::NothingToRollBack(_) => Self::Conflict(e.to_string()),
+            R::KindMismatch { .. } => Self::BadRequest(e.to_string()),
+        }
+    }
+}
+
+impl From<crate::services::plugins::PluginsError> for ApiError {
+    fn from(err: crate::services::plugins::PluginsError) -> Self {
+        use crate::services::plugins::PluginsError as P;
+        match err {
+            P::NotFound => Self::not_found("plugin"),
+            P::Registry(e) => e.into(),
+            e @ P::WrongKind { .. } => Self::validation("plugin_id", e.to_string()),
+            P::Invalid(report) => Self::PluginInvalid {
+                reasons: report.reasons.clone(),
+                report: serde_json::to_value(&*report).unwrap_or(serde_json::Value::Null),
+            },
+            P::Store(e) => e.into(),
+            e @ (P::Io(_) | P::Task(_)) => Self::Unexpected(e.into()),
+        }
+    }
+}
+
+impl From<crate::services::documents::DocumentsError> for ApiError {
+    fn from(err: crate::services::documents::DocumentsError) -> Self {
+        use crate::services::documents::DocumentsError as D;
+        match err {
+            D::TooLarge { limit } => Self::PayloadTooLarge { limit },
+            e @ D::Empty => Self::validation("file", e.to_string()),
+            e @ D::UnsupportedType => Self::UnsupportedMediaType(e.to_string()),
+            D::WriteRefused(e) => e.into(),
+            e @ (D::NotInIntake { .. } | D::NoProposal(_)) => Self::Conflict(e.to_string()),
+            D::NotFound(what) => Self::not_found(what),
+            D::Blueprint(e) => (*e).into(),
+            D::Store(e) => e.into(),
+            D::File(e) => Self::Unexpected(e),
+            e @ D::Task(_) => Self::Unexpected(e.into()),
+        }
+    }
+}
+
+impl From<crate::services::identity::IdentityError> for ApiError {
+    fn from(err: crate::services::identity::IdentityError) -> Self {
+        use crate::services::identity::IdentityError as I;
+        match err {
+            I::Invalid { field, message } => Self::validation(&field, message),
+            I::Unauthenticated => Self::Unauthenticated,
+            I::EmailNotVerified => Self::EmailNotVerified,
+            I::Forbidden(why) => Self::Forbidden(why),
+            I::NotFound(what) => Self::not_found(what),
+            I::Store(e) => e.into(),
+            I::Unexpected(e) => Self::Unexpected(e),
+            I::Task(e) => e.into(),
+        }
+    }
+}
+
 impl From<tokio::task::JoinError> for ApiError {
     fn from(err: tokio::task::JoinError) -> Self {
         Self::Unexpected(anyhow::anyhow!("blocking task failed: {err}"))

@@ -11,10 +11,10 @@ use serde::{Deserialize, Deserializer};
 use wrk_tenants::audit::RequestMeta;
 use wrk_tenants::control::TenantRecord;
 
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::middleware::REQUEST_ID;
 use crate::scope::{PeerAddr, Scope, client_ip};
+use crate::state::AppState;
 
 /// `Json<T>` whose failures are problem+json, for every route (the one JSON body rule):
 /// - wrong content type → 415 `unsupported_media_type`; too large → 413 `payload_too_large`;

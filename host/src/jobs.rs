@@ -10,10 +10,10 @@
 //! their effects idempotent (check-then-act on their own state, unique keys for follow-up jobs).
 //!
 //! Handlers run as futures on the async runtime; a handler that touches SQLite (or anything else
-//! blocking) wraps that part in `tokio::task::spawn_blocking` — see [`blocking`].
+//! blocking) wraps that part in [`crate::blocking::run`] (a panic there is a [`JobError::Retry`]).
 //!
 //! To add a job kind: write an `async fn(JobContext) -> Result<(), JobError>` and register it in
-//! [`registry`].
+//! the composition root's [`crate::app::job_registry`].
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -57,6 +57,12 @@ impl JobError {
     }
 }
 
+impl From<tokio::task::JoinError> for JobError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        JobError::Retry(format!("blocking task failed: {e}"))
+    }
+}
+
 impl From<wrk_tenants::StoreError> for JobError {
     fn from(e: wrk_tenants::StoreError) -> Self {
         JobError::Retry(e.to_string())
@@ -85,16 +91,7 @@ pub struct Services {
     pub mailer: crate::email::Mailer,
     /// Set once the plugin engine has started (after the workers): handlers that need it retry
     /// until then.
-    pub plugins: std::sync::OnceLock<Arc<crate::plugins::Plugins>>,
-}
-
-/// Runs `f` on the blocking pool (for SQLite and other blocking work inside a handler).
-pub async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, JobError> + Send + 'static,
-) -> Result<T, JobError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| JobError::Retry(format!("blocking task failed: {e}")))?
+    pub plugins: std::sync::OnceLock<Arc<crate::services::plugins::Plugins>>,
 }
 
 type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
@@ -135,20 +132,6 @@ impl Registry {
         k.sort();
         k
     }
-}
-
-/// Every job kind this binary runs. Features add their handlers here.
-pub fn registry() -> Registry {
-    let mut r = Registry::new();
-    r.register(
-        wrk_tenants::outbox::SEND_EMAIL_JOB,
-        crate::email::send_email_job,
-    );
-    r.register(
-        crate::documents::INGEST_JOB,
-        crate::documents::ingest::ingest_documents_job,
-    );
-    r
 }
 
 /// How the runner behaves.
@@ -204,14 +187,19 @@ impl Default for Jobs {
 }
 
 impl Jobs {
-    /// Starts the workers with every registered handler. Must be called inside the runtime.
-    pub fn start(config: Arc<Config>, storage: Arc<Storage>) -> anyhow::Result<Self> {
+    /// Starts the workers with the handlers of `registry` (the composition root's
+    /// [`crate::app::job_registry`]). Must be called inside the runtime.
+    pub fn start(
+        config: Arc<Config>,
+        storage: Arc<Storage>,
+        registry: Registry,
+    ) -> anyhow::Result<Self> {
         let options = RunnerOptions::from_config(&config);
         let services = Arc::new(Services {
             mailer: crate::email::Mailer::from_config(&config)?,
             plugins: std::sync::OnceLock::new(),
         });
-        let jobs = Self::start_with(config, storage, services, registry(), options);
+        let jobs = Self::start_with(config, storage, services, registry, options);
         jobs.after_start();
         Ok(jobs)
     }
@@ -253,21 +241,23 @@ impl Jobs {
         }
         tokio::spawn(async move {
             let storage = shared.storage.clone();
-            match tokio::task::spawn_blocking(move || storage.control().release_held_emails()).await
-            {
-                Ok(Ok(0)) => {}
-                Ok(Ok(n)) => {
+            let released = crate::blocking::run(move || {
+                Ok::<_, anyhow::Error>(storage.control().release_held_emails()?)
+            })
+            .await;
+            match released {
+                Ok(0) => {}
+                Ok(n) => {
                     tracing::info!(emails = n, "queued held emails now that SMTP is configured");
                     shared.notify.notify_waiters();
                 }
-                Ok(Err(e)) => tracing::warn!(error = %e, "cannot release held emails"),
                 Err(e) => tracing::warn!(error = %e, "cannot release held emails"),
             }
         });
     }
 
     /// Hands the started plugin engine to job handlers.
-    pub fn set_plugins(&self, plugins: Arc<crate::plugins::Plugins>) {
+    pub fn set_plugins(&self, plugins: Arc<crate::services::plugins::Plugins>) {
         if let Some(s) = &self.shared {
             let _ = s.services.plugins.set(plugins);
         }
@@ -330,7 +320,7 @@ async fn worker(shared: Arc<Shared>, n: usize) {
             let storage = shared.storage.clone();
             let kinds = kinds.clone();
             let lease = shared.options.lease;
-            tokio::task::spawn_blocking(move || {
+            crate::blocking::run(move || {
                 let refs: Vec<&str> = kinds.iter().map(String::as_str).collect();
                 let job = storage.control().claim_jobs(&refs, 1, lease, Utc::now())?;
                 let next = if job.is_empty() {
@@ -338,18 +328,14 @@ async fn worker(shared: Arc<Shared>, n: usize) {
                 } else {
                     None
                 };
-                Ok::<_, wrk_tenants::StoreError>((job, next))
+                Ok::<_, anyhow::Error>((job, next))
             })
             .await
         };
         let (jobs, next) = match claimed {
-            Ok(Ok(v)) => v,
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "cannot claim jobs");
-                (Vec::new(), None)
-            }
+            Ok(v) => v,
             Err(e) => {
-                tracing::error!(error = %e, "job claim task failed");
+                tracing::error!(error = %e, "cannot claim jobs");
                 (Vec::new(), None)
             }
         };
@@ -399,36 +385,37 @@ async fn run_one(shared: &Arc<Shared>, job: JobRecord) {
     };
     let error = outcome.as_ref().err().map(ToString::to_string);
     let storage = shared.storage.clone();
-    let settled = tokio::task::spawn_blocking(move || match &outcome {
-        Ok(()) => storage
-            .control()
-            .complete_job(id, attempt)
-            .map(|ok| ok.then_some(JobStatus::Done)),
-        Err(e) => storage.control().fail_job(
-            id,
-            attempt,
-            &e.to_string(),
-            matches!(e, JobError::Permanent(_)),
-            Utc::now(),
-            jitter(),
-        ),
+    let settled = crate::blocking::run(move || {
+        Ok::<_, anyhow::Error>(match &outcome {
+            Ok(()) => storage
+                .control()
+                .complete_job(id, attempt)?
+                .then_some(JobStatus::Done),
+            Err(e) => storage.control().fail_job(
+                id,
+                attempt,
+                &e.to_string(),
+                matches!(e, JobError::Permanent(_)),
+                Utc::now(),
+                jitter(),
+            )?,
+        })
     })
     .await;
     match settled {
-        Ok(Ok(Some(JobStatus::Done))) => tracing::debug!("job done"),
-        Ok(Ok(Some(JobStatus::Failed))) => {
+        Ok(Some(JobStatus::Done)) => tracing::debug!("job done"),
+        Ok(Some(JobStatus::Failed)) => {
             tracing::error!(
                 error = error.as_deref().unwrap_or(""),
                 "job failed for good"
             );
         }
-        Ok(Ok(Some(_))) => tracing::warn!(
+        Ok(Some(_)) => tracing::warn!(
             error = error.as_deref().unwrap_or(""),
             "job attempt failed; will retry"
         ),
-        Ok(Ok(None)) => tracing::warn!("job lease lost before it was settled"),
-        Ok(Err(e)) => tracing::error!(error = %e, "cannot settle job"),
-        Err(e) => tracing::error!(error = %e, "job settle task failed"),
+        Ok(None) => tracing::warn!("job lease lost before it was settled"),
+        Err(e) => tracing::error!(error = %e, "cannot settle job"),
     }
 }
 

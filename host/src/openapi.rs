@@ -88,7 +88,7 @@ fn vocabularies() -> Vec<Vocabulary> {
             ],
         ),
         (
-            crate::routes::quotes::QUOTE_STATUSES
+            crate::services::QUOTE_STATUSES
                 .iter()
                 .map(|s| (*s).to_owned())
                 .collect(),
@@ -184,7 +184,7 @@ const NOT_BLANK: &str = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$";
 const NO_NUL: &str = "^[^\\u0000]*$";
 /// No control character (what `char::is_control` refuses) and not blank: workspace names.
 const NO_CONTROL_NOT_BLANK: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$";
-/// What the server takes as an email address (see `auth::flows::normalize_email`).
+/// What the server takes as an email address (see `services::identity::normalize_email`).
 const EMAIL: &str =
     "^\\s*[^@\\s\\u0000-\\u001f\\u007f-\\u009f]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+\\s*$";
 

@@ -11,12 +11,21 @@
 //! Layout:
 //! - [`db`]: one SQLite file (pragmas, writer, read pool).
 //! - [`migrate`]: embedded migrations and `PRAGMA user_version`.
-//! - [`audit`]: the audit log writer (always inside the change's transaction) and reader.
-//! - [`control`]: the control-plane store.
-//! - [`tenant`]: one tenant's store.
 //! - [`storage`]: the data directory as a whole, with the tenant LRU, backup and restore.
+//! - [`control`]: the control-plane store (workspaces and the host → tenant lookup).
+//! - [`tenant`]: one tenant's store.
+//! - [`audit`]: the audit log writer (always inside the change's transaction) and reader.
 //! - [`identity`]: users, SSO identities, memberships, sessions, one-time tokens, invitations,
 //!   the login lockout, ops users (control plane) and API keys (tenant).
+//! - [`directory`]: lookups across a workspace (and for ops across workspaces): the workspace
+//!   list with counts, search, renaming.
+//! - [`automations`]: automations, versions and their history, projects, quotes, messages and
+//!   tasks (tenant).
+//! - [`documents`]: requirements documents and the ingestion proposal built from them (tenant).
+//! - [`jobs`]: the durable job queue (control plane).
+//! - [`outbox`]: the email outbox, written inside the change's transaction (control plane).
+//! - [`plugins`]: the plugin registry, activation history, pins and recorded calls (control
+//!   plane).
 //! - [`error`]: [`StoreError`], the one error type of this layer.
 //! - `testing` (tests only): shared set-up of the unit tests (a storage in a temp dir, actors, a
 //!   workspace with its owner, an automation with a blueprint).

@@ -6,14 +6,12 @@
 //!   verify; `wrk keys rotate-jwt` adds one), and the access-token claims.
 //! - [`session`]: the extractors handlers use — [`session::AccountSession`] (apex),
 //!   [`session::WorkspaceSession`] (workspace host; user or API key), [`session::OpsSession`]
-//!   (ops host) — plus cookies + CSRF and the functions that mint sessions.
-//! - [`flows`]: the identity flows (signup, login, reset, workspaces, invitations, API keys)
-//!   that handlers call, one function per endpoint.
+//!   (ops host) — plus cookies + CSRF and browser sessions. The identity flows and bearer
+//!   tokens are `crate::services::identity`.
 //! - [`mail`]: the identity emails, rendered with `crate::email` templates and queued in the
 //!   outbox inside the change's transaction.
 //! - [`rate_limit`]: the per-IP limit on `/api/auth/*` and `/api/ops/auth/*`.
 
-pub mod flows;
 pub mod keys;
 pub mod mail;
 pub mod password;

@@ -13,9 +13,9 @@ use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::scope::{PeerAddr, client_ip};
+use crate::state::AppState;
 
 pub struct AuthLimiter {
     limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,

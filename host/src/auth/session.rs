@@ -23,7 +23,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, IntoResponseParts, Redirect, Response, ResponseParts};
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use wrk_core::ids::{OpsUserId, TenantId, UserId};
 use wrk_core::machine::Actor;
 use wrk_core::roles::{Access, ClientRole, OpsRole, Scope, scopes_allow};
@@ -32,15 +32,16 @@ use wrk_tenants::control::TenantRecord;
 use wrk_tenants::identity::api_keys::ApiKey;
 use wrk_tenants::identity::ops::OpsUser;
 use wrk_tenants::identity::sessions::{SessionKind, Subject};
+use wrk_tenants::identity::token_hash;
 use wrk_tenants::identity::users::User;
-use wrk_tenants::identity::{NewToken, token_hash};
 
-use super::keys::{ACCESS_TTL_SECS, Audience, Claims};
+use super::keys::{Audience, Claims};
 use super::secret;
-use crate::app::AppState;
 use crate::config::{Config, host_only};
 use crate::error::ApiError;
 use crate::scope::Scope as HostScope;
+use crate::services::identity;
+use crate::state::AppState;
 
 /// The HttpOnly session cookie.
 pub const SESSION_COOKIE: &str = "wrk_session";
@@ -256,17 +257,22 @@ impl WorkspaceSession {
         }
     }
 
+    /// Why this caller may not perform `needed` (`None` when [`Self::allows`] it).
+    pub fn refusal(&self, needed: Access) -> Option<String> {
+        (!self.allows(needed)).then(|| {
+            match (&self.scopes, needed) {
+                (Some(_), _) => "this API key's scopes do not allow this",
+                (None, Access::Admin) => "only a workspace owner or admin may do this",
+                (None, _) => "not allowed",
+            }
+            .to_owned()
+        })
+    }
+
     /// [`Self::allows`] or 403 `forbidden`.
     pub fn require(&self, needed: Access) -> Result<(), ApiError> {
-        if self.allows(needed) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(match (&self.scopes, needed) {
-                (Some(_), _) => "this API key's scopes do not allow this".into(),
-                (None, Access::Admin) => "only a workspace owner or admin may do this".into(),
-                (None, _) => "not allowed".into(),
-            }))
-        }
+        self.refusal(needed)
+            .map_or(Ok(()), |m| Err(ApiError::Forbidden(m)))
     }
 
     /// The state-machine actor: a client with this session's role.
@@ -431,68 +437,6 @@ impl FromRequestParts<AppState> for OpsSession {
 // ---------------------------------------------------------------------------------------------
 // Minting sessions
 
-/// An access token and a rotating refresh token.
-#[derive(Debug, Clone)]
-pub struct Tokens {
-    pub access_token: String,
-    pub refresh_token: String,
-    /// Seconds until the access token expires.
-    pub expires_in: i64,
-}
-
-/// Signs an access token for `subject` (a workspace token when `tenant` is set).
-pub fn access_token(
-    app: &AppState,
-    subject: Subject,
-    tenant: Option<TenantId>,
-    roles: Vec<String>,
-) -> Result<String, ApiError> {
-    let now = Utc::now().timestamp();
-    let (sub, aud) = match subject {
-        Subject::User(u) => (
-            u.to_string(),
-            if tenant.is_some() {
-                Audience::Workspace
-            } else {
-                Audience::Account
-            },
-        ),
-        Subject::Ops(o) => (o.to_string(), Audience::Ops),
-    };
-    Ok(app.auth.keys.sign(&Claims {
-        sub,
-        tid: tenant.map(|t| t.to_string()),
-        roles,
-        aud,
-        iat: now,
-        exp: now + ACCESS_TTL_SECS,
-    })?)
-}
-
-/// Starts a bearer session: a new refresh-token family and an access token.
-pub async fn issue_tokens(
-    app: &AppState,
-    subject: Subject,
-    tenant: Option<TenantId>,
-    roles: Vec<String>,
-) -> Result<Tokens, ApiError> {
-    let refresh = secret::token();
-    let stored = NewToken {
-        hash: token_hash(&refresh),
-        expires_at: Utc::now() + refresh_ttl(),
-    };
-    app.blocking(move |s| {
-        s.control()
-            .create_session(&stored, SessionKind::Bearer, subject, tenant)
-    })
-    .await?;
-    Ok(Tokens {
-        access_token: access_token(app, subject, tenant, roles)?,
-        refresh_token: refresh,
-        expires_in: ACCESS_TTL_SECS,
-    })
-}
-
 /// `Set-Cookie` headers to add to a response (a session, or clearing one).
 #[derive(Debug, Clone, Default)]
 pub struct SessionCookies(pub Vec<HeaderValue>);
@@ -532,11 +476,7 @@ pub async fn cookie_session(
     subject: Subject,
     tenant: Option<TenantId>,
 ) -> Result<SessionCookies, ApiError> {
-    let token = secret::token();
-    let stored = NewToken {
-        hash: token_hash(&token),
-        expires_at: Utc::now() + cookie_ttl(),
-    };
+    let (token, stored) = identity::new_token(cookie_ttl());
     app.blocking(move |s| {
         s.control()
             .create_session(&stored, SessionKind::Cookie, subject, tenant)
@@ -572,22 +512,6 @@ pub fn workspace_url(config: &Config, slug: &str, path: &str) -> String {
     format!("{}://{slug}.{}{path}", config.scheme(), config.base_domain)
 }
 
-/// Mints a single-use 30-second handoff code for `user` into `tenant` and returns it.
-pub async fn handoff_code(
-    app: &AppState,
-    user: UserId,
-    tenant: TenantId,
-) -> Result<String, ApiError> {
-    let code = secret::token();
-    let stored = NewToken {
-        hash: token_hash(&code),
-        expires_at: Utc::now() + handoff_ttl(),
-    };
-    app.blocking(move |s| s.control().create_handoff(user, tenant, &stored))
-        .await?;
-    Ok(code)
-}
-
 /// Where a signed-in user goes next (flows 1A/1B/3): into their last-used workspace (through a
 /// handoff link), else the first of their workspaces, else "create workspace" on the apex
 /// (`/workspaces/new`). A user with several workspaces and no last one goes to the picker
@@ -611,7 +535,7 @@ pub async fn landing_url(app: &AppState, user: UserId) -> Result<String, ApiErro
             });
     match target {
         Some(w) => {
-            let code = handoff_code(app, user, w.tenant.id).await?;
+            let code = identity::handoff_code(app, user, w.tenant.id).await?;
             Ok(workspace_url(
                 &app.config,
                 w.tenant.subdomain.as_str(),

@@ -12,8 +12,9 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use wrk_tenants::outbox::{EmailRecord, EmailStatus};
 
+use crate::blocking;
 use crate::config::Config;
-use crate::jobs::{JobContext, JobError, blocking};
+use crate::jobs::{JobContext, JobError};
 
 /// Longest one SMTP conversation may take.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -139,7 +140,8 @@ pub async fn send_email_job(ctx: JobContext) -> Result<(), JobError> {
     let storage = ctx.storage.clone();
     let email = {
         let id = id.clone();
-        blocking(move || Ok(storage.control().email_attempt_started(&id)?)).await?
+        blocking::run(move || Ok::<_, JobError>(storage.control().email_attempt_started(&id)?))
+            .await?
     }
     .ok_or_else(|| JobError::permanent(format!("email {id} is not in the outbox")))?;
     if email.status == EmailStatus::Sent {
@@ -157,7 +159,7 @@ pub async fn send_email_job(ctx: JobContext) -> Result<(), JobError> {
             email.text
         );
         let storage = ctx.storage.clone();
-        blocking(move || Ok(storage.control().mark_email_held(&id)?)).await?;
+        blocking::run(move || Ok::<_, JobError>(storage.control().mark_email_held(&id)?)).await?;
         return Ok(());
     }
     let result = mailer.send(&email).await;
@@ -165,14 +167,19 @@ pub async fn send_email_job(ctx: JobContext) -> Result<(), JobError> {
     match result {
         Ok(_) => {
             tracing::info!(email_id = %email.id, kind = %email.kind, "email sent");
-            blocking(move || Ok(storage.control().mark_email_sent(&id, Utc::now())?)).await
+            blocking::run(move || {
+                Ok::<_, JobError>(storage.control().mark_email_sent(&id, Utc::now())?)
+            })
+            .await
         }
         Err(e) => {
             let permanent = matches!(e, DeliveryError::Permanent(_));
             let give_up = permanent || ctx.last_attempt();
             let message = e.to_string();
-            blocking(move || Ok(storage.control().mark_email_error(&id, &message, give_up)?))
-                .await?;
+            blocking::run(move || {
+                Ok::<_, JobError>(storage.control().mark_email_error(&id, &message, give_up)?)
+            })
+            .await?;
             Err(if permanent {
                 JobError::Permanent(e.to_string())
             } else {

@@ -21,12 +21,13 @@ use wrk_tenants::identity::memberships::Workspace;
 use wrk_tenants::identity::sessions::Subject;
 use wrk_tenants::identity::users::{AuthKind, User};
 
-use crate::app::AppState;
-use crate::auth::flows;
-use crate::auth::session::{self, AccountSession, SessionCookies, Tokens};
+use crate::auth::session::{self, AccountSession, SessionCookies};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ClientMeta};
 use crate::scope::Scope;
+use crate::services::identity;
+use crate::services::identity::Tokens;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -61,7 +62,7 @@ async fn invitation_preview(
     State(app): State<AppState>,
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> Result<Json<InvitationPreviewView>, ApiError> {
-    let p = flows::invitation_preview(&app, &req.token).await?;
+    let p = identity::invitation_preview(&app, &req.token).await?;
     Ok(Json(InvitationPreviewView {
         email: p.email,
         role: p.role.to_string(),
@@ -324,7 +325,7 @@ async fn signup(
     ClientMeta(meta): ClientMeta,
     ApiJson(req): ApiJson<SignupRequest>,
 ) -> Result<(StatusCode, Json<SignupResponse>), ApiError> {
-    let out = flows::signup_invited(
+    let out = identity::signup_invited(
         &app,
         &req.email,
         req.password,
@@ -351,7 +352,7 @@ async fn verify_email(
     ClientMeta(meta): ClientMeta,
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> Result<Response, ApiError> {
-    let user = flows::verify_email(&app, &req.token, meta).await?;
+    let user = identity::verify_email(&app, &req.token, meta).await?;
     let cookies = match req.session {
         Some(SessionMode::Cookie) => {
             Some(session::cookie_session(&app, Subject::User(user.id), None).await?)
@@ -373,7 +374,7 @@ async fn verify_email_resend(
     State(app): State<AppState>,
     ApiJson(req): ApiJson<EmailRequest>,
 ) -> Result<StatusCode, ApiError> {
-    flows::resend_verification(&app, &req.email).await?;
+    identity::resend_verification(&app, &req.email).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -397,7 +398,7 @@ pub async fn login_on(
     req: LoginRequest,
     tenant: Option<TenantRecord>,
 ) -> Result<Response, ApiError> {
-    let out = flows::login(app, &req.email, req.password, tenant).await?;
+    let out = identity::login(app, &req.email, req.password, tenant).await?;
     let tid = out.tenant.as_ref().map(|(t, _)| t.id);
     let cookies = match req.session {
         Some(SessionMode::Cookie) => {
@@ -425,7 +426,7 @@ pub async fn refresh(
     axum::Extension(scope): axum::Extension<Scope>,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let tokens = flows::refresh(&app, &req.refresh_token, scope).await?;
+    let tokens = identity::refresh(&app, &req.refresh_token, scope).await?;
     Ok(Json(TokenResponse::new(tokens)))
 }
 
@@ -443,7 +444,7 @@ pub async fn logout(
     } else {
         crate::extract::json_body::<LogoutRequest>(&body)?.refresh_token
     };
-    flows::logout(&app, refresh_token, session::session_cookie(&parts)).await?;
+    identity::logout(&app, refresh_token, session::session_cookie(&parts)).await?;
     Ok((
         StatusCode::NO_CONTENT,
         session::clear_cookies(&app.config),
@@ -460,7 +461,7 @@ async fn password_reset_request(
     ClientMeta(meta): ClientMeta,
     ApiJson(req): ApiJson<EmailRequest>,
 ) -> Result<StatusCode, ApiError> {
-    flows::request_password_reset(&app, &req.email, meta).await?;
+    identity::request_password_reset(&app, &req.email, meta).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -474,7 +475,7 @@ async fn password_reset_confirm(
     ClientMeta(meta): ClientMeta,
     ApiJson(req): ApiJson<ResetConfirmRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    flows::confirm_password_reset(&app, &req.token, req.new_password, meta).await?;
+    identity::confirm_password_reset(&app, &req.token, req.new_password, meta).await?;
     Ok(Json(serde_json::json!({"reset": true})))
 }
 
@@ -519,7 +520,7 @@ async fn workspaces_create(
     s: AccountSession,
     ApiJson(req): ApiJson<CreateWorkspaceRequest>,
 ) -> Result<(StatusCode, Json<CreatedWorkspace>), ApiError> {
-    let t = flows::create_workspace(&app, &s.user, &req.name, &req.subdomain, meta).await?;
+    let t = identity::create_workspace(&app, &s.user, &req.name, &req.subdomain, meta).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedWorkspace {
@@ -541,7 +542,7 @@ async fn switch(
     s: AccountSession,
     ApiJson(req): ApiJson<SwitchRequest>,
 ) -> Result<Json<SwitchResponse>, ApiError> {
-    let out = flows::switch(&app, &s.user, &req.subdomain).await?;
+    let out = identity::switch(&app, &s.user, &req.subdomain).await?;
     let slug = out.tenant.subdomain.to_string();
     Ok(Json(SwitchResponse {
         access_token: out.tokens.access_token,
@@ -572,7 +573,7 @@ async fn invitation_accept(
     s: AccountSession,
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> Result<Json<AcceptedInvitation>, ApiError> {
-    let (t, role) = flows::accept_invitation(&app, &s.user, &req.token, meta).await?;
+    let (t, role) = identity::accept_invitation(&app, &s.user, &req.token, meta).await?;
     Ok(Json(AcceptedInvitation {
         tenant_id: t.id.to_string(),
         subdomain: t.subdomain.to_string(),

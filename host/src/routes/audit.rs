@@ -7,7 +7,6 @@ use std::task::{Context, Poll};
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -19,14 +18,13 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wrk_core::machine::VersionStatus;
-use wrk_core::roles::Access;
 use wrk_tenants::audit::{ActorDirectory, ActorKind, AuditFilter, AuditRecord};
 
-use crate::app::AppState;
-use crate::auth::session::WorkspaceSession;
+use crate::ctx::{Admin, TenantCtx};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiQuery, Cursor, Limit};
 use crate::services::paginate;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(audit_logs))
@@ -240,11 +238,9 @@ pub struct AuditQuery {
                 content((AuditPage = "application/json"), (String = "text/csv"))),
               (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn audit_logs(
-    State(app): State<AppState>,
-    session: WorkspaceSession,
+    ctx: TenantCtx<Admin>,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Response, ApiError> {
-    session.require(Access::Admin)?;
     let csv = match query.format.as_deref() {
         None | Some("") | Some("json") => false,
         Some("csv") => true,
@@ -258,11 +254,12 @@ pub async fn audit_logs(
         before_id: Cursor::into_inner(query.cursor),
         limit: limit + 1,
     };
-    let tenant = session.tenant_id();
+    let tenant = ctx.tenant_id();
     if csv {
-        return Ok(csv_export(&app, tenant, filter));
+        return Ok(csv_export(&ctx.app, tenant, filter));
     }
-    let (rows, actors) = app
+    let (rows, actors) = ctx
+        .app
         .blocking(move |s| {
             let rows = s.workspace_audit(tenant, &filter)?;
             let actors = s.audit_actors(tenant, &rows)?;
@@ -343,6 +340,8 @@ fn csv_export(
     let (tx, rx) = mpsc::channel::<Bytes>(4);
     let storage = app.storage.clone();
     filter.limit = CSV_PAGE;
+    // Not `crate::blocking::run`: that awaits its closure, and this producer must keep running
+    // after the handler returned, feeding the response body through the channel.
     tokio::task::spawn_blocking(move || {
         if tx
             .blocking_send(Bytes::from_static(CSV_HEADER.as_bytes()))

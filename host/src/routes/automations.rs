@@ -2,7 +2,7 @@
 //! blueprint's JSON Schema. The views here are shared with the ops routes.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -13,15 +13,14 @@ use utoipa_axum::routes;
 use wrk_core::automation::{AutomationName, Description, Requirements};
 use wrk_core::ids::{AutomationId, TenantId};
 use wrk_core::machine::{Actor, VersionStatus, allowed_transitions};
-use wrk_core::roles::Access;
 use wrk_tenants::automations::versions::{HistoryEntry, VersionRef};
 use wrk_tenants::automations::{Automation, AutomationFilter, StoredIssue, Version};
 
-use crate::app::AppState;
-use crate::auth::session::WorkspaceSession;
+use crate::ctx::{TenantCtx, Write};
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ApiQuery, ClientMeta, Cursor, Limit};
+use crate::extract::{ApiJson, ApiQuery, Cursor, Limit};
 use crate::services::{Caller, automations as svc, paginate};
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -313,11 +312,9 @@ pub async fn transition_version(
 #[utoipa::path(get, path = "/api/automations", tag = "automations", params(AutomationQuery),
     responses((status = 200, body = AutomationPage)))]
 pub async fn automations_list(
-    State(app): State<AppState>,
-    session: WorkspaceSession,
+    ctx: TenantCtx,
     ApiQuery(query): ApiQuery<AutomationQuery>,
 ) -> Result<Json<AutomationPage>, ApiError> {
-    session.require(Access::Read)?;
     let status = query
         .status
         .as_deref()
@@ -332,10 +329,7 @@ pub async fn automations_list(
         before_id: Cursor::into_inner(query.cursor),
         limit: limit + 1,
     };
-    let tenant = session.tenant_id();
-    let rows = app
-        .blocking(move |s| s.tenant(tenant)?.list_automations(&filter))
-        .await?;
+    let rows = ctx.blocking(move |t| t.list_automations(&filter)).await?;
     let (rows, next_cursor) = paginate(rows, limit, |a| a.id.to_string());
     Ok(Json(AutomationPage {
         items: rows.iter().map(AutomationView::from).collect(),
@@ -348,12 +342,9 @@ pub async fn automations_list(
     responses((status = 201, body = CreatedAutomation),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn automation_create(
-    State(app): State<AppState>,
-    session: WorkspaceSession,
-    meta: ClientMeta,
+    ctx: TenantCtx<Write>,
     ApiJson(body): ApiJson<CreateAutomation>,
 ) -> Result<(StatusCode, Json<CreatedAutomation>), ApiError> {
-    session.require(Access::Write)?;
     let name = AutomationName::parse(&body.name)?;
     let description = body
         .description
@@ -361,8 +352,8 @@ pub async fn automation_create(
         .map(Description::parse)
         .transpose()?
         .unwrap_or_default();
-    let caller = Caller::workspace(&session, meta);
-    let (a, v) = svc::create(&app, session.tenant_id(), &caller, name, description).await?;
+    let caller = ctx.caller();
+    let (a, v) = svc::create(&ctx.app, ctx.tenant_id(), &caller, name, description).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedAutomation {
@@ -378,16 +369,11 @@ pub async fn automation_create(
     responses((status = 200, body = AutomationView),
               (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn automation_get(
-    State(app): State<AppState>,
-    session: WorkspaceSession,
+    ctx: TenantCtx,
     Path(id): Path<String>,
 ) -> Result<Json<AutomationView>, ApiError> {
-    session.require(Access::Read)?;
     let id = parse_automation_id(&id)?;
-    let tenant = session.tenant_id();
-    let a = app
-        .blocking(move |s| s.tenant(tenant)?.automation(id))
-        .await?;
+    let a = ctx.blocking(move |t| t.automation(id)).await?;
     Ok(Json(AutomationView::from(&a)))
 }
 
@@ -397,13 +383,10 @@ pub async fn automation_get(
     responses((status = 200, body = AutomationView),
               (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn automation_update(
-    State(app): State<AppState>,
-    session: WorkspaceSession,
-    meta: ClientMeta,
+    ctx: TenantCtx<Write>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateAutomation>,
 ) -> Result<Json<AutomationView>, ApiError> {
-    session.require(Access::Write)?;
     let id = parse_automation_id(&id)?;
     let name = body
         .name
@@ -415,11 +398,10 @@ pub async fn automation_update(
         .as_deref()
         .map(Description::parse)
         .transpose()?;
-    let caller = Caller::workspace(&session, meta);
-    let tenant = session.tenant_id();
-    let a = app
-        .blocking(move |s| {
-            s.tenant(tenant)?.update_automation(
+    let caller = ctx.caller();
+    let a = ctx
+        .blocking(move |t| {
+            t.update_automation(
                 id,
                 name.as_ref().map(AutomationName::as_str),
                 description.as_ref().map(Description::as_str),
@@ -436,17 +418,12 @@ pub async fn automation_update(
     params(("id" = String, Path)),
     responses((status = 200, body = VersionList)))]
 pub async fn versions_list(
-    State(app): State<AppState>,
-    session: WorkspaceSession,
+    ctx: TenantCtx,
     Path(id): Path<String>,
 ) -> Result<Json<VersionList>, ApiError> {
-    session.require(Access::Read)?;
     let id = parse_automation_id(&id)?;
-    let tenant = session.tenant_id();
-    let versions = app
-        .blocking(move |s| s.tenant(tenant)?.versions(id))
-        .await?;
-    let actor = session.actor();
+    let versions = ctx.blocking(move |t| t.versions(id)).await?;
+    let actor = ctx.actor();
     Ok(Json(VersionList {
         items: versions
             .iter()
@@ -463,15 +440,12 @@ pub async fn versions_list(
     responses((status = 201, body = VersionView),
               (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn version_create(
-    State(app): State<AppState>,
-    session: WorkspaceSession,
-    meta: ClientMeta,
+    ctx: TenantCtx<Write>,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<VersionView>), ApiError> {
-    session.require(Access::Write)?;
     let id = parse_automation_id(&id)?;
-    let caller = Caller::workspace(&session, meta);
-    let v = svc::create_version_of(&app, session.tenant_id(), &caller, id).await?;
+    let caller = ctx.caller();
+    let v = svc::create_version_of(&ctx.app, ctx.tenant_id(), &caller, id).await?;
     Ok((
         StatusCode::CREATED,
         Json(VersionView::new(&v, &caller.actor)),
@@ -484,17 +458,12 @@ pub async fn version_create(
     responses((status = 200, body = VersionView),
               (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn version_get(
-    State(app): State<AppState>,
-    session: WorkspaceSession,
+    ctx: TenantCtx,
     Path((id, n)): Path<(String, String)>,
 ) -> Result<Json<VersionView>, ApiError> {
-    session.require(Access::Read)?;
     let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
-    let tenant = session.tenant_id();
-    let v = app
-        .blocking(move |s| s.tenant(tenant)?.version(id, n))
-        .await?;
-    Ok(Json(VersionView::new(&v, &session.actor())))
+    let v = ctx.blocking(move |t| t.version(id, n)).await?;
+    Ok(Json(VersionView::new(&v, &ctx.actor())))
 }
 
 /// Replace the free-text requirements (re-runs validation).
@@ -503,17 +472,14 @@ pub async fn version_get(
     responses((status = 200, body = VersionView),
               (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn requirements_put(
-    State(app): State<AppState>,
-    session: WorkspaceSession,
-    meta: ClientMeta,
+    ctx: TenantCtx<Write>,
     Path((id, n)): Path<(String, String)>,
     ApiJson(body): ApiJson<RequirementsBody>,
 ) -> Result<Json<VersionView>, ApiError> {
-    session.require(Access::Write)?;
     let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
     let text = Requirements::parse(&body.text)?;
-    let caller = Caller::workspace(&session, meta);
-    let v = svc::set_requirements(&app, session.tenant_id(), &caller, id, n, text).await?;
+    let caller = ctx.caller();
+    let v = svc::set_requirements(&ctx.app, ctx.tenant_id(), &caller, id, n, text).await?;
     Ok(Json(VersionView::new(&v, &caller.actor)))
 }
 
@@ -524,18 +490,15 @@ pub async fn requirements_put(
     responses((status = 200, body = VersionView),
               (status = 409, description = "`stale_revision`, or not editable in this status", body = Problem, content_type = "application/problem+json")))]
 pub async fn blueprint_put(
-    State(app): State<AppState>,
-    session: WorkspaceSession,
-    meta: ClientMeta,
+    ctx: TenantCtx<Write>,
     Path((id, n)): Path<(String, String)>,
     ApiJson(body): ApiJson<BlueprintBody>,
 ) -> Result<Json<VersionView>, ApiError> {
-    session.require(Access::Write)?;
     let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
-    let caller = Caller::workspace(&session, meta);
+    let caller = ctx.caller();
     let v = svc::update_blueprint(
-        &app,
-        session.tenant_id(),
+        &ctx.app,
+        ctx.tenant_id(),
         &caller,
         id,
         n,
@@ -555,15 +518,12 @@ pub async fn blueprint_put(
               (status = 409, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn transition_post(
-    State(app): State<AppState>,
-    session: WorkspaceSession,
-    meta: ClientMeta,
+    ctx: TenantCtx<Write>,
     Path((id, n)): Path<(String, String)>,
     ApiJson(body): ApiJson<TransitionBody>,
 ) -> Result<Json<VersionView>, ApiError> {
-    session.require(Access::Write)?;
-    let caller = Caller::workspace(&session, meta);
-    transition_version(&app, session.tenant_id(), &caller, (&id, &n), body).await
+    let caller = ctx.caller();
+    transition_version(&ctx.app, ctx.tenant_id(), &caller, (&id, &n), body).await
 }
 
 /// A version's status history, oldest first.
@@ -571,13 +531,11 @@ pub async fn transition_post(
     params(("id" = String, Path), ("n" = String, Path)),
     responses((status = 200, body = HistoryList)))]
 pub async fn history_get(
-    State(app): State<AppState>,
-    session: WorkspaceSession,
+    ctx: TenantCtx,
     Path((id, n)): Path<(String, String)>,
 ) -> Result<Json<HistoryList>, ApiError> {
-    session.require(Access::Read)?;
     let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
-    let rows = svc::history(&app, session.tenant_id(), id, n).await?;
+    let rows = svc::history(&ctx.app, ctx.tenant_id(), id, n).await?;
     Ok(Json(HistoryList {
         items: rows.iter().map(HistoryView::from).collect(),
         next_cursor: None,
@@ -587,7 +545,6 @@ pub async fn history_get(
 /// The blueprint's JSON Schema (draft 2020-12).
 #[utoipa::path(get, path = "/api/schemas/blueprint", tag = "automations",
     responses((status = 200, description = "JSON Schema", body = Object)))]
-pub async fn blueprint_schema(session: WorkspaceSession) -> Result<Json<Value>, ApiError> {
-    session.require(Access::Read)?;
+pub async fn blueprint_schema(_ctx: TenantCtx) -> Result<Json<Value>, ApiError> {
     Ok(Json(wrk_core::blueprint::schema()))
 }

@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::scope::Scope;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -36,8 +36,7 @@ pub async fn readyz(State(app): State<AppState>) -> Result<&'static str, ApiErro
     if !app.ready.load(Ordering::Acquire) {
         return Err(ApiError::Unavailable);
     }
-    let storage = app.storage.clone();
-    tokio::task::spawn_blocking(move || storage.control().count_tenants()).await??;
+    app.blocking(|s| s.control().count_tenants()).await?;
     Ok("ok")
 }
 
@@ -45,14 +44,9 @@ pub async fn readyz(State(app): State<AppState>) -> Result<&'static str, ApiErro
 #[utoipa::path(get, path = "/metrics", tag = "health",
     responses((status = 200, description = "Prometheus text", body = String, content_type = "text/plain")))]
 pub async fn metrics(State(app): State<AppState>) -> Result<Response, ApiError> {
-    let storage = app.storage.clone();
-    let (tenants, depth) = tokio::task::spawn_blocking(move || {
-        Ok::<_, wrk_tenants::StoreError>((
-            storage.control().count_tenants()?,
-            storage.control().job_queue_depth()?,
-        ))
-    })
-    .await??;
+    let (tenants, depth) = app
+        .blocking(|s| Ok((s.control().count_tenants()?, s.control().job_queue_depth()?)))
+        .await?;
     app.metrics
         .open_tenants
         .set(i64::try_from(app.storage.open_tenants()).unwrap_or(i64::MAX));

@@ -16,11 +16,12 @@ use wrk_tenants::directory::parse_workspace_name;
 use super::automations::AutomationView;
 use super::tasks::TaskView;
 use super::team::{MemberView, TenantView};
-use crate::app::AppState;
-use crate::auth::session::{OpsSession, WorkspaceSession};
+use crate::auth::session::OpsSession;
+use crate::ctx::{Admin, TenantCtx};
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ApiQuery, ClientMeta, Cursor, Limit};
+use crate::extract::{ApiJson, ApiQuery, Cursor, Limit};
 use crate::services::paginate;
+use crate::state::AppState;
 
 /// Most hits of each kind one search returns.
 const HITS_PER_KIND: u32 = 20;
@@ -78,15 +79,14 @@ pub struct SearchResults {
               (status = 401, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn search(
-    State(app): State<AppState>,
-    s: WorkspaceSession,
+    ctx: TenantCtx,
     ApiQuery(query): ApiQuery<SearchQuery>,
 ) -> Result<Json<SearchResults>, ApiError> {
-    s.require(wrk_core::roles::Access::Read)?;
     let q = query_text(query.q)?;
-    let tid = s.tenant.id;
+    let tid = ctx.tenant_id();
     let needle = q.clone();
-    let (automations, tasks, members) = app
+    let (automations, tasks, members) = ctx
+        .app
         .blocking(move |st| {
             let t = st.tenant(tid)?;
             Ok((
@@ -108,9 +108,8 @@ async fn search(
 #[utoipa::path(get, path = "/api/workspace", tag = "team",
     responses((status = 200, body = TenantView),
               (status = 401, body = Problem, content_type = "application/problem+json")))]
-async fn workspace_get(s: WorkspaceSession) -> Result<Json<TenantView>, ApiError> {
-    s.require(wrk_core::roles::Access::Read)?;
-    Ok(Json(tenant_view(&s.tenant)))
+async fn workspace_get(ctx: TenantCtx) -> Result<Json<TenantView>, ApiError> {
+    Ok(Json(tenant_view(&ctx.session.tenant)))
 }
 
 fn tenant_view(t: &wrk_tenants::control::TenantRecord) -> TenantView {
@@ -135,15 +134,13 @@ pub struct RenameWorkspace {
               (status = 403, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn workspace_rename(
-    State(app): State<AppState>,
-    ClientMeta(meta): ClientMeta,
-    s: WorkspaceSession,
+    ctx: TenantCtx<Admin>,
     ApiJson(body): ApiJson<RenameWorkspace>,
 ) -> Result<Json<TenantView>, ApiError> {
-    s.require(wrk_core::roles::Access::Admin)?;
     let name = parse_workspace_name(&body.name).map_err(|m| ApiError::validation("name", m))?;
-    let (tid, actor) = (s.tenant.id, s.audit_actor());
-    let record = app
+    let (tid, actor, meta) = (ctx.tenant_id(), ctx.audit_actor(), ctx.meta.clone());
+    let record = ctx
+        .app
         .blocking(move |st| st.rename_tenant(tid, &name, &actor, &meta))
         .await?;
     Ok(Json(tenant_view(&record)))

@@ -1,7 +1,7 @@
 //! Routes: requirements documents of a version and their AI ingestion (flow 9).
 
 use axum::Json;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Request};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use chrono::{DateTime, Utc};
@@ -10,16 +10,14 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use wrk_core::roles::Access;
 use wrk_tenants::documents::{Document, Ingestion};
 
 use super::automations::{VersionView, parse_automation_id, parse_version_ref};
-use crate::app::AppState;
-use crate::auth::session::WorkspaceSession;
-use crate::documents::{self as svc, extract::MAX_DOCUMENT_BYTES};
+use crate::ctx::{TenantCtx, Write};
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ClientMeta};
-use crate::services::Caller;
+use crate::extract::ApiJson;
+use crate::services::documents::{self as svc, extract::MAX_DOCUMENT_BYTES};
+use crate::state::AppState;
 
 /// The body limit of an upload: one file plus room for the multipart framing.
 pub const UPLOAD_BODY_LIMIT: u64 = MAX_DOCUMENT_BYTES + 64 * 1024;
@@ -163,15 +161,12 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
               (status = 413, body = Problem, content_type = "application/problem+json"),
               (status = 415, body = Problem, content_type = "application/problem+json")))]
 pub async fn document_upload(
-    State(app): State<AppState>,
-    session: WorkspaceSession,
-    meta: ClientMeta,
+    ctx: TenantCtx<Write>,
     Path((id, n)): Path<(String, String)>,
     mut form: Multipart,
 ) -> Result<(StatusCode, Json<UploadAccepted>), ApiError> {
-    session.require(Access::Write)?;
     let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
-    let caller = Caller::workspace(&session, meta);
+    let caller = ctx.caller();
     let mut file = None;
     while let Some(field) = form.next_field().await.map_err(multipart_error)? {
         if field.name() == Some("file") {
@@ -198,8 +193,8 @@ pub async fn document_upload(
         ));
     }
     let (doc, job_id) = svc::upload(
-        &app,
-        session.tenant_id(),
+        &ctx.app,
+        ctx.tenant_id(),
         &caller,
         id,
         n,
@@ -222,13 +217,11 @@ pub async fn document_upload(
     responses((status = 200, body = DocumentList),
               (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn documents_list(
-    State(app): State<AppState>,
-    session: WorkspaceSession,
+    ctx: TenantCtx,
     Path((id, n)): Path<(String, String)>,
 ) -> Result<Json<DocumentList>, ApiError> {
-    session.require(Access::Read)?;
     let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
-    let docs = svc::list(&app, session.tenant_id(), id, n).await?;
+    let docs = svc::list(&ctx.app, ctx.tenant_id(), id, n).await?;
     Ok(Json(DocumentList {
         items: docs.iter().map(DocumentView::from).collect(),
     }))
@@ -284,16 +277,14 @@ fn rfc8187(name: &str) -> String {
     responses((status = 200, description = "the file", content_type = "application/octet-stream"),
               (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn document_download(
-    State(app): State<AppState>,
-    session: WorkspaceSession,
+    ctx: TenantCtx,
     Path((id, n, doc)): Path<(String, String, String)>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::http::header;
     use axum::response::IntoResponse;
-    session.require(Access::Read)?;
     let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
     let doc = parse_document_id(&doc)?;
-    let (d, bytes) = svc::download(&app, session.tenant_id(), id, n, doc).await?;
+    let (d, bytes) = svc::download(&ctx.app, ctx.tenant_id(), id, n, doc).await?;
     let text = matches!(d.kind.as_str(), "txt" | "md");
     let content_type = if text && std::str::from_utf8(&bytes).is_ok() {
         format!("{}; charset=utf-8", d.content_type)
@@ -324,16 +315,13 @@ pub async fn document_download(
               (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "archived, or the blueprint is not editable", body = Problem, content_type = "application/problem+json")))]
 pub async fn document_delete(
-    State(app): State<AppState>,
-    session: WorkspaceSession,
-    meta: ClientMeta,
+    ctx: TenantCtx<Write>,
     Path((id, n, doc)): Path<(String, String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    session.require(Access::Write)?;
     let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
     let doc = parse_document_id(&doc)?;
-    let caller = Caller::workspace(&session, meta);
-    svc::delete(&app, session.tenant_id(), &caller, id, n, doc).await?;
+    let caller = ctx.caller();
+    svc::delete(&ctx.app, ctx.tenant_id(), &caller, id, n, doc).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -345,15 +333,12 @@ pub async fn document_delete(
               (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "nothing to read, archived, or the blueprint is not editable", body = Problem, content_type = "application/problem+json")))]
 pub async fn ingestion_request(
-    State(app): State<AppState>,
-    session: WorkspaceSession,
-    meta: ClientMeta,
+    ctx: TenantCtx<Write>,
     Path((id, n)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<IngestionAccepted>), ApiError> {
-    session.require(Access::Write)?;
     let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
-    let caller = Caller::workspace(&session, meta);
-    let job_id = svc::request_ingestion(&app, session.tenant_id(), &caller, id, n).await?;
+    let caller = ctx.caller();
+    let job_id = svc::request_ingestion(&ctx.app, ctx.tenant_id(), &caller, id, n).await?;
     Ok((StatusCode::ACCEPTED, Json(IngestionAccepted { job_id })))
 }
 
@@ -363,14 +348,12 @@ pub async fn ingestion_request(
     responses((status = 200, body = IngestionView),
               (status = 404, description = "no ingestion (no documents, or the proposal was applied or discarded)", body = Problem, content_type = "application/problem+json")))]
 pub async fn ingestion_get(
-    State(app): State<AppState>,
-    session: WorkspaceSession,
+    ctx: TenantCtx,
     Path((id, n)): Path<(String, String)>,
 ) -> Result<Json<IngestionView>, ApiError> {
-    session.require(Access::Read)?;
     let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
     Ok(Json(
-        svc::ingestion(&app, session.tenant_id(), id, n)
+        svc::ingestion(&ctx.app, ctx.tenant_id(), id, n)
             .await?
             .into(),
     ))
@@ -382,16 +365,13 @@ pub async fn ingestion_get(
     responses((status = 200, body = VersionView),
               (status = 409, description = "`stale_revision`, no proposal, or not editable", body = Problem, content_type = "application/problem+json")))]
 pub async fn ingestion_apply(
-    State(app): State<AppState>,
-    session: WorkspaceSession,
-    meta: ClientMeta,
+    ctx: TenantCtx<Write>,
     Path((id, n)): Path<(String, String)>,
     ApiJson(body): ApiJson<ApplyBody>,
 ) -> Result<Json<VersionView>, ApiError> {
-    session.require(Access::Write)?;
     let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
-    let caller = Caller::workspace(&session, meta);
-    let v = svc::apply(&app, session.tenant_id(), &caller, id, n, body.revision).await?;
+    let caller = ctx.caller();
+    let v = svc::apply(&ctx.app, ctx.tenant_id(), &caller, id, n, body.revision).await?;
     Ok(Json(VersionView::new(&v, &caller.actor)))
 }
 
@@ -401,15 +381,12 @@ pub async fn ingestion_apply(
     responses((status = 204),
               (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn ingestion_discard(
-    State(app): State<AppState>,
-    session: WorkspaceSession,
-    meta: ClientMeta,
+    ctx: TenantCtx<Write>,
     Path((id, n)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    session.require(Access::Write)?;
     let (id, n) = (parse_automation_id(&id)?, parse_version_ref(&n)?);
-    let caller = Caller::workspace(&session, meta);
-    svc::discard(&app, session.tenant_id(), &caller, id, n).await?;
+    let caller = ctx.caller();
+    svc::discard(&ctx.app, ctx.tenant_id(), &caller, id, n).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

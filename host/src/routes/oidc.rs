@@ -17,11 +17,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wrk_tenants::identity::sessions::Subject;
 
-use crate::app::AppState;
-use crate::auth::{flows, session};
+use crate::auth::session;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiQuery, ClientMeta};
 use crate::oidc::{FLOW_COOKIE, OidcError, flow_cookie};
+use crate::services::identity;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -142,7 +143,7 @@ async fn callback(
     // workspace, else the picker / create-workspace.
     let invited = match &verified.invite {
         Some(token) => Some(
-            flows::accept_invitation(&app, &user, token, meta)
+            identity::accept_invitation(&app, &user, token, meta)
                 .await?
                 .0
                 .subdomain,
@@ -168,7 +169,7 @@ async fn callback(
     let land_in = invited.or(if onward.is_none() { last } else { None });
     let location = match (land_in, onward) {
         (Some(slug), _) => {
-            let switched = flows::switch(&app, &user, slug.as_str()).await?;
+            let switched = identity::switch(&app, &user, slug.as_str()).await?;
             session::workspace_url(
                 &app.config,
                 slug.as_str(),

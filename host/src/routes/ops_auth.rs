@@ -12,11 +12,11 @@ use utoipa_axum::routes;
 use wrk_tenants::identity::sessions::Subject;
 
 use super::account::{LoginRequest, SessionMode, TokenResponse, respond};
-use crate::app::AppState;
-use crate::auth::flows;
 use crate::auth::session::{self, OpsSession};
 use crate::error::{ApiError, Problem};
 use crate::extract::ApiJson;
+use crate::services::identity;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -41,7 +41,7 @@ async fn ops_login(
     State(app): State<AppState>,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let (user, tokens) = flows::ops_login(&app, &req.email, req.password).await?;
+    let (user, tokens) = identity::ops_login(&app, &req.email, req.password).await?;
     let cookies = match req.session {
         Some(SessionMode::Cookie) => {
             Some(session::cookie_session(&app, Subject::Ops(user.id), None).await?)

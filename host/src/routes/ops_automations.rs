@@ -18,11 +18,11 @@ use super::automations::{
 use super::tasks::{
     TaskPage, TaskQuery, TaskUpdate, TaskView, parse_task_id, parse_task_status, task_filter,
 };
-use crate::app::AppState;
 use crate::auth::session::OpsSession;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, ClientMeta, Limit};
 use crate::services::{Caller, automations as svc, paginate};
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -16,10 +16,10 @@ use wrk_core::redact::mask_secrets;
 use wrk_tenants::jobs::{JobFilter, JobRecord, JobStatus};
 use wrk_tenants::outbox::{EmailFilter, EmailRecord, EmailStatus};
 
-use crate::app::AppState;
 use crate::auth::session::OpsSession;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiQuery, Limit};
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -1,6 +1,6 @@
 //! Routes: the plugin registry on the ops host (`/api/ops/plugins…`). Reads are for any ops
 //! user; installs and every change of what runs are for `ops_admin`. The work is in
-//! [`crate::plugins::Plugins`]; handlers only parse, authorize and shape.
+//! [`crate::services::plugins::Plugins`]; handlers only parse, authorize and shape.
 
 use axum::Json;
 use axum::body::Body;
@@ -15,11 +15,11 @@ use utoipa_axum::routes;
 use wrk_core::ids::TenantId;
 use wrk_plugins::{Activation, PluginKind};
 
-use crate::app::AppState;
 use crate::auth::session::OpsSession;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ClientMeta};
-use crate::plugins::{ChangeActor, InstallError};
+use crate::services::plugins::ChangeActor;
+use crate::state::AppState;
 
 /// The body limit of `POST /api/ops/plugins` (a plugin binary).
 pub const UPLOAD_LIMIT: u64 = 16 * 1024 * 1024;
@@ -176,7 +176,7 @@ async fn activation_view(app: &AppState, a: &Activation) -> Result<ActivationVie
     let list = views(app).await?;
     Ok(ActivationView {
         kind: a.kind.as_str().into(),
-        action: crate::plugins::to_record(a).action,
+        action: crate::services::plugins::to_record(a).action,
         plugin: brief(&list, a.sha256.as_deref()),
         previous_plugin: brief(&list, a.previous.as_deref()),
         sha256: a.sha256.clone(),
@@ -237,25 +237,22 @@ pub async fn plugins_upload(
         .map_err(|_| ApiError::PayloadTooLarge {
             limit: UPLOAD_LIMIT,
         })?;
-    match app.plugins.install(bytes.to_vec(), actor(&ops, meta)).await {
-        Ok((row, report)) => Ok((
-            StatusCode::CREATED,
-            Json(Installed {
-                id: row.id,
-                name: row.name,
-                kind: row.kind,
-                version: row.version,
-                sha256: row.sha256,
-                status: "installed".into(),
-                report: serde_json::to_value(&*report).unwrap_or(Value::Null),
-            }),
-        )),
-        Err(InstallError::Invalid(report)) => Err(ApiError::PluginInvalid {
-            reasons: report.reasons.clone(),
+    let (row, report) = app
+        .plugins
+        .install(bytes.to_vec(), actor(&ops, meta))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Installed {
+            id: row.id,
+            name: row.name,
+            kind: row.kind,
+            version: row.version,
+            sha256: row.sha256,
+            status: "installed".into(),
             report: serde_json::to_value(&*report).unwrap_or(Value::Null),
         }),
-        Err(InstallError::Other(e)) => Err(e),
-    }
+    ))
 }
 
 /// Every change of what runs (activations, rollbacks, pins), newest first.

@@ -21,10 +21,11 @@ use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 
 use super::account::{WorkspaceList, WorkspaceView};
-use crate::app::AppState;
-use crate::auth::session::{self, AccountSession, Principal, WorkspaceSession};
+use crate::auth::session::{self, AccountSession, Principal};
+use crate::ctx::TenantCtx;
 use crate::error::ApiError;
 use crate::extract::CurrentTenant;
+use crate::state::AppState;
 use crate::web;
 
 /// Apex pages: signup, login, verification, password reset, workspaces, invitations.
@@ -138,18 +139,16 @@ async fn landing(
     Ok(Json(Landing { url }))
 }
 
-async fn my_workspaces(
-    State(app): State<AppState>,
-    s: WorkspaceSession,
-) -> Result<Json<WorkspaceList>, ApiError> {
-    let Principal::User(user) = &s.principal else {
+async fn my_workspaces(ctx: TenantCtx) -> Result<Json<WorkspaceList>, ApiError> {
+    let Principal::User(user) = &ctx.session.principal else {
         return Ok(Json(WorkspaceList {
             items: vec![],
             next_cursor: None,
         }));
     };
     let uid = user.id;
-    let ws = app
+    let ws = ctx
+        .app
         .blocking(move |st| st.control().workspaces_of(uid))
         .await?;
     Ok(Json(WorkspaceList {

@@ -2,21 +2,21 @@
 //! 14-18 act on them).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wrk_core::ids::QuoteId;
-use wrk_core::roles::{Access, ClientRole};
+use wrk_core::roles::ClientRole;
 use wrk_tenants::automations::quotes::{Project, Quote, QuoteFilter};
 
-use crate::app::AppState;
-use crate::auth::session::WorkspaceSession;
+use crate::ctx::TenantCtx;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiQuery, Cursor, Limit};
-use crate::services::paginate;
+use crate::services::{QUOTE_STATUSES, paginate};
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -172,32 +172,16 @@ pub struct QuoteQuery {
     pub cursor: Option<Cursor>,
 }
 
-pub const QUOTE_STATUSES: [&str; 7] = [
-    "draft",
-    "sent",
-    "accepted",
-    "signed",
-    "rejected",
-    "expired",
-    "superseded",
-];
-
 /// Projects, newest first (flow 11 creates one per version that is priced).
 #[utoipa::path(get, path = "/api/projects", tag = "quotes", params(PageQuery),
     responses((status = 200, body = ProjectPage)))]
 pub async fn projects_list(
-    State(app): State<AppState>,
-    session: WorkspaceSession,
+    ctx: TenantCtx,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<ProjectPage>, ApiError> {
-    session.require(Access::Read)?;
     let limit = Limit::or_default(query.limit);
-    let tenant = session.tenant_id();
-    let rows = app
-        .blocking(move |s| {
-            s.tenant(tenant)?
-                .projects(Cursor::into_inner(query.cursor).as_deref(), limit + 1)
-        })
+    let rows = ctx
+        .blocking(move |t| t.projects(Cursor::into_inner(query.cursor).as_deref(), limit + 1))
         .await?;
     let (rows, next_cursor) = paginate(rows, limit, |p| p.id.to_string());
     Ok(Json(ProjectPage {
@@ -210,11 +194,9 @@ pub async fn projects_list(
 #[utoipa::path(get, path = "/api/quotes", tag = "quotes", params(QuoteQuery),
     responses((status = 200, body = QuotePage)))]
 pub async fn quotes_list(
-    State(app): State<AppState>,
-    session: WorkspaceSession,
+    ctx: TenantCtx,
     ApiQuery(query): ApiQuery<QuoteQuery>,
 ) -> Result<Json<QuotePage>, ApiError> {
-    session.require(Access::Read)?;
     let status = query.status.filter(|s| !s.is_empty());
     if let Some(s) = &status
         && !QUOTE_STATUSES.contains(&s.as_str())
@@ -230,10 +212,7 @@ pub async fn quotes_list(
         before_id: Cursor::into_inner(query.cursor),
         limit: limit + 1,
     };
-    let tenant = session.tenant_id();
-    let rows = app
-        .blocking(move |s| s.tenant(tenant)?.quotes(&filter))
-        .await?;
+    let rows = ctx.blocking(move |t| t.quotes(&filter)).await?;
     let (rows, next_cursor) = paginate(rows, limit, |q| q.id.to_string());
     Ok(Json(QuotePage {
         items: rows.iter().map(QuoteView::from).collect(),
@@ -246,14 +225,13 @@ pub async fn quotes_list(
     responses((status = 200, body = QuoteView),
               (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn quote_get(
-    State(app): State<AppState>,
-    session: WorkspaceSession,
+    ctx: TenantCtx,
     Path(id): Path<String>,
 ) -> Result<Json<QuoteView>, ApiError> {
-    session.require(Access::Read)?;
     let id = QuoteId::parse(&id).map_err(|_| ApiError::not_found("quote"))?;
-    let tenant = session.tenant_id();
-    let (q, owner) = app
+    let tenant = ctx.tenant_id();
+    let (q, owner) = ctx
+        .app
         .blocking(move |s| {
             let q = s.tenant(tenant)?.quote(id)?;
             let owner = s
@@ -266,7 +244,7 @@ pub async fn quote_get(
         .await?;
     let mut view = QuoteView::from(&q);
     view.billed_to = Some(BilledToView {
-        workspace_name: session.tenant.name.clone(),
+        workspace_name: ctx.session.tenant.name.clone(),
         owner_name: owner
             .as_ref()
             .map(|o| o.name.clone())

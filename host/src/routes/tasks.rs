@@ -1,23 +1,22 @@
 //! Routes: tasks on a workspace host (flows 31, 32).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wrk_core::ids::TaskId;
-use wrk_core::roles::Access;
 use wrk_core::tasks::Assignee;
 use wrk_tenants::automations::tasks::{Task, TaskFilter, TaskStatus};
 
 use super::automations::parse_automation_id;
-use crate::app::AppState;
-use crate::auth::session::WorkspaceSession;
+use crate::ctx::{TenantCtx, Write};
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ApiQuery, ClientMeta, Cursor, Limit};
-use crate::services::{Caller, automations as svc, paginate};
+use crate::extract::{ApiJson, ApiQuery, Cursor, Limit};
+use crate::services::{automations as svc, paginate};
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -133,16 +132,11 @@ pub fn task_filter(query: TaskQuery) -> Result<(TaskFilter, u32), ApiError> {
 #[utoipa::path(get, path = "/api/tasks", tag = "tasks", params(TaskQuery),
     responses((status = 200, body = TaskPage)))]
 pub async fn tasks_list(
-    State(app): State<AppState>,
-    session: WorkspaceSession,
+    ctx: TenantCtx,
     ApiQuery(query): ApiQuery<TaskQuery>,
 ) -> Result<Json<TaskPage>, ApiError> {
-    session.require(Access::Read)?;
     let (filter, limit) = task_filter(query)?;
-    let tenant = session.tenant_id();
-    let rows = app
-        .blocking(move |s| s.tenant(tenant)?.tasks(&filter))
-        .await?;
+    let rows = ctx.blocking(move |t| t.tasks(&filter)).await?;
     let (rows, next_cursor) = paginate(rows, limit, |t| t.id.to_string());
     Ok(Json(TaskPage {
         items: rows.iter().map(TaskView::from).collect(),
@@ -157,19 +151,16 @@ pub async fn tasks_list(
     responses((status = 200, body = TaskView),
               (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn task_update(
-    State(app): State<AppState>,
-    session: WorkspaceSession,
-    meta: ClientMeta,
+    ctx: TenantCtx<Write>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<TaskUpdate>,
 ) -> Result<Json<TaskView>, ApiError> {
-    session.require(Access::Write)?;
     let id = parse_task_id(&id)?;
     let status = parse_task_status(&body.status)?;
-    let caller = Caller::workspace(&session, meta);
+    let caller = ctx.caller();
     let task = svc::set_task_status(
-        &app,
-        session.tenant_id(),
+        &ctx.app,
+        ctx.tenant_id(),
         &caller,
         Assignee::Client,
         id,

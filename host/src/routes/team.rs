@@ -15,13 +15,15 @@ use wrk_core::roles::{ClientRole, Scope};
 use wrk_tenants::identity::api_keys::ApiKey;
 use wrk_tenants::identity::invitations::Invitation;
 use wrk_tenants::identity::memberships::Member;
+use wrk_tenants::identity::sessions::Subject;
 
 use super::account::{LoginRequest, UserView, login_on};
-use crate::app::AppState;
-use crate::auth::flows;
-use crate::auth::session::{Principal, WorkspaceSession};
+use crate::auth::session::{self, Principal};
+use crate::ctx::{Admin, TenantCtx};
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ApiQuery, ClientMeta, CurrentTenant};
+use crate::extract::{ApiJson, ApiQuery, CurrentTenant};
+use crate::services::identity;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -227,7 +229,8 @@ async fn handoff(
     CurrentTenant(tenant): CurrentTenant,
     ApiQuery(q): ApiQuery<HandoffQuery>,
 ) -> Result<Response, ApiError> {
-    let cookies = flows::redeem_handoff(&app, &tenant, &q.code).await?;
+    let user = identity::redeem_handoff(&app, &tenant, &q.code).await?;
+    let cookies = session::cookie_session(&app, Subject::User(user), Some(tenant.id)).await?;
     Ok((cookies, Redirect::to("/app")).into_response())
 }
 
@@ -235,7 +238,8 @@ async fn handoff(
 #[utoipa::path(get, path = "/api/me", tag = "team",
     responses((status = 200, body = MeView), (status = 401, body = Problem),
         (status = 403, description = "A session of another workspace", body = Problem)))]
-async fn me(s: WorkspaceSession) -> Json<MeView> {
+async fn me(ctx: TenantCtx) -> Json<MeView> {
+    let s = &ctx.session;
     let (user, api_key) = match &s.principal {
         Principal::User(u) => (Some(UserView::from(u)), None),
         Principal::ApiKey(k) => (
@@ -262,13 +266,12 @@ async fn me(s: WorkspaceSession) -> Json<MeView> {
 /// The workspace's members.
 #[utoipa::path(get, path = "/api/members", tag = "team",
     responses((status = 200, body = MemberList), (status = 401, body = Problem)))]
-async fn members_list(
-    State(app): State<AppState>,
-    s: WorkspaceSession,
-) -> Result<Json<MemberList>, ApiError> {
-    s.require(wrk_core::roles::Access::Read)?;
-    let tid = s.tenant.id;
-    let members = app.blocking(move |st| st.control().members(tid)).await?;
+async fn members_list(ctx: TenantCtx) -> Result<Json<MemberList>, ApiError> {
+    let tid = ctx.tenant_id();
+    let members = ctx
+        .app
+        .blocking(move |st| st.control().members(tid))
+        .await?;
     Ok(Json(MemberList {
         items: members.iter().map(MemberView::from).collect(),
         next_cursor: None,
@@ -281,13 +284,12 @@ async fn members_list(
     responses((status = 200, body = MemberView), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, description = "Last owner", body = Problem)))]
 async fn member_update(
-    State(app): State<AppState>,
-    ClientMeta(meta): ClientMeta,
-    s: WorkspaceSession,
+    ctx: TenantCtx<Admin>,
     Path(user_id): Path<String>,
     ApiJson(req): ApiJson<RoleRequest>,
 ) -> Result<Json<MemberView>, ApiError> {
-    let m = flows::change_member_role(&app, &s, parse_user(&user_id)?, req.role, meta).await?;
+    let user = parse_user(&user_id)?;
+    let m = identity::change_member_role(&ctx.app, &ctx.session, user, req.role, ctx.meta).await?;
     Ok(Json(MemberView::from(&m)))
 }
 
@@ -296,25 +298,20 @@ async fn member_update(
     responses((status = 204, description = "Removed"), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, description = "Last owner", body = Problem)))]
 async fn member_remove(
-    State(app): State<AppState>,
-    ClientMeta(meta): ClientMeta,
-    s: WorkspaceSession,
+    ctx: TenantCtx,
     Path(user_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    flows::remove_member(&app, &s, parse_user(&user_id)?, meta).await?;
+    identity::remove_member(&ctx.app, &ctx.session, parse_user(&user_id)?, ctx.meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The workspace's invitations (owner/admin).
 #[utoipa::path(get, path = "/api/invitations", tag = "team",
     responses((status = 200, body = InvitationList), (status = 403, body = Problem)))]
-async fn invitations_list(
-    State(app): State<AppState>,
-    s: WorkspaceSession,
-) -> Result<Json<InvitationList>, ApiError> {
-    s.require(wrk_core::roles::Access::Admin)?;
-    let tid = s.tenant.id;
-    let items = app
+async fn invitations_list(ctx: TenantCtx<Admin>) -> Result<Json<InvitationList>, ApiError> {
+    let tid = ctx.tenant_id();
+    let items = ctx
+        .app
         .blocking(move |st| st.control().invitations(tid))
         .await?;
     Ok(Json(InvitationList {
@@ -328,12 +325,10 @@ async fn invitations_list(
     responses((status = 201, body = InvitationView), (status = 403, body = Problem),
         (status = 409, description = "Already a member", body = Problem)))]
 async fn invitation_create(
-    State(app): State<AppState>,
-    ClientMeta(meta): ClientMeta,
-    s: WorkspaceSession,
+    ctx: TenantCtx<Admin>,
     ApiJson(req): ApiJson<InviteRequest>,
 ) -> Result<(StatusCode, Json<InvitationView>), ApiError> {
-    let inv = flows::invite(&app, &s, &req.email, req.role, meta).await?;
+    let inv = identity::invite(&ctx.app, &ctx.session, &req.email, req.role, ctx.meta).await?;
     Ok((StatusCode::CREATED, Json(InvitationView::from(&inv))))
 }
 
@@ -345,15 +340,13 @@ fn parse_invitation(id: &str) -> Result<uuid::Uuid, ApiError> {
 #[utoipa::path(delete, path = "/api/invitations/{id}", tag = "team", params(("id" = String, Path)),
     responses((status = 204, description = "Revoked"), (status = 404, body = Problem)))]
 async fn invitation_revoke(
-    State(app): State<AppState>,
-    ClientMeta(meta): ClientMeta,
-    s: WorkspaceSession,
+    ctx: TenantCtx<Admin>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    s.require(wrk_core::roles::Access::Admin)?;
     let id = parse_invitation(&id)?;
-    let (tid, actor) = (s.tenant.id, s.audit_actor());
-    app.blocking(move |st| st.control().revoke_invitation(tid, id, &actor, &meta))
+    let (tid, actor, meta) = (ctx.tenant_id(), ctx.audit_actor(), ctx.meta.clone());
+    ctx.app
+        .blocking(move |st| st.control().revoke_invitation(tid, id, &actor, &meta))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -364,23 +357,19 @@ async fn invitation_revoke(
         (status = 409, description = "`invitation_accepted`", body = Problem),
         (status = 410, description = "`invitation_revoked`", body = Problem)))]
 async fn invitation_resend(
-    State(app): State<AppState>,
-    ClientMeta(meta): ClientMeta,
-    s: WorkspaceSession,
+    ctx: TenantCtx<Admin>,
     Path(id): Path<String>,
 ) -> Result<Json<InvitationView>, ApiError> {
-    let inv = flows::resend_invitation(&app, &s, parse_invitation(&id)?, meta).await?;
+    let id = parse_invitation(&id)?;
+    let inv = identity::resend_invitation(&ctx.app, &ctx.session, id, ctx.meta).await?;
     Ok(Json(InvitationView::from(&inv)))
 }
 
 /// The workspace's API keys (prefix only, never the key).
 #[utoipa::path(get, path = "/api/api-keys", tag = "api keys",
     responses((status = 200, body = ApiKeyList), (status = 403, body = Problem)))]
-async fn api_keys_list(
-    State(app): State<AppState>,
-    s: WorkspaceSession,
-) -> Result<Json<ApiKeyList>, ApiError> {
-    let keys = flows::list_api_keys(&app, &s).await?;
+async fn api_keys_list(ctx: TenantCtx<Admin>) -> Result<Json<ApiKeyList>, ApiError> {
+    let keys = ctx.blocking(|t| t.api_keys()).await?;
     Ok(Json(ApiKeyList {
         items: keys.iter().map(ApiKeyView::from).collect(),
         next_cursor: None,
@@ -391,13 +380,13 @@ async fn api_keys_list(
 #[utoipa::path(post, path = "/api/api-keys", tag = "api keys", request_body = CreateApiKeyRequest,
     responses((status = 201, body = CreatedApiKey), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn api_key_create(
-    State(app): State<AppState>,
-    ClientMeta(meta): ClientMeta,
-    s: WorkspaceSession,
+    ctx: TenantCtx<Admin>,
     ApiJson(req): ApiJson<CreateApiKeyRequest>,
 ) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
+    let (name, scopes, expires_at) = (&req.name, req.scopes, req.expires_at);
     let created =
-        flows::create_api_key(&app, &s, &req.name, req.scopes, req.expires_at, meta).await?;
+        identity::create_api_key(&ctx.app, &ctx.session, name, scopes, expires_at, ctx.meta)
+            .await?;
     let k = created.record;
     Ok((
         StatusCode::CREATED,
@@ -416,12 +405,12 @@ async fn api_key_create(
 #[utoipa::path(delete, path = "/api/api-keys/{id}", tag = "api keys", params(("id" = String, Path)),
     responses((status = 204, description = "Revoked"), (status = 404, body = Problem)))]
 async fn api_key_revoke(
-    State(app): State<AppState>,
-    ClientMeta(meta): ClientMeta,
-    s: WorkspaceSession,
+    ctx: TenantCtx<Admin>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = ApiKeyId::parse(&id).map_err(|_| ApiError::not_found("API key"))?;
-    flows::revoke_api_key(&app, &s, id, meta).await?;
+    let (actor, meta) = (ctx.audit_actor(), ctx.meta.clone());
+    ctx.blocking(move |t| t.revoke_api_key(id, &actor, &meta))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

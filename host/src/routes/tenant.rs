@@ -5,7 +5,7 @@ use axum::response::{Redirect, Response};
 use axum::routing::get;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::web;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -52,8 +52,8 @@ use wrk_tenants::outbox::enqueue_email;
 use wrk_tenants::{Storage, StoreError};
 
 use super::Caller;
-use crate::app::AppState;
 use crate::events::{Event, bus};
+use crate::state::AppState;
 
 /// Why an automation service call failed; mapped to a problem document only in `error.rs`.
 #[derive(Debug, thiserror::Error)]
@@ -81,14 +81,13 @@ pub enum AutomationError {
     Blocking(#[from] tokio::task::JoinError),
 }
 
-/// Runs storage work on the blocking pool (the store API is synchronous SQLite).
+/// Store work on the blocking pool, in this service's error type ([`crate::blocking::store`]).
 async fn blocking<T, F>(app: &AppState, f: F) -> Result<T, AutomationError>
 where
     F: FnOnce(&Storage) -> Result<T, StoreError> + Send + 'static,
     T: Send + 'static,
 {
-    let storage = app.storage.clone();
-    Ok(tokio::task::spawn_blocking(move || f(&storage)).await??)
+    crate::blocking::store(&app.storage, f).await
 }
 
 /// The currency quotes are made in until workspaces choose one.

@@ -4,17 +4,23 @@
 //! call one function here, and map the result.
 //!
 //! - [`automations`]: flows 8-13, 31, 32, 35.
-//! - [`payments`]: the payment providers (`manual`, `stripe`) of flows 16, 17 and 20.
 //! - [`billing`]: quote and invoice documents (PDF).
+//! - [`documents`]: requirements documents and AI ingestion (flow 9).
+//! - [`identity`]: accounts, logins, sessions, workspaces, invitations, members, API keys.
+//! - [`payments`]: the payment providers (`manual`, `stripe`) of flows 16, 17 and 20.
+//! - [`plugins`]: the plugin sandbox as the product uses it: start-up, calls, ops changes.
 
 pub mod automations;
 pub mod billing;
+pub mod documents;
+pub mod identity;
 pub mod payments;
+pub mod plugins;
 
 use wrk_core::machine::Actor;
 use wrk_tenants::audit::{AuditActor, RequestMeta};
 
-use crate::auth::session::{OpsSession, WorkspaceSession};
+use crate::auth::session::OpsSession;
 use crate::extract::ClientMeta;
 
 /// Who is acting, resolved once from the session: the state-machine actor, the audit actor and
@@ -27,14 +33,6 @@ pub struct Caller {
 }
 
 impl Caller {
-    pub fn workspace(session: &WorkspaceSession, meta: ClientMeta) -> Self {
-        Self {
-            actor: session.actor(),
-            audit: session.audit_actor(),
-            request: meta.0,
-        }
-    }
-
     pub fn ops(session: &OpsSession, meta: ClientMeta) -> Self {
         Self {
             actor: session.actor(),
@@ -43,6 +41,18 @@ impl Caller {
         }
     }
 }
+
+/// Every status a quote can have, as the API spells it: the `?status=` filter checks it, and the
+/// OpenAPI documents publish it as the enum.
+pub const QUOTE_STATUSES: [&str; 7] = [
+    "draft",
+    "sent",
+    "accepted",
+    "signed",
+    "rejected",
+    "expired",
+    "superseded",
+];
 
 /// Default and maximum page sizes of every list (API.md, conventions).
 pub const DEFAULT_LIMIT: u32 = 50;

@@ -12,8 +12,9 @@ use wrk_plugins::sdk::ingestion::{Document as InputDocument, IngestionInput, Ing
 use wrk_tenants::automations::versions::VersionRef;
 
 use super::extract::{self, Kind};
+use crate::blocking;
 use crate::config::Config;
-use crate::jobs::{JobContext, JobError, blocking};
+use crate::jobs::{JobContext, JobError};
 
 /// The job kind; payload `{tenant_id, automation_id, version, key}`.
 pub const INGEST_JOB: &str = "ingest_documents";
@@ -37,7 +38,7 @@ pub async fn ingest_documents_job(ctx: JobContext) -> Result<(), JobError> {
     let storage = ctx.storage.clone();
     let key = p.key.clone();
     let number = p.version;
-    let started = blocking(move || {
+    let started = blocking::run(move || -> Result<_, JobError> {
         let t = storage.tenant(tenant)?;
         let Some(docs) = t.start_ingestion(id, number, &key)? else {
             return Ok(None);
@@ -64,7 +65,7 @@ pub async fn ingest_documents_job(ctx: JobContext) -> Result<(), JobError> {
     let failed = stored.as_ref().err().cloned();
     let storage = ctx.storage.clone();
     let key = p.key.clone();
-    blocking(move || {
+    blocking::run(move || -> Result<_, JobError> {
         storage
             .tenant(tenant)?
             .finish_ingestion(id, number, &key, stored)?;

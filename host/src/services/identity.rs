@@ -1,8 +1,18 @@
-//! The identity flows, one function per endpoint, so handlers stay parse → call → map.
+//! Identity: signup, verification, login (client and ops), refresh and logout, password
+//! reset, workspace creation and switching, invitations, members and API keys — one function
+//! per endpoint, so handlers stay parse → call → map — and the minting of bearer sessions
+//! (access and refresh tokens, handoff codes) those flows end with.
+//!
 //! Password hashing runs on blocking threads together with the store calls it belongs to.
+//! What stays in `crate::auth`: the session extractors, cookies and CSRF (HTTP), the JWT keys,
+//! password hashing and the identity emails.
+//!
+//! Access: the team and API-key functions trust the caller's access level (handlers take them
+//! with `TenantCtx<Admin>`); the finer rules (only an owner touches owners, a member may leave)
+//! are checked here. Errors are [`IdentityError`], mapped to problem documents in `crate::error`.
 
 use chrono::{DateTime, Utc};
-use wrk_core::ids::ApiKeyId;
+use wrk_core::ids::{TenantId, UserId};
 use wrk_core::roles::{ClientRole, OpsRole, Scope};
 use wrk_core::slug::Slug;
 use wrk_tenants::audit::RequestMeta;
@@ -11,28 +21,67 @@ use wrk_tenants::identity::api_keys::{ApiKey, NewApiKey};
 use wrk_tenants::identity::invitations::{Invitation, NewInvitation, invitation_ttl};
 use wrk_tenants::identity::memberships::Workspace;
 use wrk_tenants::identity::ops::OpsUser;
-use wrk_tenants::identity::sessions::{Rotation, Subject};
+use wrk_tenants::identity::sessions::{Rotation, SessionKind, Subject};
 use wrk_tenants::identity::users::{
     AuthKind, NewLocalUser, User, password_reset_ttl, verification_ttl,
 };
 use wrk_tenants::identity::{NewToken, nothing, token_hash};
 use wrk_tenants::{Refusal, StoreError};
 
-use super::session::{self, Tokens, WorkspaceSession};
-use super::{mail, password, secret};
-use crate::app::AppState;
-use crate::error::ApiError;
+use crate::auth::keys::{ACCESS_TTL_SECS, Audience, Claims};
+use crate::auth::session::{Principal, WorkspaceSession, handoff_ttl, refresh_ttl};
+use crate::auth::{mail, password, secret};
+use crate::blocking;
+use crate::state::AppState;
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await?
+/// Why an identity flow was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    /// A field breaks its rule (the field's name, and the rule).
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// Unknown, wrong or expired credentials, all answered alike.
+    #[error("authentication required")]
+    Unauthenticated,
+    /// A correct password for an address that is not verified yet.
+    #[error("the email address is not verified yet")]
+    EmailNotVerified,
+    /// The caller may not do this; the reason is safe to show.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Hashing a password or signing a token failed.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+    #[error("blocking task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl IdentityError {
+    fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Store work on the blocking pool, in this service's error type.
+async fn store<T, F>(app: &AppState, f: F) -> Result<T, IdentityError>
+where
+    F: FnOnce(&wrk_tenants::Storage) -> wrk_tenants::StoreResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    blocking::store(&app.storage, f).await
 }
 
 /// Lower-cases and trims an email, and checks its shape: one `@`, a local part without spaces or
 /// control characters, and a domain of two or more dot-separated labels of letters, digits and
 /// hyphens (the OpenAPI documents publish the same rule as a pattern).
-pub fn normalize_email(field: &str, raw: &str) -> Result<String, ApiError> {
+pub fn normalize_email(field: &str, raw: &str) -> Result<String, IdentityError> {
     let email = raw.trim().to_ascii_lowercase();
     let ok = email.len() <= 254
         && email.split('@').count() == 2
@@ -50,11 +99,27 @@ pub fn normalize_email(field: &str, raw: &str) -> Result<String, ApiError> {
     if ok {
         Ok(email)
     } else {
-        Err(ApiError::validation(field, "is not a valid email address"))
+        Err(IdentityError::invalid(
+            field,
+            "is not a valid email address",
+        ))
     }
 }
 
-fn new_token(ttl: chrono::Duration) -> (String, NewToken) {
+/// A `name` field trimmed, 1 to `max` characters.
+fn trimmed_name(raw: &str, max: usize) -> Result<String, IdentityError> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > max {
+        return Err(IdentityError::invalid(
+            "name",
+            format!("must be 1 to {max} characters"),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// A fresh secret token and what is stored of it (its hash, and when it expires).
+pub fn new_token(ttl: chrono::Duration) -> (String, NewToken) {
     let t = secret::token();
     let stored = NewToken {
         hash: token_hash(&t),
@@ -79,7 +144,7 @@ pub async fn signup(
     password: String,
     name: &str,
     meta: RequestMeta,
-) -> Result<Signup, ApiError> {
+) -> Result<Signup, IdentityError> {
     signup_invited(app, email, password, name, None, meta).await
 }
 
@@ -93,14 +158,14 @@ pub async fn signup_invited(
     name: &str,
     invitation_token: Option<&str>,
     meta: RequestMeta,
-) -> Result<Signup, ApiError> {
+) -> Result<Signup, IdentityError> {
     let email = normalize_email("email", email)?;
     let proven = match invitation_token.map(str::trim).filter(|t| !t.is_empty()) {
         None => false,
         Some(token) => {
             let invited = invitation_preview(app, token).await?;
             if !invited.email.eq_ignore_ascii_case(&email) {
-                return Err(ApiError::validation(
+                return Err(IdentityError::invalid(
                     "email",
                     "must be the address the invitation was sent to",
                 ));
@@ -108,14 +173,11 @@ pub async fn signup_invited(
             true
         }
     };
-    let name = name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::validation("name", "must be 1 to 200 characters"));
-    }
-    password::check_policy(&password).map_err(|m| ApiError::validation("password", m))?;
+    let name = trimmed_name(name, 200)?;
+    password::check_policy(&password).map_err(|m| IdentityError::invalid("password", m))?;
     let verify = app.config.email_verification && !proven;
     let state = app.clone();
-    let user = blocking(move || {
+    let user = blocking::run(move || -> Result<_, IdentityError> {
         let hash = password::hash(&password)?;
         let (token, stored) = new_token(verification_ttl());
         let new = NewLocalUser {
@@ -144,18 +206,17 @@ pub async fn signup_invited(
 pub async fn invitation_preview(
     app: &AppState,
     token: &str,
-) -> Result<wrk_tenants::directory::InvitationPreview, ApiError> {
+) -> Result<wrk_tenants::directory::InvitationPreview, IdentityError> {
     let hash = token_hash(token.trim());
-    app.blocking(move |s| s.control().pending_invitation(&hash))
-        .await
+    store(app, move |s| s.control().pending_invitation(&hash)).await
 }
 
 /// Sends a fresh verification link to an unverified local account (the old link dies). Always
 /// succeeds, whatever the email, so it reveals nothing about accounts.
-pub async fn resend_verification(app: &AppState, email: &str) -> Result<(), ApiError> {
+pub async fn resend_verification(app: &AppState, email: &str) -> Result<(), IdentityError> {
     let email = email.trim().to_ascii_lowercase();
     let state = app.clone();
-    blocking(move || {
+    blocking::run(move || -> Result<_, IdentityError> {
         let c = state.storage.control();
         let Some(user) = c.user_by_email(&email)? else {
             return Ok(());
@@ -175,10 +236,35 @@ pub async fn verify_email(
     app: &AppState,
     token: &str,
     meta: RequestMeta,
-) -> Result<User, ApiError> {
+) -> Result<User, IdentityError> {
     let hash = token_hash(token.trim());
-    app.blocking(move |s| s.control().verify_email(&hash, &meta))
-        .await
+    store(app, move |s| s.control().verify_email(&hash, &meta)).await
+}
+
+/// 401 while password logins for `lock_key` are locked out, after the same hashing time a
+/// password check costs (a locked account answers no faster than a wrong password).
+fn refuse_locked(
+    c: &wrk_tenants::control::ControlStore,
+    lock_key: &str,
+    password: &str,
+) -> Result<(), IdentityError> {
+    if c.login_locked(lock_key)? {
+        password::waste_time(password);
+        return Err(IdentityError::Unauthenticated);
+    }
+    Ok(())
+}
+
+/// Whether `password` matches the stored hash; with no hash (unknown account, SSO-only user) it
+/// spends the hashing time anyway and says no.
+fn password_matches(password: &str, phc: Option<&str>) -> bool {
+    match phc {
+        Some(phc) => password::verify(password, phc),
+        None => {
+            password::waste_time(password);
+            false
+        }
+    }
 }
 
 /// What a successful password login yields.
@@ -192,28 +278,26 @@ pub struct Login {
 
 /// Checks email + password with the lockout; every refusal looks the same (401) except an
 /// unverified email (403 `email_not_verified`, only after a correct password).
-async fn check_password(app: &AppState, email: &str, password: String) -> Result<User, ApiError> {
+async fn check_password(
+    app: &AppState,
+    email: &str,
+    password: String,
+) -> Result<User, IdentityError> {
     let email = email.trim().to_ascii_lowercase();
     let state = app.clone();
-    blocking(move || {
+    blocking::run(move || -> Result<_, IdentityError> {
         let c = state.storage.control();
-        if c.login_locked(&email)? {
-            password::waste_time(&password);
-            return Err(ApiError::Unauthenticated);
-        }
+        refuse_locked(c, &email, &password)?;
         let user = c.user_by_email(&email)?;
-        let ok = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
-            Some(phc) => password::verify(&password, phc),
-            None => {
-                password::waste_time(&password);
-                false
-            }
-        };
+        let ok = password_matches(
+            &password,
+            user.as_ref().and_then(|u| u.password_hash.as_deref()),
+        );
         match user {
             Some(user) if ok => {
                 c.clear_login_failures(&email)?;
                 if state.config.email_verification && !user.email_verified {
-                    return Err(ApiError::EmailNotVerified);
+                    return Err(IdentityError::EmailNotVerified);
                 }
                 Ok(user)
             }
@@ -221,7 +305,7 @@ async fn check_password(app: &AppState, email: &str, password: String) -> Result
                 if c.record_login_failure(&email)? {
                     tracing::warn!("password logins locked for an email after repeated failures");
                 }
-                Err(ApiError::Unauthenticated)
+                Err(IdentityError::Unauthenticated)
             }
         }
     })
@@ -235,12 +319,10 @@ pub async fn login(
     email: &str,
     password: String,
     tenant: Option<TenantRecord>,
-) -> Result<Login, ApiError> {
+) -> Result<Login, IdentityError> {
     let user = check_password(app, email, password).await?;
     let uid = user.id;
-    let workspaces = app
-        .blocking(move |s| s.control().workspaces_of(uid))
-        .await?;
+    let workspaces = store(app, move |s| s.control().workspaces_of(uid)).await?;
     let tenant = match tenant {
         None => None,
         Some(t) => {
@@ -249,19 +331,17 @@ pub async fn login(
                 .find(|w| w.tenant.id == t.id)
                 .map(|w| w.role)
                 .ok_or_else(|| {
-                    ApiError::Forbidden("you are not a member of this workspace".into())
+                    IdentityError::Forbidden("you are not a member of this workspace".into())
                 })?;
             let tid = t.id;
-            app.blocking(move |s| s.control().set_last_tenant(uid, tid))
-                .await?;
+            store(app, move |s| s.control().set_last_tenant(uid, tid)).await?;
             Some((t, role))
         }
     };
     let tokens = match &tenant {
-        None => session::issue_tokens(app, Subject::User(uid), None, vec![]).await?,
+        None => issue_tokens(app, Subject::User(uid), None, vec![]).await?,
         Some((t, role)) => {
-            session::issue_tokens(app, Subject::User(uid), Some(t.id), vec![role.to_string()])
-                .await?
+            issue_tokens(app, Subject::User(uid), Some(t.id), vec![role.to_string()]).await?
         }
     };
     Ok(Login {
@@ -278,19 +358,13 @@ pub async fn refresh(
     app: &AppState,
     refresh_token: &str,
     host: crate::scope::Scope,
-) -> Result<Tokens, ApiError> {
-    let new = secret::token();
-    let stored = NewToken {
-        hash: token_hash(&new),
-        expires_at: Utc::now() + session::refresh_ttl(),
-    };
+) -> Result<Tokens, IdentityError> {
+    let (new, stored) = new_token(refresh_ttl());
     let old = token_hash(refresh_token.trim());
-    let outcome = app
-        .blocking(move |s| s.control().rotate_refresh(&old, &stored))
-        .await?;
+    let outcome = store(app, move |s| s.control().rotate_refresh(&old, &stored)).await?;
     let session = match outcome {
         Rotation::Rotated(s) => s,
-        Rotation::ReuseDetected | Rotation::Invalid => return Err(ApiError::Unauthenticated),
+        Rotation::ReuseDetected | Rotation::Invalid => return Err(IdentityError::Unauthenticated),
     };
     let host_ok = match (&host, session.subject, session.tenant_id) {
         (crate::scope::Scope::Apex, Subject::User(_), None) => true,
@@ -299,31 +373,28 @@ pub async fn refresh(
         _ => false,
     };
     if !host_ok {
-        app.blocking(move |s| s.control().revoke_session(&token_hash(&new)))
-            .await?;
-        return Err(ApiError::Unauthenticated);
+        store(app, move |s| s.control().revoke_session(&token_hash(&new))).await?;
+        return Err(IdentityError::Unauthenticated);
     }
     let roles = match (session.subject, session.tenant_id) {
         (Subject::User(u), Some(t)) => {
-            let role = app
-                .blocking(move |s| s.control().role_of(t, u))
+            let role = store(app, move |s| s.control().role_of(t, u))
                 .await?
-                .ok_or(ApiError::Unauthenticated)?;
+                .ok_or(IdentityError::Unauthenticated)?;
             vec![role.to_string()]
         }
         (Subject::Ops(o), _) => {
-            let user = app
-                .blocking(move |s| s.control().ops_user_by_id(o))
+            let user = store(app, move |s| s.control().ops_user_by_id(o))
                 .await?
-                .ok_or(ApiError::Unauthenticated)?;
+                .ok_or(IdentityError::Unauthenticated)?;
             vec![user.role.to_string()]
         }
         (Subject::User(_), None) => vec![],
     };
     Ok(Tokens {
-        access_token: session::access_token(app, session.subject, session.tenant_id, roles)?,
+        access_token: access_token(app, session.subject, session.tenant_id, roles)?,
         refresh_token: new,
-        expires_in: super::keys::ACCESS_TTL_SECS,
+        expires_in: ACCESS_TTL_SECS,
     })
 }
 
@@ -332,8 +403,8 @@ pub async fn logout(
     app: &AppState,
     refresh_token: Option<String>,
     cookie: Option<String>,
-) -> Result<(), ApiError> {
-    app.blocking(move |s| {
+) -> Result<(), IdentityError> {
+    store(app, move |s| {
         for t in refresh_token.iter().chain(cookie.iter()) {
             s.control().revoke_session(&token_hash(t.trim()))?;
         }
@@ -348,10 +419,10 @@ pub async fn request_password_reset(
     app: &AppState,
     email: &str,
     meta: RequestMeta,
-) -> Result<(), ApiError> {
+) -> Result<(), IdentityError> {
     let email = email.trim().to_ascii_lowercase();
     let state = app.clone();
-    blocking(move || {
+    blocking::run(move || -> Result<_, IdentityError> {
         let c = state.storage.control();
         let Some(user) = c.user_by_email(&email)? else {
             return Ok(());
@@ -378,11 +449,11 @@ pub async fn confirm_password_reset(
     token: &str,
     new_password: String,
     meta: RequestMeta,
-) -> Result<User, ApiError> {
-    password::check_policy(&new_password).map_err(|m| ApiError::validation("new_password", m))?;
+) -> Result<User, IdentityError> {
+    password::check_policy(&new_password).map_err(|m| IdentityError::invalid("new_password", m))?;
     let hash_of_token = token_hash(token.trim());
     let state = app.clone();
-    blocking(move || {
+    blocking::run(move || -> Result<_, IdentityError> {
         let phc = password::hash(&new_password)?;
         let user = state
             .storage
@@ -404,16 +475,12 @@ pub async fn create_workspace(
     name: &str,
     subdomain: &str,
     meta: RequestMeta,
-) -> Result<TenantRecord, ApiError> {
-    let name = name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::validation("name", "must be 1 to 200 characters"));
-    }
+) -> Result<TenantRecord, IdentityError> {
+    let name = trimmed_name(name, 200)?;
     let slug = Slug::parse(subdomain.trim())
-        .map_err(|e| ApiError::validation("subdomain", e.to_string()))?;
+        .map_err(|e| IdentityError::invalid("subdomain", e.to_string()))?;
     let owner = user.id;
-    app.blocking(move |s| s.create_workspace(slug, &name, owner, &meta))
-        .await
+    store(app, move |s| s.create_workspace(slug, &name, owner, &meta)).await
 }
 
 /// What switching into a workspace yields.
@@ -425,30 +492,27 @@ pub struct Switch {
 }
 
 /// Flow 6: tokens for the target workspace plus a one-time handoff code for the browser.
-pub async fn switch(app: &AppState, user: &User, subdomain: &str) -> Result<Switch, ApiError> {
+pub async fn switch(app: &AppState, user: &User, subdomain: &str) -> Result<Switch, IdentityError> {
     let slug = subdomain.trim().to_owned();
     let uid = user.id;
-    let (tenant, role) = app
-        .blocking(move |s| {
-            let Some(t) = s.tenant_by_slug(&slug)? else {
-                return Ok((None, None));
-            };
-            let role = s.control().role_of(t.id, uid)?;
-            Ok((Some(t), role))
-        })
-        .await?;
+    let (tenant, role) = store(app, move |s| {
+        let Some(t) = s.tenant_by_slug(&slug)? else {
+            return Ok((None, None));
+        };
+        let role = s.control().role_of(t.id, uid)?;
+        Ok((Some(t), role))
+    })
+    .await?;
     let (Some(tenant), Some(role)) = (tenant, role) else {
         // Same answer whether the workspace exists or not.
-        return Err(ApiError::Forbidden(
+        return Err(IdentityError::Forbidden(
             "you are not a member of this workspace".into(),
         ));
     };
     let tid = tenant.id;
-    app.blocking(move |s| s.control().set_last_tenant(uid, tid))
-        .await?;
-    let tokens =
-        session::issue_tokens(app, Subject::User(uid), Some(tid), vec![role.to_string()]).await?;
-    let handoff_code = session::handoff_code(app, uid, tid).await?;
+    store(app, move |s| s.control().set_last_tenant(uid, tid)).await?;
+    let tokens = issue_tokens(app, Subject::User(uid), Some(tid), vec![role.to_string()]).await?;
+    let handoff_code = handoff_code(app, uid, tid).await?;
     Ok(Switch {
         tenant,
         role,
@@ -457,24 +521,23 @@ pub async fn switch(app: &AppState, user: &User, subdomain: &str) -> Result<Swit
     })
 }
 
-/// Redeems a handoff code on the workspace host; returns the browser cookies for that host.
+/// Redeems a handoff code on the workspace host; returns whom it signs in (the handler sets
+/// that host's session cookies).
 pub async fn redeem_handoff(
     app: &AppState,
     tenant: &TenantRecord,
     code: &str,
-) -> Result<session::SessionCookies, ApiError> {
+) -> Result<UserId, IdentityError> {
     let hash = token_hash(code.trim());
     let tid = tenant.id;
-    let user = app
-        .blocking(move |s| {
-            let user = s.control().redeem_handoff(&hash, tid)?;
-            if s.control().role_of(tid, user)?.is_none() {
-                return Err(StoreError::Refused(Refusal::InvalidToken));
-            }
-            Ok(user)
-        })
-        .await?;
-    session::cookie_session(app, Subject::User(user), Some(tid)).await
+    store(app, move |s| {
+        let user = s.control().redeem_handoff(&hash, tid)?;
+        if s.control().role_of(tid, user)?.is_none() {
+            return Err(StoreError::Refused(Refusal::InvalidToken));
+        }
+        Ok(user)
+    })
+    .await
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -488,10 +551,9 @@ pub async fn invite(
     email: &str,
     role: ClientRole,
     meta: RequestMeta,
-) -> Result<Invitation, ApiError> {
-    by.require(wrk_core::roles::Access::Admin)?;
+) -> Result<Invitation, IdentityError> {
     if role == ClientRole::Owner && by.role != ClientRole::Owner {
-        return Err(ApiError::Forbidden(
+        return Err(IdentityError::Forbidden(
             "only an owner may invite an owner".into(),
         ));
     }
@@ -508,7 +570,7 @@ pub async fn invite(
     );
     let actor = by.audit_actor();
     let tenant = by.tenant.id;
-    app.blocking(move |s| {
+    store(app, move |s| {
         s.control().create_invitation(
             &NewInvitation {
                 tenant,
@@ -526,8 +588,8 @@ pub async fn invite(
 
 fn inviter_name(by: &WorkspaceSession) -> String {
     match &by.principal {
-        session::Principal::User(u) => u.name.clone(),
-        session::Principal::ApiKey(_) => String::new(),
+        Principal::User(u) => u.name.clone(),
+        Principal::ApiKey(_) => String::new(),
     }
 }
 
@@ -537,12 +599,9 @@ pub async fn resend_invitation(
     by: &WorkspaceSession,
     id: uuid::Uuid,
     meta: RequestMeta,
-) -> Result<Invitation, ApiError> {
-    by.require(wrk_core::roles::Access::Admin)?;
+) -> Result<Invitation, IdentityError> {
     let tenant = by.tenant.id;
-    let current = app
-        .blocking(move |s| s.control().invitation(tenant, id))
-        .await?;
+    let current = store(app, move |s| s.control().invitation(tenant, id)).await?;
     let (token, stored) = new_token(invitation_ttl());
     let msg = mail::invitation(
         &app.config,
@@ -553,7 +612,7 @@ pub async fn resend_invitation(
         current.role.as_str(),
     );
     let actor = by.audit_actor();
-    app.blocking(move |s| {
+    store(app, move |s| {
         s.control()
             .resend_invitation(tenant, id, &stored, &actor, &meta, mail::queue(msg))
     })
@@ -566,11 +625,13 @@ pub async fn accept_invitation(
     user: &User,
     token: &str,
     meta: RequestMeta,
-) -> Result<(TenantRecord, ClientRole), ApiError> {
+) -> Result<(TenantRecord, ClientRole), IdentityError> {
     let hash = token_hash(token.trim());
     let uid = user.id;
-    app.blocking(move |s| s.control().accept_invitation(&hash, uid, &meta))
-        .await
+    store(app, move |s| {
+        s.control().accept_invitation(&hash, uid, &meta)
+    })
+    .await
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -589,17 +650,13 @@ pub async fn create_api_key(
     scopes: Vec<Scope>,
     expires_at: Option<DateTime<Utc>>,
     meta: RequestMeta,
-) -> Result<CreatedKey, ApiError> {
-    by.require(wrk_core::roles::Access::Admin)?;
-    let name = name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::validation("name", "must be 1 to 100 characters"));
-    }
+) -> Result<CreatedKey, IdentityError> {
+    let name = trimmed_name(name, 100)?;
     let mut scopes = scopes;
     scopes.sort();
     scopes.dedup();
     if scopes.is_empty() {
-        return Err(ApiError::validation(
+        return Err(IdentityError::invalid(
             "scopes",
             "give at least one of read, write, admin",
         ));
@@ -609,54 +666,37 @@ pub async fn create_api_key(
             .iter()
             .any(|s| !scopes_of_key.contains(s) && *s == Scope::Admin)
     {
-        return Err(ApiError::Forbidden(
+        return Err(IdentityError::Forbidden(
             "a key cannot create a key with more power than itself".into(),
         ));
     }
     if expires_at.is_some_and(|t| t <= Utc::now()) {
-        return Err(ApiError::validation("expires_at", "must be in the future"));
+        return Err(IdentityError::invalid(
+            "expires_at",
+            "must be in the future",
+        ));
     }
     let (key, prefix) = secret::api_key();
     let hash = token_hash(&key);
     let created_by = by.user_id();
     let actor = by.audit_actor();
     let tenant = by.tenant.id;
-    let record = app
-        .blocking(move |s| {
-            s.tenant(tenant)?.create_api_key(
-                &NewApiKey {
-                    name: &name,
-                    prefix: &prefix,
-                    key_hash: &hash,
-                    scopes: &scopes,
-                    created_by,
-                    expires_at,
-                },
-                &actor,
-                &meta,
-            )
-        })
-        .await?;
+    let record = store(app, move |s| {
+        s.tenant(tenant)?.create_api_key(
+            &NewApiKey {
+                name: &name,
+                prefix: &prefix,
+                key_hash: &hash,
+                scopes: &scopes,
+                created_by,
+                expires_at,
+            },
+            &actor,
+            &meta,
+        )
+    })
+    .await?;
     Ok(CreatedKey { record, key })
-}
-
-pub async fn list_api_keys(app: &AppState, by: &WorkspaceSession) -> Result<Vec<ApiKey>, ApiError> {
-    by.require(wrk_core::roles::Access::Admin)?;
-    let tenant = by.tenant.id;
-    app.blocking(move |s| s.tenant(tenant)?.api_keys()).await
-}
-
-pub async fn revoke_api_key(
-    app: &AppState,
-    by: &WorkspaceSession,
-    id: ApiKeyId,
-    meta: RequestMeta,
-) -> Result<(), ApiError> {
-    by.require(wrk_core::roles::Access::Admin)?;
-    let tenant = by.tenant.id;
-    let actor = by.audit_actor();
-    app.blocking(move |s| s.tenant(tenant)?.revoke_api_key(id, &actor, &meta))
-        .await
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -667,25 +707,16 @@ pub async fn ops_login(
     app: &AppState,
     email: &str,
     password: String,
-) -> Result<(OpsUser, Tokens), ApiError> {
+) -> Result<(OpsUser, Tokens), IdentityError> {
     let email = email.trim().to_ascii_lowercase();
     // The lockout is keyed by email; prefix it so ops and client accounts never share a counter.
     let lock_key = format!("ops:{email}");
     let state = app.clone();
-    let user = blocking(move || {
+    let user = blocking::run(move || -> Result<_, IdentityError> {
         let c = state.storage.control();
-        if c.login_locked(&lock_key)? {
-            password::waste_time(&password);
-            return Err(ApiError::Unauthenticated);
-        }
+        refuse_locked(c, &lock_key, &password)?;
         let user = c.ops_user_by_email(&email)?;
-        let ok = match &user {
-            Some(u) => password::verify(&password, &u.password_hash),
-            None => {
-                password::waste_time(&password);
-                false
-            }
-        };
+        let ok = password_matches(&password, user.as_ref().map(|u| u.password_hash.as_str()));
         match user {
             Some(u) if ok => {
                 c.clear_login_failures(&lock_key)?;
@@ -693,12 +724,12 @@ pub async fn ops_login(
             }
             _ => {
                 c.record_login_failure(&lock_key)?;
-                Err(ApiError::Unauthenticated)
+                Err(IdentityError::Unauthenticated)
             }
         }
     })
     .await?;
-    let tokens = session::issue_tokens(
+    let tokens = issue_tokens(
         app,
         Subject::Ops(user.id),
         None,
@@ -739,20 +770,17 @@ pub async fn change_member_role(
     user: wrk_core::ids::UserId,
     role: ClientRole,
     meta: RequestMeta,
-) -> Result<wrk_tenants::identity::memberships::Member, ApiError> {
-    by.require(wrk_core::roles::Access::Admin)?;
+) -> Result<wrk_tenants::identity::memberships::Member, IdentityError> {
     let tenant = by.tenant.id;
-    let current = app
-        .blocking(move |s| s.control().role_of(tenant, user))
-        .await?;
-    let current = current.ok_or_else(|| ApiError::not_found("member"))?;
+    let current = store(app, move |s| s.control().role_of(tenant, user)).await?;
+    let current = current.ok_or_else(|| IdentityError::NotFound("member"))?;
     if (current == ClientRole::Owner || role == ClientRole::Owner) && by.role != ClientRole::Owner {
-        return Err(ApiError::Forbidden(
+        return Err(IdentityError::Forbidden(
             "only an owner may grant or change the owner role".into(),
         ));
     }
     let actor = by.audit_actor();
-    app.blocking(move |s| {
+    store(app, move |s| {
         s.control()
             .set_member_role(tenant, user, role, &actor, &meta)?;
         s.control()
@@ -770,22 +798,97 @@ pub async fn remove_member(
     by: &WorkspaceSession,
     user: wrk_core::ids::UserId,
     meta: RequestMeta,
-) -> Result<(), ApiError> {
-    let leaving = matches!(&by.principal, session::Principal::User(u) if u.id == user);
-    if !leaving {
-        by.require(wrk_core::roles::Access::Admin)?;
+) -> Result<(), IdentityError> {
+    let leaving = matches!(&by.principal, Principal::User(u) if u.id == user);
+    if !leaving && let Some(why) = by.refusal(wrk_core::roles::Access::Admin) {
+        return Err(IdentityError::Forbidden(why));
     }
     let tenant = by.tenant.id;
-    let current = app
-        .blocking(move |s| s.control().role_of(tenant, user))
-        .await?;
-    let current = current.ok_or_else(|| ApiError::not_found("member"))?;
+    let current = store(app, move |s| s.control().role_of(tenant, user)).await?;
+    let current = current.ok_or_else(|| IdentityError::NotFound("member"))?;
     if current == ClientRole::Owner && by.role != ClientRole::Owner {
-        return Err(ApiError::Forbidden(
+        return Err(IdentityError::Forbidden(
             "only an owner may remove an owner".into(),
         ));
     }
     let actor = by.audit_actor();
-    app.blocking(move |s| s.control().remove_member(tenant, user, &actor, &meta))
-        .await
+    store(app, move |s| {
+        s.control().remove_member(tenant, user, &actor, &meta)
+    })
+    .await
+}
+
+// ----------------------------------------------------------------------------------------------
+// Minting bearer sessions
+
+/// An access token and a rotating refresh token.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+/// Signs an access token for `subject` (a workspace token when `tenant` is set).
+pub fn access_token(
+    app: &AppState,
+    subject: Subject,
+    tenant: Option<TenantId>,
+    roles: Vec<String>,
+) -> Result<String, IdentityError> {
+    let now = Utc::now().timestamp();
+    let (sub, aud) = match subject {
+        Subject::User(u) => (
+            u.to_string(),
+            if tenant.is_some() {
+                Audience::Workspace
+            } else {
+                Audience::Account
+            },
+        ),
+        Subject::Ops(o) => (o.to_string(), Audience::Ops),
+    };
+    Ok(app.auth.keys.sign(&Claims {
+        sub,
+        tid: tenant.map(|t| t.to_string()),
+        roles,
+        aud,
+        iat: now,
+        exp: now + ACCESS_TTL_SECS,
+    })?)
+}
+
+/// Starts a bearer session: a new refresh-token family and an access token.
+pub async fn issue_tokens(
+    app: &AppState,
+    subject: Subject,
+    tenant: Option<TenantId>,
+    roles: Vec<String>,
+) -> Result<Tokens, IdentityError> {
+    let (refresh, stored) = new_token(refresh_ttl());
+    store(app, move |s| {
+        s.control()
+            .create_session(&stored, SessionKind::Bearer, subject, tenant)
+    })
+    .await?;
+    Ok(Tokens {
+        access_token: access_token(app, subject, tenant, roles)?,
+        refresh_token: refresh,
+        expires_in: ACCESS_TTL_SECS,
+    })
+}
+
+/// Mints a single-use 30-second handoff code for `user` into `tenant` and returns it.
+pub async fn handoff_code(
+    app: &AppState,
+    user: UserId,
+    tenant: TenantId,
+) -> Result<String, IdentityError> {
+    let (code, stored) = new_token(handoff_ttl());
+    store(app, move |s| {
+        s.control().create_handoff(user, tenant, &stored)
+    })
+    .await?;
+    Ok(code)
 }

@@ -7,6 +7,10 @@
 //! enqueued. The job extracts every document's text, runs the workspace's ingestion plugin (or
 //! the configured OpenAI-compatible endpoint, whose answer passes the same output check) and
 //! stores a blueprint *proposal*; applying it goes through the blueprint-update service.
+//!
+//! Layout: this module (upload, download, delete, the ingestion's life), [`extract`] (type
+//! sniffing and text extraction), [`ingest`] (the job). Errors are [`DocumentsError`], mapped to
+//! problem documents in `crate::error`; nothing here knows HTTP.
 
 pub mod extract;
 pub mod ingest;
@@ -22,12 +26,67 @@ use wrk_tenants::automations::versions::VersionRef;
 use wrk_tenants::documents::{Document, Ingestion, IngestionStatus, NewDocument};
 use wrk_tenants::jobs::NewJob;
 
-use crate::app::AppState;
-use crate::error::ApiError;
 use crate::services::Caller;
 use crate::services::automations as automations_svc;
+use crate::state::AppState;
 
 pub use ingest::INGEST_JOB;
+
+/// Why a documents call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentsError {
+    #[error("the file is larger than {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("the file is empty")]
+    Empty,
+    #[error(
+        "only text, Markdown, PDF and DOCX documents are accepted (the type is read from the \
+         file's content)"
+    )]
+    UnsupportedType,
+    /// Core refused the write (the automation is archived).
+    #[error(transparent)]
+    WriteRefused(#[from] wrk_core::automation::WriteRefused),
+    #[error("version {number} is {status}: documents can be added only in intake_in_progress")]
+    NotInIntake {
+        number: u32,
+        status: wrk_core::machine::VersionStatus,
+    },
+    #[error("the ingestion is {0}: there is no proposal to apply")]
+    NoProposal(&'static str),
+    /// No such document file, or no ingestion to read or discard.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// Applying a proposal runs the blueprint update of the automations service, whose errors
+    /// are still the host's (`ApiError`) until that service has its own enum; then this variant
+    /// wraps that enum instead.
+    #[error(transparent)]
+    Blueprint(Box<super::automations::AutomationError>),
+    #[error(transparent)]
+    Store(#[from] wrk_tenants::StoreError),
+    #[error(transparent)]
+    File(#[from] anyhow::Error),
+    #[error("blocking task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// Store work on the blocking pool, in this service's error type.
+async fn store<T, F>(app: &AppState, f: F) -> Result<T, DocumentsError>
+where
+    F: FnOnce(&wrk_tenants::Storage) -> wrk_tenants::StoreResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    crate::blocking::store(&app.storage, f).await
+}
+
+/// [`store`] on one workspace's store.
+async fn in_tenant<T, F>(app: &AppState, tenant: TenantId, f: F) -> Result<T, DocumentsError>
+where
+    F: FnOnce(&wrk_tenants::tenant::TenantStore) -> wrk_tenants::StoreResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    store(app, move |s| f(&*s.tenant(tenant)?)).await
+}
 
 /// Where a tenant's files live.
 pub fn tenant_dir(data_dir: &std::path::Path, tenant: TenantId) -> PathBuf {
@@ -63,38 +122,30 @@ pub async fn upload(
     n: VersionRef,
     file_name: Option<&str>,
     bytes: bytes::Bytes,
-) -> Result<(Document, String), ApiError> {
+) -> Result<(Document, String), DocumentsError> {
     if bytes.len() as u64 > extract::MAX_DOCUMENT_BYTES {
-        return Err(ApiError::PayloadTooLarge {
+        return Err(DocumentsError::TooLarge {
             limit: extract::MAX_DOCUMENT_BYTES,
         });
     }
     let file_name = clean_name(file_name);
     if bytes.is_empty() {
-        return Err(ApiError::validation("file", "the file is empty"));
+        return Err(DocumentsError::Empty);
     }
-    let kind = extract::sniff(&bytes, &file_name).ok_or_else(|| {
-        ApiError::UnsupportedMediaType(
-            "only text, Markdown, PDF and DOCX documents are accepted (the type is read from \
-             the file's content)"
-                .into(),
-        )
-    })?;
+    let kind = extract::sniff(&bytes, &file_name).ok_or(DocumentsError::UnsupportedType)?;
     // Fail fast (before writing a file) on a version that can't take documents; the write
     // transaction checks again.
     {
-        let (a, v) = app
-            .blocking(move |s| {
-                let t = s.tenant(tenant)?;
-                Ok((t.automation(id)?, t.version(id, n)?))
-            })
-            .await?;
+        let (a, v) = in_tenant(app, tenant, move |t| {
+            Ok((t.automation(id)?, t.version(id, n)?))
+        })
+        .await?;
         wrk_core::automation::check_writable(a.status)?;
         if v.status != wrk_core::machine::VersionStatus::IntakeInProgress {
-            return Err(ApiError::Conflict(format!(
-                "version {} is {}: documents can be added only in intake_in_progress",
-                v.number, v.status
-            )));
+            return Err(DocumentsError::NotInIntake {
+                number: v.number,
+                status: v.status,
+            });
         }
     }
     let doc_id = Uuid::now_v7();
@@ -103,38 +154,36 @@ pub async fn upload(
     let dir = tenant_dir(&app.config.data_dir, tenant);
     {
         let (path, bytes) = (path.clone(), bytes.clone());
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        crate::blocking::run(move || -> anyhow::Result<()> {
             std::fs::create_dir_all(&dir)?;
             let tmp = dir.join(format!(".{doc_id}.part"));
             std::fs::write(&tmp, &bytes)?;
-            std::fs::rename(&tmp, &path)
+            Ok(std::fs::rename(&tmp, &path)?)
         })
         .await
-        .map_err(|e| anyhow::anyhow!("file write task failed: {e}"))?
         .map_err(|e| anyhow::anyhow!("cannot store document: {e}"))?;
     }
     let c = caller.clone();
     let size = bytes.len() as u64;
-    let recorded = app
-        .blocking(move |s| {
-            let uploaded = s.tenant(tenant)?.add_document(
-                id,
-                n,
-                &NewDocument {
-                    id: doc_id,
-                    file_name: &file_name,
-                    kind: kind.as_str(),
-                    content_type: kind.content_type(),
-                    size_bytes: size,
-                    sha256: &sha,
-                },
-                &c.audit,
-                &c.request,
-            )?;
-            let job_id = enqueue(s, tenant, id, uploaded.document.version, &uploaded.job_key)?;
-            Ok((uploaded.document, job_id))
-        })
-        .await;
+    let recorded = store(app, move |s| {
+        let uploaded = s.tenant(tenant)?.add_document(
+            id,
+            n,
+            &NewDocument {
+                id: doc_id,
+                file_name: &file_name,
+                kind: kind.as_str(),
+                content_type: kind.content_type(),
+                size_bytes: size,
+                sha256: &sha,
+            },
+            &c.audit,
+            &c.request,
+        )?;
+        let job_id = enqueue(s, tenant, id, uploaded.document.version, &uploaded.job_key)?;
+        Ok((uploaded.document, job_id))
+    })
+    .await;
     match recorded {
         Ok(r) => {
             app.jobs.wake();
@@ -178,16 +227,15 @@ pub async fn request_ingestion(
     caller: &Caller,
     id: AutomationId,
     n: VersionRef,
-) -> Result<String, ApiError> {
+) -> Result<String, DocumentsError> {
     let c = caller.clone();
-    let job_id = app
-        .blocking(move |s| {
-            let (number, key) = s
-                .tenant(tenant)?
-                .queue_ingestion(id, n, &c.audit, &c.request)?;
-            enqueue(s, tenant, id, number, &key)
-        })
-        .await?;
+    let job_id = store(app, move |s| {
+        let (number, key) = s
+            .tenant(tenant)?
+            .queue_ingestion(id, n, &c.audit, &c.request)?;
+        enqueue(s, tenant, id, number, &key)
+    })
+    .await?;
     app.jobs.wake();
     Ok(job_id)
 }
@@ -199,14 +247,12 @@ pub async fn download(
     id: AutomationId,
     n: VersionRef,
     doc: Uuid,
-) -> Result<(Document, Vec<u8>), ApiError> {
-    let d = app
-        .blocking(move |s| s.tenant(tenant)?.document(id, n, doc))
-        .await?;
+) -> Result<(Document, Vec<u8>), DocumentsError> {
+    let d = in_tenant(app, tenant, move |t| t.document(id, n, doc)).await?;
     let path = document_path(&app.config.data_dir, tenant, d.id);
     let bytes = tokio::fs::read(&path).await.map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            ApiError::not_found("document")
+            DocumentsError::NotFound("document")
         } else {
             anyhow::anyhow!("cannot read document {}: {e}", d.id).into()
         }
@@ -223,19 +269,18 @@ pub async fn delete(
     id: AutomationId,
     n: VersionRef,
     doc: Uuid,
-) -> Result<(), ApiError> {
+) -> Result<(), DocumentsError> {
     let c = caller.clone();
-    let deleted = app
-        .blocking(move |s| {
-            let deleted = s
-                .tenant(tenant)?
-                .delete_document(id, n, doc, &c.audit, &c.request)?;
-            if let Some(key) = &deleted.job_key {
-                enqueue(s, tenant, id, deleted.document.version, key)?;
-            }
-            Ok(deleted)
-        })
-        .await?;
+    let deleted = store(app, move |s| {
+        let deleted = s
+            .tenant(tenant)?
+            .delete_document(id, n, doc, &c.audit, &c.request)?;
+        if let Some(key) = &deleted.job_key {
+            enqueue(s, tenant, id, deleted.document.version, key)?;
+        }
+        Ok(deleted)
+    })
+    .await?;
     if deleted.job_key.is_some() {
         app.jobs.wake();
     }
@@ -253,9 +298,8 @@ pub async fn list(
     tenant: TenantId,
     id: AutomationId,
     n: VersionRef,
-) -> Result<Vec<Document>, ApiError> {
-    app.blocking(move |s| s.tenant(tenant)?.documents(id, n))
-        .await
+) -> Result<Vec<Document>, DocumentsError> {
+    in_tenant(app, tenant, move |t| t.documents(id, n)).await
 }
 
 pub async fn ingestion(
@@ -263,10 +307,10 @@ pub async fn ingestion(
     tenant: TenantId,
     id: AutomationId,
     n: VersionRef,
-) -> Result<Ingestion, ApiError> {
-    app.blocking(move |s| s.tenant(tenant)?.ingestion(id, n))
+) -> Result<Ingestion, DocumentsError> {
+    in_tenant(app, tenant, move |t| t.ingestion(id, n))
         .await?
-        .ok_or_else(|| ApiError::not_found("ingestion"))
+        .ok_or(DocumentsError::NotFound("ingestion"))
 }
 
 /// Applies the proposal as the blueprint through the blueprint-update service (validation,
@@ -278,25 +322,22 @@ pub async fn apply(
     id: AutomationId,
     n: VersionRef,
     revision: i64,
-) -> Result<Version, ApiError> {
+) -> Result<Version, DocumentsError> {
     let ing = ingestion(app, tenant, id, n).await?;
     let proposal = match (ing.status, ing.proposal) {
         (IngestionStatus::Done, Some(p)) => p,
         (status, _) => {
-            return Err(ApiError::Conflict(format!(
-                "the ingestion is {}: there is no proposal to apply",
-                status.as_str()
-            )));
+            return Err(DocumentsError::NoProposal(status.as_str()));
         }
     };
     let number = VersionRef::Number(ing.version);
     let version =
         automations_svc::update_blueprint(app, tenant, caller, id, number, proposal, revision)
-            .await?;
+            .await
+            .map_err(|e| DocumentsError::Blueprint(Box::new(e)))?;
     let c = caller.clone();
-    app.blocking(move |s| {
-        s.tenant(tenant)?
-            .clear_ingestion(id, number, "ingestion.applied", &c.audit, &c.request)
+    in_tenant(app, tenant, move |t| {
+        t.clear_ingestion(id, number, "ingestion.applied", &c.audit, &c.request)
     })
     .await?;
     Ok(version)
@@ -308,13 +349,12 @@ pub async fn discard(
     caller: &Caller,
     id: AutomationId,
     n: VersionRef,
-) -> Result<(), ApiError> {
+) -> Result<(), DocumentsError> {
     // 404 when there is nothing to discard (rather than the store's generic not-found).
     ingestion(app, tenant, id, n).await?;
     let c = caller.clone();
-    app.blocking(move |s| {
-        s.tenant(tenant)?
-            .clear_ingestion(id, n, "ingestion.discarded", &c.audit, &c.request)
+    in_tenant(app, tenant, move |t| {
+        t.clear_ingestion(id, n, "ingestion.discarded", &c.audit, &c.request)
     })
     .await
 }
