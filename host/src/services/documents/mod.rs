@@ -57,9 +57,8 @@ pub enum DocumentsError {
     /// No such document file, or no ingestion to read or discard.
     #[error("{0} not found")]
     NotFound(&'static str),
-    /// Applying a proposal runs the blueprint update of the automations service, whose errors
-    /// are still the host's (`ApiError`) until that service has its own enum; then this variant
-    /// wraps that enum instead.
+    /// Applying a proposal runs the blueprint update of the automations service; its refusal
+    /// (stale revision, bounds, read-only) is passed on as that service's error.
     #[error(transparent)]
     Blueprint(Box<super::automations::AutomationError>),
     #[error(transparent)]
