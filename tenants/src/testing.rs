@@ -5,15 +5,16 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use wrk_core::ids::TenantId;
+use wrk_core::ids::{AutomationId, TenantId};
 use wrk_core::machine::Actor;
 use wrk_core::roles::{ClientRole, OpsRole};
 use wrk_core::slug::Slug;
 
 use crate::audit::{AuditActor, RequestMeta};
-use crate::automations::versions::{Validation, VersionRef};
+use crate::automations::versions::{Validation, Version, VersionRef};
 use crate::automations::{Automation, NewAutomation};
 use crate::control::TenantRecord;
+use crate::error::StoreResult;
 use crate::identity::nothing;
 use crate::identity::users::{NewLocalUser, User};
 use crate::storage::{Storage, StorageConfig};
@@ -39,20 +40,12 @@ pub fn owner() -> Actor {
     }
 }
 
-#[expect(
-    dead_code,
-    reason = "the automations tests use it once their test_support folds in here"
-)]
 pub fn member() -> Actor {
     Actor::Client {
         role: ClientRole::Member,
     }
 }
 
-#[expect(
-    dead_code,
-    reason = "the automations tests use it once their test_support folds in here"
-)]
 pub fn ops() -> Actor {
     Actor::Ops { role: OpsRole::Ops }
 }
@@ -105,6 +98,26 @@ pub fn automation(s: &TenantStore, name: &str) -> Automation {
     .0
 }
 
+/// Saves `blueprint` on the automation's newest version as its owner, over `revision`.
+pub fn save_blueprint(
+    s: &TenantStore,
+    id: AutomationId,
+    blueprint: &Value,
+    revision: i64,
+    validation: &Validation,
+) -> StoreResult<Version> {
+    s.update_blueprint(
+        id,
+        VersionRef::Latest,
+        blueprint,
+        revision,
+        validation,
+        &owner(),
+        &who(),
+        &req(),
+    )
+}
+
 /// An automation `A` whose version 1 holds `blueprint` (saved by its owner at revision 0 with
 /// `validation`), still in intake.
 pub fn automation_with_blueprint(
@@ -113,17 +126,7 @@ pub fn automation_with_blueprint(
     validation: &Validation,
 ) -> Automation {
     let a = automation(s, "A");
-    s.update_blueprint(
-        a.id,
-        VersionRef::Latest,
-        blueprint,
-        0,
-        validation,
-        &owner(),
-        &who(),
-        &req(),
-    )
-    .unwrap();
+    save_blueprint(s, a.id, blueprint, 0, validation).unwrap();
     a
 }
 

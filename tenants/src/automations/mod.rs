@@ -326,51 +326,9 @@ pub struct ChecklistEntry {
 }
 
 #[cfg(test)]
-pub(crate) mod test_support {
-    use wrk_core::ids::TenantId;
-    use wrk_core::machine::Actor;
-    use wrk_core::roles::{ClientRole, OpsRole};
-
-    use crate::audit::{AuditActor, RequestMeta};
-    use crate::storage::{Storage, StorageConfig};
-    use crate::tenant::TenantStore;
-
-    pub fn store() -> (tempfile::TempDir, std::sync::Arc<TenantStore>) {
-        let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::open(StorageConfig::new(dir.path())).unwrap();
-        let store = storage.tenant(TenantId::new()).unwrap();
-        (dir, store)
-    }
-
-    pub fn owner() -> Actor {
-        Actor::Client {
-            role: ClientRole::Owner,
-        }
-    }
-
-    pub fn member() -> Actor {
-        Actor::Client {
-            role: ClientRole::Member,
-        }
-    }
-
-    pub fn ops() -> Actor {
-        Actor::Ops { role: OpsRole::Ops }
-    }
-
-    pub fn who() -> AuditActor {
-        AuditActor::system()
-    }
-
-    pub fn req() -> RequestMeta {
-        RequestMeta::default()
-    }
-}
-
-#[cfg(test)]
 mod tests {
-    use super::test_support::*;
     use super::*;
+    use crate::testing::*;
 
     fn new<'a>(name: &'a str) -> NewAutomation<'a> {
         NewAutomation {

@@ -493,10 +493,9 @@ impl TenantStore {
 
 #[cfg(test)]
 mod tests {
-    use super::super::NewAutomation;
-    use super::super::test_support::*;
     use super::super::versions::{TransitionRequest, Validation};
     use super::*;
+    use crate::testing::*;
     use wrk_core::machine::Actor;
     use wrk_core::money::MoneyError;
 
@@ -538,28 +537,8 @@ mod tests {
 
     /// A new automation whose version 1 `actor` moved to `needs_pricing`.
     fn needs_pricing(s: &TenantStore, actor: &Actor) -> AutomationId {
-        let (a, _) = s
-            .create_automation(
-                &NewAutomation {
-                    name: "A",
-                    description: "",
-                },
-                &owner(),
-                &who(),
-                &req(),
-            )
-            .unwrap();
-        s.update_blueprint(
-            a.id,
-            VersionRef::Latest,
-            &json!({"x": 1}),
-            0,
-            &Validation::default(),
-            &owner(),
-            &who(),
-            &req(),
-        )
-        .unwrap();
+        let a = automation(s, "A");
+        save_blueprint(s, a.id, &json!({"x": 1}), 0, &Validation::default()).unwrap();
         s.transition_version(
             a.id,
             VersionRef::Latest,

@@ -411,10 +411,10 @@ impl TenantStore {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::*;
-    use super::super::versions::{Validation, VersionRef};
-    use super::super::{IssueTask, NewAutomation};
+    use super::super::IssueTask;
+    use super::super::versions::Validation;
     use super::*;
+    use crate::testing::*;
     use wrk_core::validation::Severity;
 
     fn issue(code: &str, severity: &str, path: &str, message: &str) -> StoredIssue {
@@ -430,17 +430,7 @@ mod tests {
     #[test]
     fn validation_tasks_are_created_once_and_closed_when_fixed() {
         let (_d, s) = store();
-        let (a, _) = s
-            .create_automation(
-                &NewAutomation {
-                    name: "A",
-                    description: "",
-                },
-                &owner(),
-                &who(),
-                &req(),
-            )
-            .unwrap();
+        let a = automation(&s, "A");
         let bp = serde_json::json!({"systems": [{"name": "Gmail"}, {"name": "Slack"}]});
         let bad = Validation {
             issues: vec![
@@ -473,28 +463,8 @@ mod tests {
             ],
             checklist: vec![],
         };
-        s.update_blueprint(
-            a.id,
-            VersionRef::Latest,
-            &bp,
-            0,
-            &bad,
-            &owner(),
-            &who(),
-            &req(),
-        )
-        .unwrap();
-        s.update_blueprint(
-            a.id,
-            VersionRef::Latest,
-            &bp,
-            1,
-            &bad,
-            &owner(),
-            &who(),
-            &req(),
-        )
-        .unwrap();
+        save_blueprint(&s, a.id, &bp, 0, &bad).unwrap();
+        save_blueprint(&s, a.id, &bp, 1, &bad).unwrap();
         let open = s
             .tasks(&TaskFilter {
                 status: Some(TaskStatus::Todo),
@@ -517,17 +487,7 @@ mod tests {
             issues: vec![bad.issues[2].clone()],
             checklist: vec![],
         };
-        s.update_blueprint(
-            a.id,
-            VersionRef::Latest,
-            &bp,
-            2,
-            &fixed,
-            &owner(),
-            &who(),
-            &req(),
-        )
-        .unwrap();
+        save_blueprint(&s, a.id, &bp, 2, &fixed).unwrap();
         let open = s
             .tasks(&TaskFilter {
                 status: Some(TaskStatus::Todo),
@@ -554,32 +514,12 @@ mod tests {
     /// A new automation whose blueprint was saved with one error issue (so one open task), and
     /// that validation.
     fn missing_trigger(s: &TenantStore) -> (AutomationId, Validation) {
-        let (a, _) = s
-            .create_automation(
-                &NewAutomation {
-                    name: "A",
-                    description: "",
-                },
-                &owner(),
-                &who(),
-                &req(),
-            )
-            .unwrap();
+        let a = automation(s, "A");
         let bad = Validation {
             issues: vec![issue("missing_trigger", "error", "/trigger", "no trigger")],
             checklist: vec![],
         };
-        s.update_blueprint(
-            a.id,
-            VersionRef::Latest,
-            &serde_json::json!({}),
-            0,
-            &bad,
-            &owner(),
-            &who(),
-            &req(),
-        )
-        .unwrap();
+        save_blueprint(s, a.id, &serde_json::json!({}), 0, &bad).unwrap();
         (a.id, bad)
     }
 
@@ -617,17 +557,7 @@ mod tests {
             .unwrap();
         assert_eq!(t.closed_by.as_deref(), Some("system:"));
         // A person closed it: the same cause does not open a new one behind their back.
-        s.update_blueprint(
-            a,
-            VersionRef::Latest,
-            &serde_json::json!({}),
-            1,
-            &bad,
-            &owner(),
-            &who(),
-            &req(),
-        )
-        .unwrap();
+        save_blueprint(&s, a, &serde_json::json!({}), 1, &bad).unwrap();
         assert_eq!(
             s.tasks(&TaskFilter {
                 limit: 5,

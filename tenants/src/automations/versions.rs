@@ -569,9 +569,8 @@ impl TenantStore {
 
 #[cfg(test)]
 mod tests {
-    use super::super::NewAutomation;
-    use super::super::test_support::*;
     use super::*;
+    use crate::testing::*;
     use wrk_core::automation::WriteRefused;
     use wrk_core::machine::{SideEffect, TransitionError};
     use wrk_core::tasks::{Assignee, TaskKind};
@@ -591,17 +590,7 @@ mod tests {
 
     fn setup() -> (tempfile::TempDir, std::sync::Arc<TenantStore>, AutomationId) {
         let (d, s) = store();
-        let (a, _) = s
-            .create_automation(
-                &NewAutomation {
-                    name: "A",
-                    description: "",
-                },
-                &owner(),
-                &who(),
-                &req(),
-            )
-            .unwrap();
+        let a = automation(&s, "A");
         (d, s, a.id)
     }
 
@@ -644,31 +633,10 @@ mod tests {
     fn a_stale_revision_is_refused_and_the_winner_is_kept() {
         let (_d, s, id) = setup();
         let one = json!({"steps": [1]});
-        let v = s
-            .update_blueprint(
-                id,
-                VersionRef::Latest,
-                &one,
-                0,
-                &Validation::default(),
-                &owner(),
-                &who(),
-                &req(),
-            )
-            .unwrap();
+        let v = save_blueprint(&s, id, &one, 0, &Validation::default()).unwrap();
         assert_eq!(v.revision, 1);
-        let err = s
-            .update_blueprint(
-                id,
-                VersionRef::Latest,
-                &json!({"steps": [2]}),
-                0,
-                &Validation::default(),
-                &owner(),
-                &who(),
-                &req(),
-            )
-            .unwrap_err();
+        let err =
+            save_blueprint(&s, id, &json!({"steps": [2]}), 0, &Validation::default()).unwrap_err();
         assert!(matches!(err, StoreError::Stale { current: 1 }));
         assert_eq!(s.version(id, VersionRef::Latest).unwrap().blueprint, one);
     }
@@ -685,31 +653,10 @@ mod tests {
             )],
             checklist: vec![],
         };
-        s.update_blueprint(
-            id,
-            VersionRef::Latest,
-            &json!({"steps": []}),
-            0,
-            &validation,
-            &owner(),
-            &who(),
-            &req(),
-        )
-        .unwrap();
+        save_blueprint(&s, id, &json!({"steps": []}), 0, &validation).unwrap();
         let err = to(&s, id, VersionStatus::NeedsPricing, &owner(), None).unwrap_err();
         assert_eq!(err.code(), "guard_failed");
-        let ok = s
-            .update_blueprint(
-                id,
-                VersionRef::Latest,
-                &json!({"steps": [1]}),
-                1,
-                &Validation::default(),
-                &owner(),
-                &who(),
-                &req(),
-            )
-            .unwrap();
+        let ok = save_blueprint(&s, id, &json!({"steps": [1]}), 1, &Validation::default()).unwrap();
         assert_eq!(ok.issues, vec![]);
         let applied = to(&s, id, VersionStatus::NeedsPricing, &owner(), None).unwrap();
         assert_eq!(applied.version.status, VersionStatus::NeedsPricing);
@@ -762,31 +709,10 @@ mod tests {
 
     #[test]
     fn the_blueprint_is_read_only_for_clients_after_intake() {
-        let (_d, s, id) = setup();
-        s.update_blueprint(
-            id,
-            VersionRef::Latest,
-            &json!({"a": 1}),
-            0,
-            &Validation::default(),
-            &owner(),
-            &who(),
-            &req(),
-        )
-        .unwrap();
+        let (_d, s) = store();
+        let id = automation_with_blueprint(&s, &json!({"a": 1}), &Validation::default()).id;
         to(&s, id, VersionStatus::NeedsPricing, &owner(), None).unwrap();
-        let err = s
-            .update_blueprint(
-                id,
-                VersionRef::Latest,
-                &json!({"a": 2}),
-                1,
-                &Validation::default(),
-                &owner(),
-                &who(),
-                &req(),
-            )
-            .unwrap_err();
+        let err = save_blueprint(&s, id, &json!({"a": 2}), 1, &Validation::default()).unwrap_err();
         assert!(matches!(
             err,
             StoreError::WriteRefused(WriteRefused::NotEditable {
@@ -843,18 +769,8 @@ mod tests {
 
     #[test]
     fn deploying_a_new_version_archives_the_previous_live_one() {
-        let (_d, s, id) = setup();
-        s.update_blueprint(
-            id,
-            VersionRef::Latest,
-            &json!({"a": 1}),
-            0,
-            &Validation::default(),
-            &owner(),
-            &who(),
-            &req(),
-        )
-        .unwrap();
+        let (_d, s) = store();
+        let id = automation_with_blueprint(&s, &json!({"a": 1}), &Validation::default()).id;
         force(&s, id, 1, VersionStatus::Live);
         let v2 = s.create_next_version(id, &owner(), &who(), &req()).unwrap();
         assert_eq!((v2.number, v2.status), (2, VersionStatus::IntakeInProgress));
@@ -892,17 +808,7 @@ mod tests {
             )],
             checklist: vec![],
         };
-        s.update_blueprint(
-            id,
-            VersionRef::Latest,
-            &json!({"systems": [{"name": "X"}]}),
-            0,
-            &validation,
-            &owner(),
-            &who(),
-            &req(),
-        )
-        .unwrap();
+        save_blueprint(&s, id, &json!({"systems": [{"name": "X"}]}), 0, &validation).unwrap();
         force(&s, id, 1, VersionStatus::ReadyToLaunch);
         let err = to(&s, id, VersionStatus::Live, &ops(), None).unwrap_err();
         assert_eq!(
@@ -960,17 +866,7 @@ mod tests {
                 },
             ],
         };
-        s.update_blueprint(
-            id,
-            VersionRef::Latest,
-            &json!({"a": 1}),
-            0,
-            &validation,
-            &owner(),
-            &who(),
-            &req(),
-        )
-        .unwrap();
+        save_blueprint(&s, id, &json!({"a": 1}), 0, &validation).unwrap();
         force(&s, id, 1, VersionStatus::ReadyToBuild);
         to(&s, id, VersionStatus::BuildInProgress, &owner(), None).unwrap();
         let open = s
