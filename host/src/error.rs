@@ -394,6 +394,17 @@ impl From<wrk_core::machine::TransitionError> for ApiError {
     }
 }
 
+impl From<crate::auth::password::PasswordError> for ApiError {
+    fn from(err: crate::auth::password::PasswordError) -> Self {
+        use crate::auth::password::PasswordError as P;
+        match err {
+            // A hashing slot frees within tens of milliseconds.
+            P::Busy => Self::RateLimited { retry_after: 1 },
+            P::Hash(e) => Self::Unexpected(anyhow::anyhow!("password hashing: {e}")),
+        }
+    }
+}
+
 impl From<tokio::task::JoinError> for ApiError {
     fn from(err: tokio::task::JoinError) -> Self {
         Self::Unexpected(anyhow::anyhow!("blocking task failed: {err}"))
@@ -410,6 +421,19 @@ mod tests {
         let p = err.problem();
         assert_eq!(p.status, 500);
         assert!(!p.detail.contains("SELECT") && !p.detail.contains("/var"));
+    }
+
+    #[test]
+    fn a_full_password_queue_is_a_429_rate_limited_problem_with_retry_after() {
+        let res = ApiError::from(crate::auth::password::PasswordError::Busy).into_response();
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(res.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(
+            res.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        let p = ApiError::from(crate::auth::password::PasswordError::Busy).problem();
+        assert_eq!(p.code, "rate_limited");
     }
 
     #[test]

@@ -198,14 +198,14 @@ async fn check_password(app: &AppState, email: &str, password: String) -> Result
     blocking(move || {
         let c = state.storage.control();
         if c.login_locked(&email)? {
-            password::waste_time(&password);
+            password::waste_time(&password)?;
             return Err(ApiError::Unauthenticated);
         }
         let user = c.user_by_email(&email)?;
         let ok = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
-            Some(phc) => password::verify(&password, phc),
+            Some(phc) => password::verify(&password, phc)?,
             None => {
-                password::waste_time(&password);
+                password::waste_time(&password)?;
                 false
             }
         };
@@ -675,14 +675,14 @@ pub async fn ops_login(
     let user = blocking(move || {
         let c = state.storage.control();
         if c.login_locked(&lock_key)? {
-            password::waste_time(&password);
+            password::waste_time(&password)?;
             return Err(ApiError::Unauthenticated);
         }
         let user = c.ops_user_by_email(&email)?;
         let ok = match &user {
-            Some(u) => password::verify(&password, &u.password_hash),
+            Some(u) => password::verify(&password, &u.password_hash)?,
             None => {
-                password::waste_time(&password);
+                password::waste_time(&password)?;
                 false
             }
         };
