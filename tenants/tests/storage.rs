@@ -201,6 +201,17 @@ fn migrate_all_reports_each_tenant() {
     assert!(reports.iter().all(|r| matches!(r.outcome, Ok(0))));
 }
 
+/// Workspace `acme` ("Acme"), created by the system.
+fn create_acme(s: &Storage) -> wrk_tenants::control::TenantRecord {
+    s.create_tenant(
+        slug("acme"),
+        "Acme",
+        &AuditActor::system(),
+        &RequestMeta::default(),
+    )
+    .unwrap()
+}
+
 /// Inserts a workspace row behind the store's back (as another process would), to tell an answer
 /// from memory from one read in `control.db`.
 fn raw_tenant_row(s: &Storage, subdomain: &str) {
@@ -229,14 +240,7 @@ fn a_slug_missed_before_its_workspace_exists_resolves_as_soon_as_it_is_created()
         s.tenant_by_slug("acme").unwrap().is_none(),
         "the miss, from memory"
     );
-    let t = s
-        .create_tenant(
-            slug("acme"),
-            "Acme",
-            &AuditActor::system(),
-            &RequestMeta::default(),
-        )
-        .unwrap();
+    let t = create_acme(&s);
     assert_eq!(s.tenant_by_slug("acme").unwrap().unwrap().id, t.id);
     assert_eq!(
         s.cached_slug("acme").unwrap().id,
@@ -249,14 +253,7 @@ fn a_slug_missed_before_its_workspace_exists_resolves_as_soon_as_it_is_created()
 fn a_renamed_workspace_resolves_to_its_new_name() {
     let dir = tempfile::tempdir().unwrap();
     let s = storage(&dir, 10);
-    let t = s
-        .create_tenant(
-            slug("acme"),
-            "Acme",
-            &AuditActor::system(),
-            &RequestMeta::default(),
-        )
-        .unwrap();
+    let t = create_acme(&s);
     assert_eq!(s.tenant_by_slug("acme").unwrap().unwrap().name, "Acme");
     s.rename_tenant(
         t.id,
@@ -273,13 +270,7 @@ fn a_renamed_workspace_resolves_to_its_new_name() {
 fn slug_lookups_are_answered_from_memory_and_remembered_misses_stay_bounded() {
     let dir = tempfile::tempdir().unwrap();
     let s = storage(&dir, 10);
-    s.create_tenant(
-        slug("acme"),
-        "Acme",
-        &AuditActor::system(),
-        &RequestMeta::default(),
-    )
-    .unwrap();
+    create_acme(&s);
     assert!(s.tenant_by_slug("ghost").unwrap().is_none());
     raw_tenant_row(&s, "ghost");
     // No control.db query for either: the hit and the miss both come from memory.
