@@ -497,8 +497,20 @@ impl From<crate::services::identity::IdentityError> for ApiError {
             I::Forbidden(why) => Self::Forbidden(why),
             I::NotFound(what) => Self::not_found(what),
             I::Store(e) => e.into(),
+            I::Password(e) => e.into(),
             I::Unexpected(e) => Self::Unexpected(e),
             I::Task(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::auth::password::PasswordError> for ApiError {
+    fn from(err: crate::auth::password::PasswordError) -> Self {
+        use crate::auth::password::PasswordError as P;
+        match err {
+            // A hashing slot frees within tens of milliseconds.
+            P::Busy => Self::RateLimited { retry_after: 1 },
+            P::Hash(e) => Self::Unexpected(anyhow::anyhow!("password hashing: {e}")),
         }
     }
 }
@@ -569,6 +581,19 @@ mod tests {
         }
         let p = ApiError::from(StoreError::WriteRefused(WriteRefused::ReadOnly)).problem();
         assert_eq!((p.status, p.code.as_str()), (409, "conflict"));
+    }
+
+    #[test]
+    fn a_full_password_queue_is_a_429_rate_limited_problem_with_retry_after() {
+        let res = ApiError::from(crate::auth::password::PasswordError::Busy).into_response();
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(res.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(
+            res.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        let p = ApiError::from(crate::auth::password::PasswordError::Busy).problem();
+        assert_eq!(p.code, "rate_limited");
     }
 
     #[test]

@@ -49,11 +49,10 @@ impl ControlStore {
 
     pub fn tenant_by_id(&self, id: TenantId) -> StoreResult<Option<TenantRecord>> {
         self.db.read(|c| {
-            Ok(c.query_row(
+            Ok(c.prepare_cached(
                 "SELECT id, subdomain, name, created_at FROM tenants WHERE id = ?1",
-                [id.to_string()],
-                tenant_from_row,
-            )
+            )?
+            .query_row([id.to_string()], tenant_from_row)
             .optional()?)
         })
     }
@@ -75,11 +74,10 @@ impl ControlStore {
 }
 
 pub(crate) fn tenant_by_slug(c: &Connection, slug: &str) -> StoreResult<Option<TenantRecord>> {
-    Ok(c.query_row(
+    Ok(c.prepare_cached(
         "SELECT id, subdomain, name, created_at FROM tenants WHERE subdomain = ?1",
-        [slug],
-        tenant_from_row,
-    )
+    )?
+    .query_row([slug], tenant_from_row)
     .optional()?)
 }
 

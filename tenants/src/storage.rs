@@ -46,10 +46,15 @@ pub struct Storage {
     config: StorageConfig,
     control: ControlStore,
     open: Mutex<LruCache<TenantId, Arc<TenantStore>>>,
-    /// slug → workspace, filled on lookup. Addresses never change and workspaces are not deleted
-    /// in v1; a display-name change refreshes its entry ([`Storage::refresh_cached`]). Misses are
-    /// not cached so a new workspace is found at once.
+    /// slug → workspace: the host → tenant resolution of every request, with no `control.db`
+    /// query once a slug was seen. Filled on lookup and on creation; addresses never change and
+    /// workspaces are not deleted or suspended in v1, so the only change to follow is a display
+    /// name ([`Storage::refresh_cached`]). Whatever adds deletion or suspension must remove the
+    /// entry in the same place it commits.
     slugs: RwLock<HashMap<String, TenantRecord>>,
+    /// Slugs known to be free, so an unknown host costs one query, not one per request. Bounded
+    /// (made-up hosts must not grow it) and invalidated by creation: see [`Absent`].
+    absent: Mutex<Absent>,
     /// One timer thread pool shared by every r2d2 pool (r2d2 would otherwise start three
     /// threads per pool, i.e. thousands for a thousand open tenants).
     timers: Arc<ScheduledThreadPool>,
@@ -85,6 +90,17 @@ fn tenant_options(id: TenantId, readers: u32) -> DbOptions {
     }
 }
 
+/// How many free slugs [`Storage`] remembers.
+const ABSENT_SLUGS: usize = 4096;
+
+/// The negative side of the slug cache. `creations` counts workspace creations: a lookup that
+/// found nothing caches its miss only if no creation happened since it started, so a miss read
+/// just before a concurrent creation committed is never cached after that creation cleared it.
+struct Absent {
+    slugs: LruCache<String, ()>,
+    creations: u64,
+}
+
 /// Outcome of migrating one tenant file with [`Storage::migrate_all`].
 #[derive(Debug)]
 pub struct MigrationReport {
@@ -112,6 +128,10 @@ impl Storage {
         Ok(Self {
             open: Mutex::new(LruCache::new(config.max_open_tenants)),
             slugs: RwLock::new(HashMap::new()),
+            absent: Mutex::new(Absent {
+                slugs: LruCache::new(NonZeroUsize::new(ABSENT_SLUGS).expect("non-zero")),
+                creations: 0,
+            }),
             control,
             config,
             timers,
@@ -152,6 +172,7 @@ impl Storage {
         self.control
             .db
             .write(|tx| control::insert_tenant(tx, &record, actor, request))?;
+        self.created(&record);
         self.tenant(record.id)?;
         Ok(record)
     }
@@ -192,20 +213,46 @@ impl Storage {
             )?;
             Ok(())
         })?;
+        self.created(&record);
         self.tenant(record.id)?;
         Ok(record)
     }
 
-    /// The workspace served at `slug`, if any (cached after the first hit).
+    /// The workspace served at `slug`, if any: from memory after the first lookup, hit or miss.
     pub fn tenant_by_slug(&self, slug: &str) -> StoreResult<Option<TenantRecord>> {
         if let Some(hit) = self.cached_slug(slug) {
             return Ok(Some(hit));
         }
+        let creations = {
+            let mut absent = self.absent.lock();
+            if absent.slugs.get(slug).is_some() {
+                return Ok(None);
+            }
+            absent.creations
+        };
         let found = self.control.db.read(|c| control::tenant_by_slug(c, slug))?;
-        if let Some(t) = &found {
-            self.slugs.write().insert(slug.to_owned(), t.clone());
+        match &found {
+            Some(t) => {
+                self.slugs.write().insert(slug.to_owned(), t.clone());
+            }
+            None => {
+                let mut absent = self.absent.lock();
+                if absent.creations == creations {
+                    absent.slugs.put(slug.to_owned(), ());
+                }
+            }
         }
         Ok(found)
+    }
+
+    /// Makes a just-committed workspace resolvable from memory, and forgets that its slug was
+    /// free.
+    fn created(&self, record: &TenantRecord) {
+        let slug = record.subdomain.as_str();
+        self.slugs.write().insert(slug.to_owned(), record.clone());
+        let mut absent = self.absent.lock();
+        absent.creations += 1;
+        absent.slugs.pop(slug);
     }
 
     /// Replaces the cached record of a workspace after a change to it (its display name).

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use wrk_core::slug::Slug;
-use wrk_tenants::StoreError;
 use wrk_tenants::audit::{self, AuditActor, AuditFilter, RequestMeta};
+use wrk_tenants::{Storage, StoreError};
 
 mod support;
 use support::{storage, tenant};
@@ -167,4 +167,85 @@ fn migrate_all_reports_each_tenant() {
     let reports = s.migrate_all().unwrap();
     assert_eq!(reports.len(), 2);
     assert!(reports.iter().all(|r| matches!(r.outcome, Ok(0))));
+}
+
+/// Inserts a workspace row behind the store's back (as another process would), to tell an answer
+/// from memory from one read in `control.db`.
+fn raw_tenant_row(s: &Storage, subdomain: &str) {
+    s.control()
+        .db()
+        .write(|tx| {
+            tx.execute(
+                "INSERT INTO tenants (id, subdomain, name, created_at)
+                 VALUES (?1, ?2, 'Raw', '2026-01-01T00:00:00Z')",
+                [
+                    wrk_core::ids::TenantId::new().to_string(),
+                    subdomain.to_owned(),
+                ],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn a_slug_missed_before_its_workspace_exists_resolves_as_soon_as_it_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = storage(&dir, 10);
+    assert!(s.tenant_by_slug("acme").unwrap().is_none());
+    assert!(
+        s.tenant_by_slug("acme").unwrap().is_none(),
+        "the miss, from memory"
+    );
+    let t = tenant(&s, "acme", "Acme");
+    assert_eq!(s.tenant_by_slug("acme").unwrap().unwrap().id, t.id);
+    assert_eq!(
+        s.cached_slug("acme").unwrap().id,
+        t.id,
+        "in memory from creation on"
+    );
+}
+
+#[test]
+fn a_renamed_workspace_resolves_to_its_new_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = storage(&dir, 10);
+    let t = tenant(&s, "acme", "Acme");
+    assert_eq!(s.tenant_by_slug("acme").unwrap().unwrap().name, "Acme");
+    s.rename_tenant(
+        t.id,
+        "Acme Ltd",
+        &AuditActor::system(),
+        &RequestMeta::default(),
+    )
+    .unwrap();
+    assert_eq!(s.tenant_by_slug("acme").unwrap().unwrap().name, "Acme Ltd");
+    assert_eq!(s.cached_slug("acme").unwrap().name, "Acme Ltd");
+}
+
+#[test]
+fn slug_lookups_are_answered_from_memory_and_remembered_misses_stay_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = storage(&dir, 10);
+    tenant(&s, "acme", "Acme");
+    assert!(s.tenant_by_slug("ghost").unwrap().is_none());
+    raw_tenant_row(&s, "ghost");
+    // No control.db query for either: the hit and the miss both come from memory.
+    s.control()
+        .db()
+        .write(|tx| {
+            tx.execute("UPDATE tenants SET name = 'Changed behind its back'", [])?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(s.tenant_by_slug("acme").unwrap().unwrap().name, "Acme");
+    assert!(s.tenant_by_slug("ghost").unwrap().is_none());
+    // Thousands of made-up hosts push the oldest miss out; it is read again, and found.
+    for i in 0..5000 {
+        assert!(s.tenant_by_slug(&format!("nobody{i}")).unwrap().is_none());
+    }
+    assert_eq!(
+        s.tenant_by_slug("ghost").unwrap().unwrap().name,
+        "Changed behind its back"
+    );
 }

@@ -53,7 +53,10 @@ pub enum IdentityError {
     NotFound(&'static str),
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// Hashing a password or signing a token failed.
+    /// Password hashing is at capacity (429) or failed.
+    #[error(transparent)]
+    Password(#[from] password::PasswordError),
+    /// Signing a token failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
     #[error("blocking task failed: {0}")]
@@ -249,7 +252,7 @@ fn refuse_locked(
     password: &str,
 ) -> Result<(), IdentityError> {
     if c.login_locked(lock_key)? {
-        password::waste_time(password);
+        password::waste_time(password)?;
         return Err(IdentityError::Unauthenticated);
     }
     Ok(())
@@ -257,14 +260,14 @@ fn refuse_locked(
 
 /// Whether `password` matches the stored hash; with no hash (unknown account, SSO-only user) it
 /// spends the hashing time anyway and says no.
-fn password_matches(password: &str, phc: Option<&str>) -> bool {
-    match phc {
-        Some(phc) => password::verify(password, phc),
+fn password_matches(password: &str, phc: Option<&str>) -> Result<bool, IdentityError> {
+    Ok(match phc {
+        Some(phc) => password::verify(password, phc)?,
         None => {
-            password::waste_time(password);
+            password::waste_time(password)?;
             false
         }
-    }
+    })
 }
 
 /// What a successful password login yields.
@@ -292,7 +295,7 @@ async fn check_password(
         let ok = password_matches(
             &password,
             user.as_ref().and_then(|u| u.password_hash.as_deref()),
-        );
+        )?;
         match user {
             Some(user) if ok => {
                 c.clear_login_failures(&email)?;
@@ -716,7 +719,7 @@ pub async fn ops_login(
         let c = state.storage.control();
         refuse_locked(c, &lock_key, &password)?;
         let user = c.ops_user_by_email(&email)?;
-        let ok = password_matches(&password, user.as_ref().map(|u| u.password_hash.as_str()));
+        let ok = password_matches(&password, user.as_ref().map(|u| u.password_hash.as_str()))?;
         match user {
             Some(u) if ok => {
                 c.clear_login_failures(&lock_key)?;

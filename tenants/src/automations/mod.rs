@@ -150,13 +150,10 @@ fn automation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Automation> {
 }
 
 pub(crate) fn load_automation(c: &Connection, id: AutomationId) -> StoreResult<Automation> {
-    c.query_row(
-        &format!("{AUTOMATION_SELECT} WHERE a.id = ?1"),
-        [id.to_string()],
-        automation_row,
-    )
-    .optional()?
-    .ok_or(StoreError::NotFound(Entity::Automation))
+    c.prepare_cached(&format!("{AUTOMATION_SELECT} WHERE a.id = ?1"))?
+        .query_row([id.to_string()], automation_row)
+        .optional()?
+        .ok_or(StoreError::NotFound(Entity::Automation))
 }
 
 /// Loads the automation for a write, refusing archived (read-only) ones with core's

@@ -115,14 +115,11 @@ impl TenantStore {
     /// The live (not revoked, not expired) key with this hash.
     pub fn live_api_key(&self, key_hash: &str) -> StoreResult<Option<ApiKey>> {
         self.db().read(|c| {
-            Ok(c.query_row(
-                &format!(
-                    "SELECT {COLS} FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL
+            Ok(c.prepare_cached(&format!(
+                "SELECT {COLS} FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL
                        AND (expires_at IS NULL OR expires_at > ?2)"
-                ),
-                params![key_hash, timestamp(Utc::now())],
-                from_row,
-            )
+            ))?
+            .query_row(params![key_hash, timestamp(Utc::now())], from_row)
             .optional()?)
         })
     }

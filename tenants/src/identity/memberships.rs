@@ -38,13 +38,12 @@ pub(crate) fn role_of(
     tenant: TenantId,
     user: UserId,
 ) -> StoreResult<Option<ClientRole>> {
-    c.query_row(
-        "SELECT role FROM memberships WHERE tenant_id = ?1 AND user_id = ?2",
-        params![tenant.to_string(), user.to_string()],
-        |r| role_col(r.get(0)?),
-    )
-    .optional()
-    .map_err(Into::into)
+    c.prepare_cached("SELECT role FROM memberships WHERE tenant_id = ?1 AND user_id = ?2")?
+        .query_row(params![tenant.to_string(), user.to_string()], |r| {
+            role_col(r.get(0)?)
+        })
+        .optional()
+        .map_err(Into::into)
 }
 
 /// Adds a membership and its audit row (control plane), inside the caller's transaction.

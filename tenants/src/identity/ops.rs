@@ -96,12 +96,11 @@ impl ControlStore {
 
     pub fn ops_user_by_id(&self, id: OpsUserId) -> StoreResult<Option<OpsUser>> {
         self.db.read(|c| {
-            Ok(c.query_row(
-                &format!("SELECT {COLS} FROM ops_users WHERE id = ?1"),
-                [id.to_string()],
-                from_row,
+            Ok(
+                c.prepare_cached(&format!("SELECT {COLS} FROM ops_users WHERE id = ?1"))?
+                    .query_row([id.to_string()], from_row)
+                    .optional()?,
             )
-            .optional()?)
         })
     }
 }

@@ -129,10 +129,12 @@ pub(crate) fn revoke_subject(tx: &Transaction<'_>, kind: &str, id: &str) -> Stor
 }
 
 fn live(c: &Connection, hash: &str, kind: SessionKind) -> StoreResult<Option<Session>> {
-    Ok(c.query_row(
+    Ok(c.prepare_cached(
         "SELECT family_id, subject_kind, subject_id, tenant_id, expires_at FROM refresh_tokens
          WHERE hash = ?1 AND kind = ?2 AND revoked_at IS NULL AND spent_at IS NULL
            AND expires_at > ?3",
+    )?
+    .query_row(
         params![hash, kind.as_str(), timestamp(Utc::now())],
         session_from_row,
     )

@@ -79,21 +79,19 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
 }
 
 pub(crate) fn user_by_id(c: &Connection, id: UserId) -> StoreResult<Option<User>> {
-    Ok(c.query_row(
-        &format!("SELECT {USER_COLS} FROM users WHERE id = ?1"),
-        [id.to_string()],
-        user_from_row,
+    Ok(
+        c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE id = ?1"))?
+            .query_row([id.to_string()], user_from_row)
+            .optional()?,
     )
-    .optional()?)
 }
 
 pub(crate) fn user_by_email(c: &Connection, email: &str) -> StoreResult<Option<User>> {
-    Ok(c.query_row(
-        &format!("SELECT {USER_COLS} FROM users WHERE email = ?1"),
-        [email],
-        user_from_row,
+    Ok(
+        c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE email = ?1"))?
+            .query_row([email], user_from_row)
+            .optional()?,
     )
-    .optional()?)
 }
 
 /// What a new local account is made of. The email is compared case-insensitively.
