@@ -13,6 +13,7 @@ mod foundation;
 mod identity;
 mod identity_ui;
 mod ingestion;
+mod isolation;
 mod jobs;
 mod limits;
 mod oidc;
