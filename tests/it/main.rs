@@ -7,6 +7,7 @@ mod audit_quote_ui;
 mod automations;
 mod automations_ui;
 mod browser;
+mod crash;
 mod documents;
 mod email;
 mod foundation;
