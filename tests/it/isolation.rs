@@ -1,8 +1,8 @@
 //! The isolation sweep (issue 13, deliverable 4): every operation of the workspace host's OpenAPI
-//! document, not a hand-written list, is called with workspace B's token on A's host and with A's
-//! token and B's ids on A's host; every ops operation that addresses a workspace through `{tid}`
-//! is called with A's `{tid}` and B's ids. No answer may carry B's data (searched in the raw
-//! body), and B's objects read the same afterwards.
+//! document, not a hand-written list, is called with workspace B's token and API key on A's host
+//! and with A's token and B's ids on A's host; every ops operation that addresses a workspace
+//! through `{tid}` is called with A's `{tid}` and B's ids. No answer may carry B's data (searched
+//! in the raw body), and B's objects read the same afterwards.
 //!
 //! No route is missed: a path parameter, a required query parameter or a body content type the
 //! sweep cannot fill fails the test and names the operation, so a new route needs a case here.
@@ -39,6 +39,8 @@ struct Workspace {
     api_key: String,
     api_key_name: String,
     api_key_prefix: String,
+    /// The API key itself (an admin key): B's second credential.
+    key: String,
     invitation: String,
     invitee: String,
     quote: String,
@@ -111,6 +113,7 @@ fn workspace(app: &TestApp, word: &str) -> Workspace {
         api_key: key["id"].as_str().expect("key id").to_owned(),
         api_key_name,
         api_key_prefix: key["prefix"].as_str().expect("prefix").to_owned(),
+        key: key["key"].as_str().expect("key").to_owned(),
         invitation: invitation["id"].as_str().expect("invitation id").to_owned(),
         invitee,
         quote: first_id(app, &owner, "/api/quotes"),
@@ -464,8 +467,15 @@ fn no_route_of_a_workspace_or_ops_host_hands_one_workspace_the_data_of_another()
     for op in operations(&ws_doc) {
         counts.0 += 1;
         seen.extend(op.path_keys());
-        // An operation without credentials ignores the token: only B's ids are worth sending.
-        let id_sets: &[&Workspace] = if op.secured() { &[&a, &b] } else { &[&b] };
+        // An operation without credentials ignores them: only B's ids are worth sending.
+        let (id_sets, credentials): (&[&Workspace], &[(&str, &str)]) = if op.secured() {
+            (
+                &[&a, &b],
+                &[("B's token", &b.owner.token), ("B's API key", &b.key)],
+            )
+        } else {
+            (&[&b], &[("B's token", &b.owner.token)])
+        };
         for &ids in id_sets {
             let probes = match probes(&ws_doc, &op, ids, None) {
                 Ok(p) => p,
@@ -474,10 +484,13 @@ fn no_route_of_a_workspace_or_ops_host_hands_one_workspace_the_data_of_another()
                     break;
                 }
             };
-            for probe in probes {
+            for (probe, &(who, credential)) in probes
+                .iter()
+                .flat_map(|p| credentials.iter().map(move |c| (p, c)))
+            {
                 counts.1 += 1;
-                let (status, text) = probe.send(&app, host_a, &b.owner.token);
-                let what = format!("B's token on A's host: {} {}", probe.method, probe.path);
+                let (status, text) = probe.send(&app, host_a, credential);
+                let what = format!("{who} on A's host: {} {}", probe.method, probe.path);
                 if op.secured() && !matches!(status.as_u16(), 401 | 403 | 404) {
                     failures.push(format!("{what}: {status} {text}"));
                 }
