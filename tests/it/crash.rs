@@ -82,10 +82,13 @@ fn send(
     method: Method,
     slug: &str,
     path: &str,
-    token: &str,
+    token: Option<&str>,
     body: Option<Value>,
 ) -> Option<Value> {
-    let mut req = app.request(method.clone(), slug, path).bearer_auth(token);
+    let mut req = app.request(method.clone(), slug, path);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
     if let Some(b) = body {
         req = req.json(&b);
     }
@@ -102,7 +105,7 @@ fn send(
 /// Writes in one workspace until the server goes away: create an automation, save its
 /// blueprint twice, price it, move its task; each acknowledged step is reported.
 fn write_storm(app: &TestApp, owner: &Owner, round: usize, acks: &mpsc::Sender<Ack>) {
-    let (slug, token) = (owner.slug.as_str(), owner.token.as_str());
+    let (slug, token) = (owner.slug.as_str(), Some(owner.token.as_str()));
     for i in 0.. {
         let name = format!("{slug} r{round} #{i}");
         let Some(a) = send(
@@ -116,14 +119,15 @@ fn write_storm(app: &TestApp, owner: &Owner, round: usize, acks: &mpsc::Sender<A
             return;
         };
         let id = a["id"].as_str().expect("id").to_owned();
-        let ack = |a: Ack| acks.send(a).is_ok();
-        if !ack(Ack::Automation {
+        let ack = |a: Ack| {
+            acks.send(a)
+                .expect("the test collects acks until the storm ends")
+        };
+        ack(Ack::Automation {
             slug: slug.into(),
             id: id.clone(),
             name,
-        }) {
-            return;
-        }
+        });
         let path = wrk_tests::version_path(&id);
         let Some(v) = send(app, Method::GET, slug, &path, token, None) else {
             return;
@@ -143,14 +147,12 @@ fn write_storm(app: &TestApp, owner: &Owner, round: usize, acks: &mpsc::Sender<A
             };
             revision = v["revision"].clone();
             let revision = revision.as_i64().expect("revision");
-            if !ack(Ack::Blueprint {
+            ack(Ack::Blueprint {
                 slug: slug.into(),
                 id: id.clone(),
                 revision,
                 runs,
-            }) {
-                return;
-            }
+            });
         }
         let to = json!({"to": "needs_pricing"});
         let Some(v) = send(
@@ -164,35 +166,25 @@ fn write_storm(app: &TestApp, owner: &Owner, round: usize, acks: &mpsc::Sender<A
             return;
         };
         assert_eq!(v["status"], "awaiting_client_approval", "{v}");
-        if !ack(Ack::Priced {
+        ack(Ack::Priced {
             slug: slug.into(),
             id: id.clone(),
-        }) {
-            return;
-        }
+        });
         let q = format!("/api/tasks?automation_id={id}");
         let Some(tasks) = send(app, Method::GET, slug, &q, token, None) else {
             return;
         };
         let task = tasks["items"][0]["id"].as_str().expect("a task").to_owned();
         let body = json!({"status": "in_progress"});
-        if send(
-            app,
-            Method::PATCH,
-            slug,
-            &format!("/api/tasks/{task}"),
-            token,
-            Some(body),
-        )
-        .is_none()
-            || !ack(Ack::Task {
-                slug: slug.into(),
-                id: task,
-                status: "in_progress".into(),
-            })
-        {
+        let path = format!("/api/tasks/{task}");
+        if send(app, Method::PATCH, slug, &path, token, Some(body)).is_none() {
             return;
         }
+        ack(Ack::Task {
+            slug: slug.into(),
+            id: task,
+            status: "in_progress".into(),
+        });
     }
 }
 
@@ -201,19 +193,11 @@ fn signup_storm(app: &TestApp, round: usize, acks: &mpsc::Sender<Ack>) {
     for i in 0.. {
         let email = format!("user{round}.{i}@crash.example");
         let body = json!({"email": email, "password": wrk_tests::PASSWORD, "name": "Ada"});
-        let res = app
-            .request(Method::POST, "", "/api/auth/signup")
-            .json(&body)
-            .send();
-        let Ok(res) = res else { return };
-        let status = res.status();
-        if res.text().is_err() {
+        if send(app, Method::POST, "", "/api/auth/signup", None, Some(body)).is_none() {
             return;
         }
-        assert_eq!(status, StatusCode::CREATED, "signup {email}");
-        if acks.send(Ack::Signup { email }).is_err() {
-            return;
-        }
+        acks.send(Ack::Signup { email })
+            .expect("the test collects acks until the storm ends");
     }
 }
 
@@ -234,6 +218,14 @@ fn integrity_of_every_database(dir: &Path) -> usize {
         }
     }
     checked
+}
+
+/// A whole list (one page of at most 200).
+fn all_items(app: &TestApp, slug: &str, path: &str, token: &str) -> Vec<Value> {
+    let (s, list) = app.get_as(slug, &format!("{path}?limit=200"), token);
+    assert_eq!(s, StatusCode::OK, "{path}: {list}");
+    assert!(list["next_cursor"].is_null(), "{path} has more than a page");
+    list["items"].as_array().expect("items").clone()
 }
 
 /// Every acknowledged write, read back through the API.
@@ -265,22 +257,15 @@ fn assert_acknowledged_writes_present(
                     v["status"], "awaiting_client_approval",
                     "pricing of {id}: {v}"
                 );
-                let (_, q) = app.get_as(slug, "/api/quotes?limit=200", &token(slug));
-                let quoted = q["items"]
-                    .as_array()
-                    .expect("items")
+                let quoted = all_items(app, slug, "/api/quotes", &token(slug))
                     .iter()
                     .any(|q| q["automation_id"] == id.as_str());
                 assert!(quoted, "the quote of {id} lost");
             }
             Ack::Task { slug, id, status } => {
-                let (_, t) = app.get_as(slug, "/api/tasks?limit=200", &token(slug));
-                let task = t["items"]
-                    .as_array()
-                    .expect("items")
-                    .iter()
-                    .find(|t| t["id"] == id.as_str())
-                    .cloned();
+                let task = all_items(app, slug, "/api/tasks", &token(slug))
+                    .into_iter()
+                    .find(|t| t["id"] == id.as_str());
                 assert_eq!(
                     task.map(|t| t["status"].clone()),
                     Some(json!(status)),

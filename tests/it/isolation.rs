@@ -495,7 +495,7 @@ fn no_route_of_a_workspace_or_ops_host_hands_one_workspace_the_data_of_another()
                     failures.push(format!("{what}: {status} {text}"));
                 }
                 for of in [&a, &b] {
-                    let found = leaked(of, &probe, &text);
+                    let found = leaked(of, probe, &text);
                     if !found.is_empty() {
                         failures.push(format!("{what}: {status} carries {found:?}: {text}"));
                     }
