@@ -299,14 +299,7 @@ impl TestApp {
         file_name: &str,
         bytes: &[u8],
     ) -> (StatusCode, Value) {
-        let boundary = "wrk-test-boundary-7d1f0c";
-        let mut body = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
-             Content-Type: application/octet-stream\r\n\r\n"
-        )
-        .into_bytes();
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let (content_type, body) = multipart_file(file_name, bytes);
         let res = self
             .request(
                 Method::POST,
@@ -314,10 +307,7 @@ impl TestApp {
                 &format!("{}/documents", version_path(automation)),
             )
             .bearer_auth(token)
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
+            .header("content-type", content_type)
             .body(body)
             .send()
             .expect("upload");
@@ -390,6 +380,20 @@ impl TestApp {
         assert_eq!(s, StatusCode::OK, "{b}");
         b["items"].as_array().expect("items").clone()
     }
+}
+
+/// A `multipart/form-data` body of one field `file` holding `bytes` as `file_name`: its
+/// content type and bytes.
+pub fn multipart_file(file_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "wrk-test-boundary-7d1f0c";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 /// The `access_token` of a token answer.

@@ -24,7 +24,7 @@ pub use reqwest::blocking::{Client, RequestBuilder, Response};
 pub use reqwest::{Method, StatusCode};
 pub use serde_json::{Value, json};
 
-pub use api::{Owner, PASSWORD, access_token, blueprint, version_path};
+pub use api::{Owner, PASSWORD, access_token, blueprint, multipart_file, version_path};
 
 /// The `wrk` binary under test: `$WRK_BIN`, or `wrk` next to the test executable's target dir.
 pub fn wrk_bin() -> PathBuf {
