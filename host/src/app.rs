@@ -129,6 +129,9 @@ pub fn build(state: AppState) -> Router {
                 crate::metrics::track,
             ))
             .layer(axum::middleware::from_fn(middleware::security_headers))
+            .layer(axum::middleware::from_fn(
+                middleware::close_after_error_with_body,
+            ))
             .layer(CompressionLayer::new()),
     )
 }

@@ -1,4 +1,5 @@
-//! Cross-cutting HTTP layers: request ids, security headers, body limits, route labels.
+//! Cross-cutting HTTP layers: request ids, security headers, body limits, route labels, and
+//! closing the connection after an error to a request with a body.
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
@@ -25,6 +26,29 @@ impl MakeRequestId for MakeRequestUuidV7 {
             .ok()
             .map(RequestId::new)
     }
+}
+
+/// An error answered to an HTTP/1 request that carried a body says `Connection: close`.
+///
+/// A refusal (401, 403, 413, …) is often decided before the body is read, and hyper then closes
+/// the connection rather than drain an upload nobody wants. Without the header a client may put
+/// that connection back in its pool and send its next request into the closing socket (an
+/// "incomplete message" error on a request that was never answered). Saying so makes the close
+/// part of the response (RFC 9112 §9.6), so the client opens a new connection instead. It costs
+/// one reconnect after an error, never on success; HTTP/2 has no such header and needs none.
+pub async fn close_after_error_with_body(req: Request, next: Next) -> Response {
+    let has_body = req.version() <= http::Version::HTTP_11
+        && (req.headers().contains_key(header::TRANSFER_ENCODING)
+            || req
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .is_some_and(|v| v.as_bytes() != b"0"));
+    let mut res = next.run(req).await;
+    if has_body && (res.status().is_client_error() || res.status().is_server_error()) {
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    res
 }
 
 /// A client may send its own `X-Request-Id` (it is echoed back and logged), but only a short

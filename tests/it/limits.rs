@@ -356,3 +356,33 @@ fn a_blueprint_too_deep_or_too_large_is_refused_and_a_reasonable_one_is_validate
     let (s, moved) = app.transition("acme", &token, &id, "needs_pricing");
     assert_eq!(s, 200, "the validated blueprint moves on: {moved}");
 }
+
+#[test]
+fn an_error_to_a_request_with_a_body_closes_the_connection_and_a_success_keeps_it_open() {
+    let app = TestApp::spawn_open();
+    // Refused before the body matters: the answer says the connection ends with it, so a client
+    // never sends its next request into a socket the server is closing.
+    let refused = app
+        .request(Method::POST, "", "/api/auth/login")
+        .json(&json!({"email": "nobody@example.com", "password": "x".repeat(200_000)}))
+        .send()
+        .unwrap();
+    assert!(refused.status().is_client_error(), "{}", refused.status());
+    assert_eq!(refused.headers()["connection"], "close");
+
+    let created = app
+        .request(Method::POST, "", "/api/auth/signup")
+        .json(&json!({"email": "ada@example.com", "password": wrk_tests::PASSWORD, "name": "Ada"}))
+        .send()
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    assert!(created.headers().get("connection").is_none());
+
+    // A bodiless error keeps the connection too.
+    let missing = app
+        .request(Method::GET, "", "/api/no-such-route")
+        .send()
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    assert!(missing.headers().get("connection").is_none());
+}
