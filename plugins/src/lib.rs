@@ -45,7 +45,8 @@ pub use error::{PluginError, RegistryError};
 pub use install::{InstallReport, validate};
 pub use limits::{HostConfig, INGESTION_CHUNK_BYTES, Limits};
 pub use registry::{
-    Activation, ActivationAction, Answer, InstalledPlugin, PluginInfo, PluginRef, Registry,
+    Activation, ActivationAction, Answer, InstalledPlugin, PendingInstall, PluginInfo, PluginRef,
+    Registry,
 };
 pub use schemas::{sample_inputs, schemas};
 pub use shadow::{ShadowCase, ShadowReport, shadow_run};

@@ -35,6 +35,16 @@ pub struct InstalledPlugin {
 }
 
 impl InstalledPlugin {
+    fn new(compiled: CompiledPlugin, installed_at: DateTime<Utc>) -> Self {
+        Self {
+            sha256: compiled.sha256.clone(),
+            manifest: compiled.manifest.clone(),
+            size_bytes: compiled.size_bytes,
+            installed_at,
+            compiled,
+        }
+    }
+
     pub fn kind(&self) -> PluginKind {
         self.manifest.kind
     }
@@ -95,6 +105,16 @@ pub struct Activation {
     pub tenant: Option<String>,
     pub actor: String,
     pub at: DateTime<Utc>,
+}
+
+/// A validated plugin not yet added to the registry ([`Registry::prepare_install`]).
+#[derive(Debug)]
+pub struct PendingInstall(Arc<InstalledPlugin>);
+
+impl PendingInstall {
+    pub fn plugin(&self) -> &InstalledPlugin {
+        &self.0
+    }
 }
 
 /// A checked answer plus the plugin that gave it.
@@ -158,6 +178,18 @@ impl Registry {
         bytes: &[u8],
         at: DateTime<Utc>,
     ) -> Result<(Arc<InstalledPlugin>, InstallReport), Box<InstallReport>> {
+        let (pending, report) = self.prepare_install(bytes, at)?;
+        Ok((self.commit_install(pending), report))
+    }
+
+    /// Validates `bytes` like [`Self::install`] without adding them: the host stores the binary
+    /// and its row first, then calls [`Self::commit_install`], so the running registry is never
+    /// ahead of what a restart would rebuild.
+    pub fn prepare_install(
+        &self,
+        bytes: &[u8],
+        at: DateTime<Utc>,
+    ) -> Result<(PendingInstall, InstallReport), Box<InstallReport>> {
         let (mut report, compiled) = validate(&self.host, bytes);
         let Some(compiled) = compiled else {
             return Err(Box::new(report));
@@ -174,7 +206,20 @@ impl Registry {
             ));
             return Err(Box::new(report));
         }
-        Ok((self.insert(compiled, at), report))
+        let plugin = self
+            .get(&compiled.sha256)
+            .unwrap_or_else(|| Arc::new(InstalledPlugin::new(compiled, at)));
+        Ok((PendingInstall(plugin), report))
+    }
+
+    /// Adds a prepared plugin (or returns the one already installed with the same bytes).
+    pub fn commit_install(&self, pending: PendingInstall) -> Arc<InstalledPlugin> {
+        let plugin = pending.0;
+        let mut plugins = self.plugins.write().unwrap_or_else(|p| p.into_inner());
+        plugins
+            .entry(plugin.sha256.clone())
+            .or_insert(plugin)
+            .clone()
     }
 
     /// Re-adds a binary installed earlier (start-up): compiles (from the module cache) and
@@ -192,15 +237,7 @@ impl Registry {
         let mut plugins = self.plugins.write().unwrap_or_else(|p| p.into_inner());
         plugins
             .entry(compiled.sha256.clone())
-            .or_insert_with(|| {
-                Arc::new(InstalledPlugin {
-                    sha256: compiled.sha256.clone(),
-                    manifest: compiled.manifest.clone(),
-                    size_bytes: compiled.size_bytes,
-                    installed_at: at,
-                    compiled,
-                })
-            })
+            .or_insert_with(|| Arc::new(InstalledPlugin::new(compiled, at)))
             .clone()
     }
 
@@ -298,27 +335,7 @@ impl Registry {
         actor: &str,
         at: DateTime<Utc>,
     ) -> Result<Activation, RegistryError> {
-        let plugin = self.require(sha256)?;
-        let kind = plugin.kind();
-        let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
-        let previous = self.active(kind).map(|p| p.sha256.clone());
-        if let Some(prev) = &previous
-            && prev != sha256
-        {
-            history.previous.entry(kind).or_default().push(prev.clone());
-        }
-        self.active[kind_index(kind)].store(Some(plugin));
-        let record = Activation {
-            kind,
-            action: ActivationAction::Activate,
-            sha256: Some(sha256.to_string()),
-            previous,
-            tenant: None,
-            actor: actor.to_string(),
-            at,
-        };
-        history.log.push(record.clone());
-        Ok(record)
+        self.apply(self.plan_activate(sha256, actor, at)?)
     }
 
     /// Re-activates the plugin that was active before the current one.
@@ -328,26 +345,7 @@ impl Registry {
         actor: &str,
         at: DateTime<Utc>,
     ) -> Result<Activation, RegistryError> {
-        let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
-        let stack = history.previous.entry(kind).or_default();
-        let Some(target) = stack.last().cloned() else {
-            return Err(RegistryError::NothingToRollBack(kind));
-        };
-        let plugin = self.require(&target)?;
-        stack.pop();
-        let previous = self.active(kind).map(|p| p.sha256.clone());
-        self.active[kind_index(kind)].store(Some(plugin));
-        let record = Activation {
-            kind,
-            action: ActivationAction::Rollback,
-            sha256: Some(target),
-            previous,
-            tenant: None,
-            actor: actor.to_string(),
-            at,
-        };
-        history.log.push(record.clone());
-        Ok(record)
+        self.apply(self.plan_rollback(kind, actor, at)?)
     }
 
     /// Pins a tenant to an installed plugin of that plugin's kind (flow 19).
@@ -358,25 +356,7 @@ impl Registry {
         actor: &str,
         at: DateTime<Utc>,
     ) -> Result<Activation, RegistryError> {
-        let plugin = self.require(sha256)?;
-        let kind = plugin.kind();
-        let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
-        let previous = {
-            let mut pins = self.pins.write().unwrap_or_else(|p| p.into_inner());
-            pins.insert((tenant.to_string(), kind), plugin)
-                .map(|p| p.sha256.clone())
-        };
-        let record = Activation {
-            kind,
-            action: ActivationAction::Pin,
-            sha256: Some(sha256.to_string()),
-            previous,
-            tenant: Some(tenant.to_string()),
-            actor: actor.to_string(),
-            at,
-        };
-        history.log.push(record.clone());
-        Ok(record)
+        self.apply(self.plan_pin(tenant, sha256, actor, at)?)
     }
 
     pub fn unpin(
@@ -386,23 +366,111 @@ impl Registry {
         actor: &str,
         at: DateTime<Utc>,
     ) -> Activation {
-        let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
-        let previous = {
-            let mut pins = self.pins.write().unwrap_or_else(|p| p.into_inner());
-            pins.remove(&(tenant.to_string(), kind))
-                .map(|p| p.sha256.clone())
-        };
-        let record = Activation {
+        let record = self.plan_unpin(tenant, kind, actor, at);
+        self.apply(record.clone()).unwrap_or(record)
+    }
+
+    // Store first, then swap: each change is planned (its record computed from the running state,
+    // nothing changed), the host stores the record, and only then [`Self::apply`]s it, so a
+    // crash or a storage error never leaves the running registry ahead of what a restart
+    // replays. The host serialises plan, store and apply under one change lock.
+
+    /// The record [`Self::activate`] would make, changing nothing.
+    pub fn plan_activate(
+        &self,
+        sha256: &str,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Activation, RegistryError> {
+        let kind = self.require(sha256)?.kind();
+        Ok(Activation {
             kind,
-            action: ActivationAction::Unpin,
-            sha256: None,
-            previous,
+            action: ActivationAction::Activate,
+            sha256: Some(sha256.to_string()),
+            previous: self.active(kind).map(|p| p.sha256.clone()),
+            tenant: None,
+            actor: actor.to_string(),
+            at,
+        })
+    }
+
+    /// The record [`Self::rollback`] would make, changing nothing.
+    pub fn plan_rollback(
+        &self,
+        kind: PluginKind,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Activation, RegistryError> {
+        let target = self
+            .rollback_target(kind)
+            .ok_or(RegistryError::NothingToRollBack(kind))?;
+        self.require(&target)?;
+        Ok(Activation {
+            kind,
+            action: ActivationAction::Rollback,
+            sha256: Some(target),
+            previous: self.active(kind).map(|p| p.sha256.clone()),
+            tenant: None,
+            actor: actor.to_string(),
+            at,
+        })
+    }
+
+    /// The record [`Self::pin`] would make, changing nothing.
+    pub fn plan_pin(
+        &self,
+        tenant: &str,
+        sha256: &str,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Activation, RegistryError> {
+        let kind = self.require(sha256)?.kind();
+        Ok(Activation {
+            kind,
+            action: ActivationAction::Pin,
+            sha256: Some(sha256.to_string()),
+            previous: self.pinned(tenant, kind),
             tenant: Some(tenant.to_string()),
             actor: actor.to_string(),
             at,
-        };
-        history.log.push(record.clone());
-        record
+        })
+    }
+
+    /// The record [`Self::unpin`] would make, changing nothing.
+    pub fn plan_unpin(
+        &self,
+        tenant: &str,
+        kind: PluginKind,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Activation {
+        Activation {
+            kind,
+            action: ActivationAction::Unpin,
+            sha256: None,
+            previous: self.pinned(tenant, kind),
+            tenant: Some(tenant.to_string()),
+            actor: actor.to_string(),
+            at,
+        }
+    }
+
+    fn pinned(&self, tenant: &str, kind: PluginKind) -> Option<String> {
+        self.pins
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(tenant.to_string(), kind))
+            .map(|p| p.sha256.clone())
+    }
+
+    /// Carries out a planned record (the same replay as [`Self::restore`]) and returns it.
+    pub fn apply(&self, record: Activation) -> Result<Activation, RegistryError> {
+        match self.restore(vec![record.clone()]).pop() {
+            None => Ok(record),
+            Some(skipped) => Err(RegistryError::UnknownPlugin(
+                skipped.sha256.unwrap_or_default(),
+            )),
+        }
     }
 
     /// Rebuilds active plugins, rollback stacks, pins and the history by replaying stored

@@ -1,6 +1,8 @@
 //! Changes ops (and the drop folder) make: install an upload, activate, roll back, pin and
-//! unpin. Each is serialised by the service's change lock, applied to the registry, and stored
-//! with its audit row in one transaction, so the stored history replays to the running state.
+//! unpin. Each is serialised by the service's change lock and is **stored first** (binary, row,
+//! activation record and audit row), then applied to the registry, so the running state is never
+//! ahead of the stored history a restart replays. The drop folder, the built-ins at first start
+//! and `wrk plugin install` still apply first and store right after (see `bootstrap`).
 
 use chrono::{DateTime, Utc};
 use wrk_core::ids::TenantId;
@@ -23,22 +25,25 @@ impl Plugins {
         let changes = self.changes.clone();
         crate::blocking::run(move || {
             let _guard = changes.lock();
-            let (plugin, report) = registry
-                .install(&bytes, Utc::now())
+            let (pending, report) = registry
+                .prepare_install(&bytes, Utc::now())
                 .map_err(PluginsError::Invalid)?;
+            let plugin = pending.plugin();
             store_binary(&dir, &plugin.sha256, &bytes)?;
             let row = storage.control().install_plugin(
-                &new_plugin(&plugin, &actor.name),
+                &new_plugin(plugin, &actor.name),
                 &[],
                 &actor.audit,
                 &actor.request,
             )?;
+            registry.commit_install(pending);
             Ok((row, Box::new(report)))
         })
         .await
     }
 
-    /// Applies a registry change and stores its record with the audit row.
+    /// Plans a registry change, stores its record with the audit row, and only then applies it:
+    /// a storage error leaves the running plugins as they were (store first, then swap).
     async fn change(
         &self,
         actor: ChangeActor,
@@ -51,25 +56,25 @@ impl Plugins {
         let changes = self.changes.clone();
         crate::blocking::run(move || {
             let _guard = changes.lock();
-            let a = f(&registry, &actor.name, Utc::now())?;
-            if let Err(e) = storage.control().record_plugin_activations(
-                &[to_record(&a)],
+            let planned = f(&registry, &actor.name, Utc::now())?;
+            storage.control().record_plugin_activations(
+                &[to_record(&planned)],
                 &actor.audit,
                 &actor.request,
-            ) {
-                // The registry already runs the change; it is lost at the next restart.
-                tracing::error!(error = %e, kind = %a.kind, "plugin activation not persisted");
-                return Err(e.into());
-            }
-            Ok(a)
+            )?;
+            // Stored: a restart replays it. Applying cannot fail under the change lock (the plugin
+            // set only grows), but if it did, the stored record would still win at the restart.
+            Ok(registry.apply(planned)?)
         })
         .await
     }
 
     pub async fn activate(&self, id: &str, actor: ChangeActor) -> Result<Activation, PluginsError> {
         let row = self.by_id(id).await?;
-        self.change(actor, move |r, who, at| r.activate(&row.sha256, who, at))
-            .await
+        self.change(actor, move |r, who, at| {
+            r.plan_activate(&row.sha256, who, at)
+        })
+        .await
     }
 
     pub async fn rollback(
@@ -77,7 +82,7 @@ impl Plugins {
         kind: PluginKind,
         actor: ChangeActor,
     ) -> Result<Activation, PluginsError> {
-        self.change(actor, move |r, who, at| r.rollback(kind, who, at))
+        self.change(actor, move |r, who, at| r.plan_rollback(kind, who, at))
             .await
     }
 
@@ -100,14 +105,85 @@ impl Plugins {
                     });
                 }
                 self.change(actor, move |r, who, at| {
-                    r.pin(&tenant, &row.sha256, who, at)
+                    r.plan_pin(&tenant, &row.sha256, who, at)
                 })
                 .await
             }
             None => {
-                self.change(actor, move |r, who, at| Ok(r.unpin(&tenant, kind, who, at)))
-                    .await
+                self.change(actor, move |r, who, at| {
+                    Ok(r.plan_unpin(&tenant, kind, who, at))
+                })
+                .await
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use wrk_plugins::PluginKind;
+    use wrk_tenants::{Storage, StorageConfig};
+
+    use super::super::{ChangeActor, Plugins};
+    use crate::config::{Config, Settings};
+    use crate::metrics::Metrics;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_change_that_cannot_be_stored_is_not_applied() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::load(&Settings::default(), None, &[]).unwrap();
+        config.data_dir = dir.path().to_path_buf();
+        let storage = Arc::new(Storage::open(StorageConfig::new(dir.path())).unwrap());
+        let plugins = {
+            let storage = storage.clone();
+            tokio::task::spawn_blocking(move || {
+                Plugins::start(&config, storage, Arc::new(Metrics::new()))
+            })
+            .await
+            .unwrap()
+            .unwrap()
+        };
+        let pricing = plugins.registry().active(PluginKind::Pricing).unwrap();
+        let (_, row) = plugins
+            .list()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|(info, _)| info.sha256 == pricing.sha256)
+            .expect("the active pricing plugin is listed");
+        let tenant = wrk_core::ids::TenantId::new();
+
+        // The store refuses every new activation record, as a full disk would.
+        storage
+            .control()
+            .db()
+            .write(|tx| {
+                tx.execute_batch(
+                    "CREATE TRIGGER refuse BEFORE INSERT ON plugin_activations
+                     BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        let pinned = plugins
+            .pin(
+                tenant,
+                PluginKind::Pricing,
+                Some(&row.id),
+                ChangeActor::system("test"),
+            )
+            .await;
+        assert!(pinned.is_err(), "{pinned:?}");
+        // Nothing of the refused change runs: no pin in the running history.
+        assert!(
+            plugins
+                .registry()
+                .history()
+                .iter()
+                .all(|a| a.tenant.is_none()),
+            "a pin that was never stored is in the running history"
+        );
     }
 }
