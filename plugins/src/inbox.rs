@@ -10,7 +10,7 @@
 //! `notify` events make pick-up prompt; a periodic rescan catches anything an event missed.
 
 use crate::install::InstallReport;
-use crate::registry::{Activation, InstalledPlugin, Registry};
+use crate::registry::{Activation, InstalledPlugin, PendingInstall, Registry};
 use chrono::Utc;
 use notify::{RecursiveMode, Watcher};
 use std::collections::HashMap;
@@ -38,6 +38,28 @@ impl InboxConfig {
             actor: "inbox".into(),
         }
     }
+}
+
+/// How a validated drop becomes the running plugin. The host's store-first version stores the
+/// binary, its row and the activation record before it commits and applies them; [`apply_now`]
+/// is the version with nothing to store (tests, tools). `Err` is a reason the file is rejected
+/// with, and nothing of it runs.
+pub type Commit = dyn Fn(&Registry, PendingInstall, &[u8], &str) -> Result<(Arc<InstalledPlugin>, Activation), String>
+    + Send
+    + Sync;
+
+/// Commits and activates at once: for a registry nothing is stored for.
+pub fn apply_now(
+    registry: &Registry,
+    pending: PendingInstall,
+    _bytes: &[u8],
+    actor: &str,
+) -> Result<(Arc<InstalledPlugin>, Activation), String> {
+    let plugin = registry.commit_install(pending);
+    let activation = registry
+        .activate(&plugin.sha256, actor, Utc::now())
+        .map_err(|e| e.to_string())?;
+    Ok((plugin, activation))
 }
 
 #[derive(Debug)]
@@ -82,6 +104,7 @@ pub fn is_candidate(path: &Path) -> bool {
 pub fn process_file(
     registry: &Registry,
     config: &InboxConfig,
+    commit: &Commit,
     path: &Path,
 ) -> std::io::Result<InboxEvent> {
     let bytes = std::fs::read(path)?;
@@ -89,13 +112,11 @@ pub fn process_file(
         .file_name()
         .map(|n| n.to_os_string())
         .unwrap_or_default();
-    let (reasons, installed) = match registry.install(&bytes, Utc::now()) {
-        Ok((plugin, report)) => {
-            match registry.activate(&plugin.sha256, &config.actor, Utc::now()) {
-                Ok(activation) => (Vec::new(), Some((plugin, activation, report))),
-                Err(e) => (vec![e.to_string()], None),
-            }
-        }
+    let (reasons, installed) = match registry.prepare_install(&bytes, Utc::now()) {
+        Ok((pending, report)) => match commit(registry, pending, &bytes, &config.actor) {
+            Ok((plugin, activation)) => (Vec::new(), Some((plugin, activation, report))),
+            Err(e) => (vec![e], None),
+        },
         Err(report) => (report.reasons.clone(), None),
     };
     let sub = if installed.is_some() {
@@ -167,10 +188,12 @@ struct Pending {
 
 impl InboxWatcher {
     /// Creates the inbox if needed, takes files already there, then watches for new ones.
-    /// `on_event` runs on the watcher's worker thread.
+    /// `commit` makes a valid drop the running plugin ([`Commit`]); `on_event` then reports it.
+    /// Both run on the watcher's worker thread.
     pub fn start(
         registry: Arc<Registry>,
         config: InboxConfig,
+        commit: Box<Commit>,
         on_event: impl Fn(InboxEvent) + Send + 'static,
     ) -> Result<Self, notify::Error> {
         std::fs::create_dir_all(&config.dir).map_err(notify::Error::io)?;
@@ -188,7 +211,7 @@ impl InboxWatcher {
         let stop_worker = stop.clone();
         let worker = std::thread::Builder::new()
             .name("wrk-plugin-inbox".into())
-            .spawn(move || worker_loop(&registry, &config, &rx, &stop_worker, &on_event))
+            .spawn(move || worker_loop(&registry, &config, &*commit, &rx, &stop_worker, &on_event))
             .map_err(notify::Error::io)?;
         Ok(Self {
             _watcher: watcher,
@@ -201,6 +224,7 @@ impl InboxWatcher {
 fn worker_loop(
     registry: &Registry,
     config: &InboxConfig,
+    commit: &Commit,
     rx: &mpsc::Receiver<PathBuf>,
     stop: &AtomicBool,
     on_event: &dyn Fn(InboxEvent),
@@ -257,7 +281,7 @@ fn worker_loop(
             }
         });
         for path in ready {
-            match process_file(registry, config, &path) {
+            match process_file(registry, config, commit, &path) {
                 Ok(event) => on_event(event),
                 Err(e) => {
                     tracing::warn!(file = %path.display(), error = %e, "could not process an inbox file")

@@ -394,6 +394,26 @@ impl Registry {
         })
     }
 
+    /// The record activating a prepared plugin would make once it is committed, changing
+    /// nothing (the drop folder installs and activates in one stored change).
+    pub fn plan_activate_new(
+        &self,
+        pending: &PendingInstall,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Activation {
+        let kind = pending.0.kind();
+        Activation {
+            kind,
+            action: ActivationAction::Activate,
+            sha256: Some(pending.0.sha256.clone()),
+            previous: self.active(kind).map(|p| p.sha256.clone()),
+            tenant: None,
+            actor: actor.to_string(),
+            at,
+        }
+    }
+
     /// The record [`Self::rollback`] would make, changing nothing.
     pub fn plan_rollback(
         &self,

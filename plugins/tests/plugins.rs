@@ -594,9 +594,12 @@ fn the_inbox_installs_valid_drops_and_rejects_invalid_ones_with_reasons() {
     let inbox = config.dir.clone();
     let events = Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = events.clone();
-    let _watcher = InboxWatcher::start(registry.clone(), config, move |e| {
-        sink.lock().unwrap().push(e)
-    })
+    let _watcher = InboxWatcher::start(
+        registry.clone(),
+        config,
+        Box::new(wrk_plugins::inbox::apply_now),
+        move |e| sink.lock().unwrap().push(e),
+    )
     .unwrap();
 
     // A temp name is ignored until renamed.

@@ -11,7 +11,8 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use wrk_plugins::inbox::{InboxConfig, InboxEvent, InboxWatcher};
 use wrk_plugins::{
-    Activation, ActivationAction, HostConfig, InstalledPlugin, PluginHost, PluginKind, Registry,
+    Activation, ActivationAction, HostConfig, InstalledPlugin, PendingInstall, PluginHost,
+    PluginKind, Registry,
 };
 use wrk_tenants::Storage;
 use wrk_tenants::plugins::{ActivationRecord, NewPlugin, PluginRecord};
@@ -238,20 +239,45 @@ impl Plugins {
         })
     }
 
-    /// Watches `DATA_DIR/plugins/inbox`: a valid file is installed, activated and persisted
-    /// (actor `inbox`); an invalid one goes to `inbox/rejected/` with its `.error.txt`.
+    /// Watches `DATA_DIR/plugins/inbox`: a valid file is stored (binary, row, activation and
+    /// audit), then installed and activated (actor `inbox`), under the same change lock as ops
+    /// changes; an invalid one, or one the store refuses, goes to `inbox/rejected/` with its
+    /// `.error.txt`.
     pub fn watch_inbox(&self, data_dir: &Path) -> anyhow::Result<()> {
         let storage = self.storage.clone();
         let dir = self.dir.clone();
         let changes = self.changes.clone();
         let config = InboxConfig::for_data_dir(data_dir);
-        // The watcher's worker changes the registry before calling back; holding the change
-        // lock while persisting keeps the stored order equal to the applied order as far as
-        // ops changes are concerned.
-        let watcher = InboxWatcher::start(self.registry.clone(), config, move |event| {
-            let _guard = changes.lock();
-            persist_inbox_event(&storage, &dir, event);
-        })?;
+        let commit =
+            move |registry: &Registry, pending: PendingInstall, bytes: &[u8], actor: &str| {
+                let _guard = changes.lock();
+                let planned = registry.plan_activate_new(&pending, actor, Utc::now());
+                let plugin = pending.plugin();
+                let who = ChangeActor::system(actor);
+                store_binary(&dir, &plugin.sha256, bytes)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|()| {
+                        storage
+                            .control()
+                            .install_plugin(
+                                &new_plugin(plugin, actor),
+                                &[to_record(&planned)],
+                                &who.audit,
+                                &who.request,
+                            )
+                            .map_err(anyhow::Error::from)
+                    })
+                    .map_err(|e| format!("could not be stored, so it was not installed: {e:#}"))?;
+                let plugin = registry.commit_install(pending);
+                let activation = registry.apply(planned).map_err(|e| e.to_string())?;
+                Ok((plugin, activation))
+            };
+        let watcher = InboxWatcher::start(
+            self.registry.clone(),
+            config,
+            Box::new(commit),
+            log_inbox_event,
+        )?;
         *self.inbox.lock() = Some(watcher);
         Ok(())
     }
@@ -262,36 +288,11 @@ impl Plugins {
     }
 }
 
-fn persist_inbox_event(storage: &Storage, dir: &Path, event: InboxEvent) {
+fn log_inbox_event(event: InboxEvent) {
     match event {
-        InboxEvent::Installed {
-            file,
-            plugin,
-            activation,
-            bytes,
-            ..
-        } => {
-            let actor = ChangeActor::system("inbox");
-            let stored = store_binary(dir, &plugin.sha256, &bytes)
-                .map_err(anyhow::Error::from)
-                .and_then(|()| {
-                    storage
-                        .control()
-                        .install_plugin(
-                            &new_plugin(&plugin, "inbox"),
-                            &[to_record(&activation)],
-                            &actor.audit,
-                            &actor.request,
-                        )
-                        .map_err(anyhow::Error::from)
-                });
-            match stored {
-                Ok(row) => tracing::info!(file = %file.display(), plugin = %row.name,
-                    version = %row.version, "inbox plugin installed and activated"),
-                Err(e) => tracing::error!(file = %file.display(), error = %format!("{e:#}"),
-                    "inbox plugin activated but not persisted; it is lost at the next restart"),
-            }
-        }
+        InboxEvent::Installed { file, plugin, .. } => tracing::info!(file = %file.display(),
+            plugin = %plugin.manifest.name, version = %plugin.manifest.version,
+            "inbox plugin stored, installed and activated"),
         InboxEvent::Rejected { file, reasons, .. } => {
             tracing::warn!(file = %file.display(), reasons = %reasons.join("; "),
                 "inbox plugin rejected");

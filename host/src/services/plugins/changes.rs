@@ -1,8 +1,10 @@
 //! Changes ops (and the drop folder) make: install an upload, activate, roll back, pin and
 //! unpin. Each is serialised by the service's change lock and is **stored first** (binary, row,
 //! activation record and audit row), then applied to the registry, so the running state is never
-//! ahead of the stored history a restart replays. The drop folder, the built-ins at first start
-//! and `wrk plugin install` still apply first and store right after (see `bootstrap`).
+//! ahead of the stored history a restart replays. The drop folder does the same under the same
+//! lock (`bootstrap::watch_inbox`). The built-ins at a first start and `wrk plugin install` (no
+//! server running) still apply first and store right after: a failure there stops the command
+//! or the start-up, so nothing keeps running ahead of the store.
 
 use chrono::{DateTime, Utc};
 use wrk_core::ids::TenantId;
