@@ -741,3 +741,119 @@ fn actors_and_side_effects_serialize_for_history_and_audit_rows() {
         serde_json::json!("make_read_only")
     );
 }
+
+mod walks {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn any_actor() -> impl Strategy<Value = Actor> {
+        prop_oneof![
+            Just(Actor::System),
+            Just(Actor::Client {
+                role: ClientRole::Owner
+            }),
+            Just(Actor::Client {
+                role: ClientRole::Admin
+            }),
+            Just(Actor::Client {
+                role: ClientRole::Member
+            }),
+            Just(Actor::Ops { role: OpsRole::Ops }),
+            Just(Actor::Ops {
+                role: OpsRole::OpsAdmin
+            }),
+        ]
+    }
+
+    /// Facts biased towards holding, so walks get past the guards and reach the far statuses.
+    fn any_facts() -> impl Strategy<Value = GuardInputs> {
+        let fact = || prop::bool::weighted(0.8);
+        let count = || prop_oneof![4 => Just(0usize), 1 => 1usize..3];
+        (
+            (fact(), count(), fact(), fact(), fact(), fact(), fact()),
+            (
+                count(),
+                prop::option::of(Just("because".to_owned())),
+                count(),
+            ),
+            (count(), fact()),
+        )
+            .prop_map(
+                |(
+                    (r, v, sent, signed, pm, fee, rejected),
+                    (qa, reason, inactive),
+                    (failed, cleared),
+                )| {
+                    GuardInputs {
+                        requirements_or_blueprint_present: r,
+                        validation_error_count: v,
+                        quote_sent: sent,
+                        quote_signed: signed,
+                        payment_method_on_file: pm,
+                        setup_fee_paid: fee,
+                        quote_rejected: rejected,
+                        open_qa_task_count: qa,
+                        reason,
+                        inactive_required_credential_count: inactive,
+                        failed_credential_count: failed,
+                        block_cause_cleared: cleared,
+                    }
+                },
+            )
+    }
+
+    proptest! {
+        /// From a new version, random requests by random actors with random facts: every move
+        /// taken is one the actor was offered and whose guards held, every refusal names why and
+        /// changes nothing, a blocked version returns only to where it was, and nothing leaves
+        /// `archived`.
+        #[test]
+        fn a_random_walk_takes_only_offered_moves_and_refusals_change_nothing(
+            steps in prop::collection::vec(
+                (0..VersionStatus::ALL.len(), any_actor(), any_facts()),
+                1..80,
+            )
+        ) {
+            let mut status = create_version(&Actor::Client { role: ClientRole::Member }).unwrap();
+            let mut blocked_from: Option<VersionStatus> = None;
+            for (i, actor, facts) in steps {
+                let to = VersionStatus::ALL[i];
+                let offered = allowed_transitions(status, blocked_from, &actor);
+                if status == VersionStatus::Archived {
+                    prop_assert!(offered.is_empty(), "archived offers {offered:?}");
+                }
+                match transition(status, blocked_from, to, &actor, &facts) {
+                    Ok(t) => {
+                        prop_assert!(offered.contains(&to), "{status} → {to} taken, not offered");
+                        prop_assert!(required_guards(status, blocked_from, to)
+                            .iter()
+                            .all(|g| g.holds(&facts)));
+                        prop_assert_eq!((t.from, t.to), (status, to));
+                        if status == VersionStatus::Blocked {
+                            prop_assert_eq!(Some(to), blocked_from, "a block returns to where it was");
+                        }
+                        blocked_from = t.blocked_from;
+                        prop_assert_eq!(blocked_from.is_some(), to == VersionStatus::Blocked);
+                        status = to;
+                    }
+                    Err(TransitionError::InvalidTransition { allowed, .. }) => {
+                        prop_assert!(!offered.contains(&to));
+                        prop_assert_eq!(allowed, offered);
+                    }
+                    Err(TransitionError::NotPermitted { .. }) => {
+                        prop_assert!(!offered.contains(&to));
+                    }
+                    Err(TransitionError::GuardFailed(failed)) => {
+                        prop_assert!(offered.contains(&to));
+                        prop_assert!(!failed.is_empty());
+                        prop_assert!(failed.iter().all(|g| !g.holds(&facts)));
+                    }
+                    Err(e @ TransitionError::CreationNotPermitted { .. }) => {
+                        prop_assert!(false, "a move answered {e:?}");
+                    }
+                }
+            }
+        }
+    }
+}
