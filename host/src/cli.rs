@@ -57,7 +57,8 @@ pub enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
-    /// Write a consistent copy of every database into DIR, while the server runs
+    /// Write a consistent copy of every database, the signing keys, installed plugins and
+    /// uploaded documents into DIR, while the server runs
     Backup {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
@@ -260,17 +261,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Backup { out, settings }) => {
-            let storage = open_storage(&load(&settings, file)?)?;
-            let n = storage.backup(&out)?;
-            println!("backed up {n} database files to {}", out.display());
+            let config = load(&settings, file)?;
+            let storage = open_storage(&config)?;
+            let copied = crate::services::backup::backup(&storage, &config.data_dir, &out)?;
+            println!(
+                "backed up {} database files and {} other files (keys, plugins, documents) to {}",
+                copied.databases,
+                copied.files,
+                out.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Plugin { action }) => plugin_command(action, file),
         Some(Command::Restore { from, settings }) => {
             let config = load(&settings, file)?;
-            let n = wrk_tenants::storage::restore(&from, &config.data_dir)?;
+            let copied = crate::services::backup::restore(&from, &config.data_dir)?;
             println!(
-                "restored {n} database files into {}",
+                "restored {} database files and {} other files into {}",
+                copied.databases,
+                copied.files,
                 config.data_dir.display()
             );
             Ok(ExitCode::SUCCESS)

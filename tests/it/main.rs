@@ -6,6 +6,7 @@ mod api_conventions;
 mod audit_quote_ui;
 mod automations;
 mod automations_ui;
+mod backup;
 mod browser;
 mod crash;
 mod documents;

@@ -4,6 +4,7 @@
 //! call one function here, and map the result.
 //!
 //! - [`automations`]: flows 8-13, 31, 32, 35.
+//! - [`backup`]: `wrk backup` / `wrk restore` (databases online, then the files they point at).
 //! - [`billing`]: quote and invoice documents (PDF).
 //! - [`documents`]: requirements documents and AI ingestion (flow 9).
 //! - [`identity`]: accounts, logins, sessions, workspaces, invitations, members, API keys.
@@ -11,6 +12,7 @@
 //! - [`plugins`]: the plugin sandbox as the product uses it: start-up, calls, ops changes.
 
 pub mod automations;
+pub mod backup;
 pub mod billing;
 pub mod documents;
 pub mod identity;
