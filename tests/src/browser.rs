@@ -342,9 +342,22 @@ impl Browser {
                 ("prefers-color-scheme", scheme),
                 ("prefers-reduced-motion", "reduce"),
             ]);
-            self.try_eval("window.__wrkChecks.restyle()")?;
-            std::thread::sleep(Duration::from_millis(30));
-            self.try_eval("window.__wrkChecks.restyle()")?;
+            // Styled for the scheme once the media query matches and no transition is still
+            // running (restyle() finishes those it finds; one may start from the recalc itself).
+            let styled = format!(
+                "window.__wrkChecks.restyle();
+                 return matchMedia('(prefers-color-scheme: {scheme})').matches
+                   && document.getAnimations().every(a => !(a instanceof CSSTransition)
+                        || a.playState === 'finished');"
+            );
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while self.try_eval(&styled)? != Value::Bool(true) {
+                assert!(
+                    Instant::now() < deadline,
+                    "the {scheme} colour scheme did not settle ({when}) at {url}"
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            }
             let script = format!(
                 "const done = arguments[arguments.length - 1];
                  axe.run(document, {{ runOnly: {{ type: 'tag', values: {tags} }}, rules: {rules}, resultTypes: ['violations'] }})
