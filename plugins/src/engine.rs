@@ -361,6 +361,7 @@ mod tests {
         let Some(before) = thread_cpu_time() else {
             panic!("this platform should report a thread's CPU time (/proc/thread-self/schedstat)");
         };
+        // The sleep is what is measured here (time off the CPU), not a wait for something.
         std::thread::sleep(Duration::from_millis(200));
         let slept = thread_cpu_time().unwrap() - before;
         assert!(

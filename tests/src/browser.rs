@@ -311,16 +311,17 @@ impl Browser {
     /// A page that navigates away while it is being checked is left alone: the document that
     /// replaces it gets its own check.
     pub fn audit(&self, when: &str) {
-        for _ in 0..5 {
-            if self.run_audit(when).is_some() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(200));
+        // Poll with a deadline: each attempt either checks a page that stayed put or finds that it
+        // navigated away, and the next attempt checks the document that replaced it.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.run_audit(when).is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "the page kept navigating away while being checked ({when}), at {}",
+                self.url()
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
-        panic!(
-            "the page kept navigating away while being checked ({when}), at {}",
-            self.url()
-        );
     }
 
     fn run_audit(&self, when: &str) -> Option<()> {
