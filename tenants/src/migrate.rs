@@ -70,6 +70,11 @@ pub const TENANT: &[Migration] = &[
         name: "quote_numbers",
         sql: include_str!("../migrations/tenant/0005_quote_numbers.sql"),
     },
+    Migration {
+        version: 6,
+        name: "billing",
+        sql: include_str!("../migrations/tenant/0006_billing.sql"),
+    },
 ];
 
 /// The version a fully migrated file of this kind has.
