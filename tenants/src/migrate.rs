@@ -75,6 +75,11 @@ pub const TENANT: &[Migration] = &[
         name: "billing",
         sql: include_str!("../migrations/tenant/0006_billing.sql"),
     },
+    Migration {
+        version: 7,
+        name: "notifications",
+        sql: include_str!("../migrations/tenant/0007_notifications.sql"),
+    },
 ];
 
 /// The version a fully migrated file of this kind has.
