@@ -11,6 +11,7 @@ mod browser;
 mod crash;
 mod documents;
 mod email;
+mod fencing;
 mod foundation;
 mod identity;
 mod identity_ui;
