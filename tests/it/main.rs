@@ -19,6 +19,7 @@ mod ingestion;
 mod isolation;
 mod jobs;
 mod limits;
+mod litestream;
 mod oidc;
 mod outbox_secrets;
 mod pages;
