@@ -14,6 +14,18 @@ fn fence_path(tenant: &str) -> String {
     format!("/api/ops/tenants/{tenant}/fence")
 }
 
+/// The names of workspace `acme`'s automations (one page: the tests write fewer than 200).
+fn automation_names(app: &TestApp, token: &str) -> Vec<String> {
+    let (s, list) = app.get_as("acme", "/api/automations?limit=200", token);
+    assert_eq!(s, StatusCode::OK, "{list}");
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 #[test]
 fn a_fenced_workspace_answers_503_with_retry_after_and_others_are_served() {
     let app = TestApp::spawn_open();
@@ -58,15 +70,7 @@ fn a_fenced_workspace_answers_503_with_retry_after_and_others_are_served() {
 
     let (s, _) = app.delete_as("ops", &fence_path(&a.tenant_id), &ops);
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, list) = app.get_as("acme", "/api/automations", &a.token);
-    assert_eq!(s, StatusCode::OK, "{list}");
-    let names: Vec<_> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["name"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(names, ["Before the move"]);
+    assert_eq!(automation_names(&app, &a.token), ["Before the move"]);
 
     let audit = app.audit_actions("acme", &a.token, "tenant", &a.tenant_id);
     assert!(
@@ -181,14 +185,7 @@ fn no_write_is_acknowledged_while_a_workspace_is_fenced() {
         "some writes met the fence"
     );
     let acked = acked.lock().unwrap().clone();
-    let (s, list) = app.get_as("acme", "/api/automations?limit=200", &a.token);
-    assert_eq!(s, StatusCode::OK);
-    let stored: Vec<_> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["name"].as_str().unwrap().to_owned())
-        .collect();
+    let stored = automation_names(&app, &a.token);
     for name in &acked {
         assert!(stored.contains(name), "acknowledged {name} is missing");
     }
