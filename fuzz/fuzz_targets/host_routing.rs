@@ -14,13 +14,20 @@ fuzz_target!(|data: &[u8]| {
     for base in ["localhost", "wrk.example.com", "127.0.0.1"] {
         let found = classify(host, base);
         if let HostMatch::Slug(label) = &found {
-            assert!(!label.is_empty() && !label.contains('.'), "{host:?} -> {label:?}");
+            assert!(
+                !label.is_empty() && !label.contains('.'),
+                "{host:?} -> {label:?}"
+            );
             // The router parses the label before any lookup; it must never panic either.
             let _ = Slug::parse(label);
         }
         let name = host_only(host);
         assert!(host.starts_with(name), "{host:?} -> {name:?}");
-        assert_eq!(classify(name, base), found, "the port changes nothing: {host:?}");
+        assert_eq!(
+            classify(name, base),
+            found,
+            "the port changes nothing: {host:?}"
+        );
         assert_eq!(
             classify(&host.to_ascii_uppercase(), base),
             found,

@@ -12,7 +12,11 @@ use wrk_plugin_sdk::pricing::Recurrence;
 
 fuzz_target!(|data: &[u8]| {
     let input = json!({"currency": "EUR"});
-    for kind in [PluginKind::Pricing, PluginKind::Validation, PluginKind::Ingestion] {
+    for kind in [
+        PluginKind::Pricing,
+        PluginKind::Validation,
+        PluginKind::Ingestion,
+    ] {
         let _ = check_output(kind, &input, data);
     }
     let _ = check_validation(data);
