@@ -149,10 +149,7 @@ async fn dispatch_request(d: &Dispatch, mut req: Request) -> Response {
         HostMatch::Slug(slug) => match lookup_tenant(&d.state, slug).await {
             Ok(Some(t)) => match d.state.storage.fenced(t.id) {
                 Some(fence) if !is_asset(&req) => {
-                    return ApiError::Moving {
-                        retry_after: fence.retry_after_secs,
-                    }
-                    .into_response();
+                    return web::workspace_moving(req.headers(), fence.retry_after_secs);
                 }
                 _ => (&d.tenant, Scope::Tenant(t)),
             },
