@@ -101,6 +101,10 @@ fn fencing_is_for_ops_admins_and_checks_its_input() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = app.get_as("acme", "/api/automations", &a.token);
     assert_eq!(s, StatusCode::OK, "nothing was fenced");
+    // JSON has one number type: an integral float is the integer it spells.
+    let (s, b) = app.put_as("ops", &path, &admin, json!({"retry_after_secs": 5.0}));
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["retry_after_secs"], 5);
 }
 
 /// Writers keep going while the workspace is fenced: every write acknowledged with 201 is there

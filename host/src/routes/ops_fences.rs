@@ -36,6 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct FenceBody {
     /// The seconds clients are told to wait (`Retry-After`), 1 to 3600.
     #[schema(minimum = 1, maximum = 3600)]
+    #[serde(deserialize_with = "crate::extract::integer")]
     pub retry_after_secs: u32,
 }
 
