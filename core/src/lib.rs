@@ -8,6 +8,7 @@
 //! - [`automation`]: the name, description and requirements rules (`parse` constructors) and
 //!   the read-only, editable-blueprint and new-version checks, each with a typed error.
 //! - [`blueprint`]: the blueprint's published JSON Schema and small readers of blueprint JSON.
+//! - [`host`]: which part of the product a host name names (apex, ops, a workspace slug).
 //! - [`ids`]: UUID v7 newtypes (`TenantId`, `UserId`, ...).
 //! - [`slug`]: workspace subdomain rules and the reserved list.
 //! - [`roles`]: client and ops roles, API-key scopes and what they allow.
@@ -28,6 +29,7 @@
 pub mod automation;
 pub mod billing;
 pub mod blueprint;
+pub mod host;
 pub mod ids;
 pub mod invoice;
 pub mod machine;

@@ -147,7 +147,12 @@ async fn dispatch_request(d: &Dispatch, mut req: Request) -> Response {
         HostMatch::Apex => (&d.apex, Scope::Apex),
         HostMatch::Ops => (&d.ops, Scope::Ops),
         HostMatch::Slug(slug) => match lookup_tenant(&d.state, slug).await {
-            Ok(Some(t)) => (&d.tenant, Scope::Tenant(t)),
+            Ok(Some(t)) => match d.state.storage.fenced(t.id) {
+                Some(fence) if !is_asset(&req) => {
+                    return web::workspace_moving(req.headers(), fence.retry_after_secs);
+                }
+                _ => (&d.tenant, Scope::Tenant(t)),
+            },
             // The not-found page needs its stylesheet, script and logo from this very host.
             Ok(None) if is_asset(&req) => (&d.apex, Scope::Apex),
             Ok(None) => return web::workspace_not_found(req.headers()),

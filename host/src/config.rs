@@ -12,6 +12,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use clap::builder::BoolishValueParser;
 use serde::{Deserialize, Serialize};
+pub use wrk_core::host::host_only;
 
 /// Every setting as a flag (with its `WRK_*` environment twin). All optional here: a value that
 /// is absent falls back to the config file, then to the default shown in the help.
@@ -396,16 +397,6 @@ fn parse_listen(raw: &str) -> anyhow::Result<SocketAddr> {
     };
     full.parse()
         .with_context(|| format!("WRK_LISTEN must be an address like 127.0.0.1:8080, got {raw:?}"))
-}
-
-/// `host[:port]` → `host` (IPv6 literals in brackets keep their brackets).
-pub fn host_only(authority: &str) -> &str {
-    if authority.starts_with('[') {
-        return authority
-            .find(']')
-            .map_or(authority, |end| &authority[..=end]);
-    }
-    authority.split(':').next().unwrap_or(authority)
 }
 
 fn is_oidc_var(key: &str) -> bool {

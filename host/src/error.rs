@@ -72,6 +72,9 @@ pub enum ApiError {
     RateLimited { retry_after: u64 },
     #[error("the service is not ready yet")]
     Unavailable,
+    /// The workspace is fenced on this host while it moves to another one (`Retry-After`).
+    #[error("this workspace is being moved; retry in {retry_after} seconds")]
+    Moving { retry_after: u32 },
     /// The request body did not arrive in time (`WRK_BODY_TIMEOUT`).
     #[error("the request body did not arrive within {secs} seconds")]
     RequestTimeout { secs: u64 },
@@ -146,7 +149,9 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
-            Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Unavailable | Self::Moving { .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            }
             Self::RequestTimeout { .. } => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             Self::EmailNotVerified => (StatusCode::FORBIDDEN, "email_not_verified"),
             Self::Refused(r) => match r {
@@ -227,10 +232,15 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if let Self::RateLimited { retry_after } = self {
+        let retry_after = match self {
+            Self::RateLimited { retry_after } => Some(retry_after),
+            Self::Moving { retry_after } => Some(u64::from(retry_after)),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -351,6 +361,9 @@ impl From<StoreError> for ApiError {
             StoreError::Refused(r) => Self::Refused(r),
             StoreError::Transition(e) => e.into(),
             StoreError::WriteRefused(e) => e.into(),
+            StoreError::Fenced { retry_after_secs } => Self::Moving {
+                retry_after: retry_after_secs,
+            },
             other => Self::Unexpected(other.into()),
         }
     }

@@ -10,18 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::http::{HeaderMap, Uri, header};
 use wrk_tenants::control::TenantRecord;
 
-use crate::config::host_only;
-
-/// What a host name names, before any lookup.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HostMatch {
-    Apex,
-    Ops,
-    /// A single label under the base domain; it may or may not be a workspace.
-    Slug(String),
-    /// Not under the base domain at all (an IP, another name).
-    Foreign,
-}
+pub use wrk_core::host::{HostMatch, classify};
 
 /// The resolved scope a handler runs in; inserted into request extensions by the dispatcher.
 #[derive(Debug, Clone)]
@@ -55,27 +44,6 @@ pub fn effective_host<'a>(
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .or_else(|| uri.authority().map(|a| a.as_str()))
-}
-
-/// Classifies `host` (with or without port) against the base host (without port).
-pub fn classify(host: &str, base_host: &str) -> HostMatch {
-    let name = host_only(host).trim_end_matches('.').to_ascii_lowercase();
-    if name == base_host {
-        return HostMatch::Apex;
-    }
-    let Some(label) = name
-        .strip_suffix(base_host)
-        .and_then(|rest| rest.strip_suffix('.'))
-    else {
-        return HostMatch::Foreign;
-    };
-    if label == "ops" {
-        HostMatch::Ops
-    } else if !label.is_empty() && !label.contains('.') {
-        HostMatch::Slug(label.to_owned())
-    } else {
-        HostMatch::Foreign
-    }
 }
 
 /// The client's IP for logs, audit rows and rate limits: the peer, or the left-most

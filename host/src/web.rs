@@ -101,6 +101,19 @@ pub fn workspace_not_found(headers: &HeaderMap) -> Response {
     }
 }
 
+/// A workspace fenced on this host while it moves: a page for browsers, problem+json for
+/// everyone else; both `503` with `Retry-After`.
+pub fn workspace_moving(headers: &HeaderMap, retry_after: u32) -> Response {
+    if wants_html(headers) {
+        let mut page = page("moving", headers, StatusCode::SERVICE_UNAVAILABLE);
+        page.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        page
+    } else {
+        ApiError::Moving { retry_after }.into_response()
+    }
+}
+
 /// A host outside the base domain (an IP address, another name).
 pub fn unknown_host(base: &str) -> Response {
     ApiError::NotFound(format!(

@@ -67,6 +67,51 @@ impl ControlStore {
         })
     }
 
+    /// The workspace `id`, or `NotFound(Tenant)`.
+    pub fn tenant(&self, id: TenantId) -> StoreResult<TenantRecord> {
+        require(self.tenant_by_id(id)?)
+    }
+
+    /// Records that a host fenced workspace `tenant` (`Some(retry_after_secs)`) or lifted its
+    /// fence (`None`). The fence itself lives in that host's memory (`Storage::fence`); the row
+    /// says who moved the workspace and when.
+    pub fn record_fence(
+        &self,
+        tenant: &TenantRecord,
+        retry_after_secs: Option<u32>,
+        actor: &audit::AuditActor,
+        request: &audit::RequestMeta,
+    ) -> StoreResult<()> {
+        let (action, before, after) = match retry_after_secs {
+            Some(secs) => (
+                "tenant.fenced",
+                None,
+                Some(serde_json::json!({ "retry_after_secs": secs })),
+            ),
+            None => (
+                "tenant.unfenced",
+                Some(serde_json::json!({ "fenced": true })),
+                None,
+            ),
+        };
+        self.db.write(|tx| {
+            audit::record_workspace_audit(
+                tx,
+                tenant.id,
+                &audit::AuditEntry {
+                    actor,
+                    action,
+                    entity_type: "tenant",
+                    entity_id: Some(tenant.id.to_string()),
+                    before,
+                    after,
+                    request,
+                },
+            )?;
+            Ok(())
+        })
+    }
+
     pub fn count_tenants(&self) -> StoreResult<u64> {
         self.db
             .read(|c| Ok(c.query_row("SELECT count(*) FROM tenants", [], |r| r.get(0))?))

@@ -90,6 +90,9 @@ pub enum StoreError {
     /// Core refused a write to an archived automation or a version that is not editable.
     #[error(transparent)]
     WriteRefused(#[from] WriteRefused),
+    /// The workspace is fenced on this host while it moves to another one.
+    #[error("the workspace is being moved; retry in {retry_after_secs} seconds")]
+    Fenced { retry_after_secs: u32 },
 }
 
 /// Why a presented token (verification link, reset link, invitation, refresh token) is refused.

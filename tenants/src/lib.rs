@@ -48,4 +48,4 @@ pub mod tenant;
 pub(crate) mod testing;
 
 pub use error::{Entity, Refusal, StoreError, StoreResult};
-pub use storage::{Storage, StorageConfig};
+pub use storage::{Fence, FenceOutcome, Storage, StorageConfig};

@@ -55,6 +55,10 @@ pub struct Storage {
     /// Slugs known to be free, so an unknown host costs one query, not one per request. Bounded
     /// (made-up hosts must not grow it) and invalidated by creation: see [`Absent`].
     absent: Mutex<Absent>,
+    /// Workspaces this host must not serve now (being moved to another host), with the seconds a
+    /// client is told to wait. Held in memory: a fence belongs to this process, not to the
+    /// `control.db` other hosts may share (see [`Storage::fence`]).
+    fences: RwLock<HashMap<TenantId, Fence>>,
     /// One timer thread pool shared by every r2d2 pool (r2d2 would otherwise start three
     /// threads per pool, i.e. thousands for a thousand open tenants).
     timers: Arc<ScheduledThreadPool>,
@@ -101,6 +105,23 @@ struct Absent {
     creations: u64,
 }
 
+/// A workspace this host refuses to serve while it moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fence {
+    /// What clients are told in `Retry-After`.
+    pub retry_after_secs: u32,
+    pub since: chrono::DateTime<Utc>,
+}
+
+/// Whether [`Storage::fence`] saw the last in-flight user of the workspace finish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FenceOutcome {
+    /// Nothing of this host uses the file any more.
+    Drained,
+    /// A request or job still held the store when the drain time ran out.
+    StillInUse,
+}
+
 /// Outcome of migrating one tenant file with [`Storage::migrate_all`].
 #[derive(Debug)]
 pub struct MigrationReport {
@@ -132,6 +153,7 @@ impl Storage {
                 slugs: LruCache::new(NonZeroUsize::new(ABSENT_SLUGS).expect("non-zero")),
                 creations: 0,
             }),
+            fences: RwLock::new(HashMap::new()),
             control,
             config,
             timers,
@@ -271,11 +293,19 @@ impl Storage {
     /// The open store of tenant `id`, opening (and migrating) its file on first use and evicting
     /// the least recently used one when the bound is reached. An evicted store closes when its
     /// last in-flight user drops it.
+    /// A fenced workspace is refused (`StoreError::Fenced`), so no request or job of this host
+    /// opens its file while it moves.
     pub fn tenant(&self, id: TenantId) -> StoreResult<Arc<TenantStore>> {
         let now = ms_since(self.epoch);
-        if let Some(store) = self.open.lock().get(&id) {
-            store.touch(now);
-            return Ok(store.clone());
+        {
+            // The fence is read under the `open` lock: `fence` sets it before taking this lock to
+            // close the store, so no caller can open the file again after that.
+            let mut open = self.open.lock();
+            self.refuse_fenced(id)?;
+            if let Some(store) = open.get(&id) {
+                store.touch(now);
+                return Ok(store.clone());
+            }
         }
         // Open outside the lock so one slow open never stalls every other tenant. Two threads
         // racing to open the same file is harmless: migrations check the version inside their
@@ -287,11 +317,84 @@ impl Storage {
         )?;
         let store = Arc::new(TenantStore::new(id, db, now)?);
         let mut open = self.open.lock();
+        self.refuse_fenced(id)?;
         if let Some(existing) = open.get(&id) {
             return Ok(existing.clone());
         }
         open.put(id, store.clone());
         Ok(store)
+    }
+
+    fn refuse_fenced(&self, id: TenantId) -> StoreResult<()> {
+        match self.fenced(id) {
+            Some(fence) => Err(StoreError::Fenced {
+                retry_after_secs: fence.retry_after_secs,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Fences workspace `id` on this host, for a move to another one: from now on every request
+    /// and job of this process is refused with [`StoreError::Fenced`]; the open store is closed,
+    /// and this waits (at most `drain`) until the requests already holding it have finished, so
+    /// that when it returns [`FenceOutcome::Drained`] nothing writes to the file any more and a
+    /// replica that has caught up with it has every acknowledged write. The audit row is written
+    /// first: a fence that could not be recorded is not set.
+    ///
+    /// The fence is held in memory only: `control.db` may be shared by every host, and the
+    /// fence is this host's (the new owner serves the workspace while the old one still refuses
+    /// it). A restarted host serves the workspace again, so the proxy must no longer route it
+    /// there by then (a finished move flips the placement map first).
+    pub fn fence(
+        &self,
+        id: TenantId,
+        retry_after_secs: u32,
+        drain: Duration,
+        actor: &AuditActor,
+        request: &RequestMeta,
+    ) -> StoreResult<FenceOutcome> {
+        let tenant = self.control.tenant(id)?;
+        self.control
+            .record_fence(&tenant, Some(retry_after_secs), actor, request)?;
+        self.fences.write().insert(
+            id,
+            Fence {
+                retry_after_secs,
+                since: Utc::now(),
+            },
+        );
+        let Some(store) = self.open.lock().pop(&id) else {
+            return Ok(FenceOutcome::Drained);
+        };
+        let deadline = Instant::now() + drain;
+        // Ours is the last handle once every in-flight request and job has dropped theirs.
+        while Arc::strong_count(&store) > 1 {
+            if Instant::now() >= deadline {
+                return Ok(FenceOutcome::StillInUse);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(FenceOutcome::Drained)
+    }
+
+    /// Lifts this host's fence of workspace `id`; whether there was one.
+    pub fn unfence(
+        &self,
+        id: TenantId,
+        actor: &AuditActor,
+        request: &RequestMeta,
+    ) -> StoreResult<bool> {
+        let tenant = self.control.tenant(id)?;
+        if self.fenced(id).is_none() {
+            return Ok(false);
+        }
+        self.control.record_fence(&tenant, None, actor, request)?;
+        Ok(self.fences.write().remove(&id).is_some())
+    }
+
+    /// This host's fence of workspace `id`, if any: cheap enough for the request path.
+    pub fn fenced(&self, id: TenantId) -> Option<Fence> {
+        self.fences.read().get(&id).copied()
     }
 
     /// How many tenant databases are open now.

@@ -249,3 +249,56 @@ fn slug_lookups_are_answered_from_memory_and_remembered_misses_stay_bounded() {
         "Changed behind its back"
     );
 }
+
+#[test]
+fn a_fence_refuses_the_workspace_waits_for_its_users_and_lifts() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = storage(&dir, 10);
+    let t = tenant(&s, "acme", "Acme");
+    let other = tenant(&s, "beta", "Beta");
+    let (who, req) = (AuditActor::system(), RequestMeta::default());
+
+    // A request still holds the open store: the fence is set, but says the file is in use.
+    let held = s.tenant(t.id).unwrap();
+    let outcome = s
+        .fence(t.id, 5, Duration::from_millis(50), &who, &req)
+        .unwrap();
+    assert_eq!(outcome, wrk_tenants::FenceOutcome::StillInUse);
+    assert!(matches!(
+        s.tenant(t.id),
+        Err(StoreError::Fenced {
+            retry_after_secs: 5
+        })
+    ));
+    assert!(
+        s.tenant(other.id).is_ok(),
+        "only the fenced workspace is refused"
+    );
+
+    // Once its users are gone, fencing again drains at once.
+    drop(held);
+    let outcome = s
+        .fence(t.id, 7, Duration::from_secs(5), &who, &req)
+        .unwrap();
+    assert_eq!(outcome, wrk_tenants::FenceOutcome::Drained);
+    assert_eq!(s.fenced(t.id).unwrap().retry_after_secs, 7);
+    assert_eq!(s.open_tenants(), 1, "the fenced file is closed");
+
+    assert!(s.unfence(t.id, &who, &req).unwrap());
+    assert!(
+        !s.unfence(t.id, &who, &req).unwrap(),
+        "nothing left to lift"
+    );
+    assert!(s.fenced(t.id).is_none());
+    assert!(s.tenant(t.id).is_ok());
+    assert!(matches!(
+        s.fence(
+            wrk_core::ids::TenantId::new(),
+            5,
+            Duration::ZERO,
+            &who,
+            &req
+        ),
+        Err(StoreError::NotFound(_))
+    ));
+}

@@ -87,3 +87,34 @@ fn the_page_checks_fail_naming_the_page_the_rule_the_element_and_the_scheme() {
     );
     browser.audit("with the faults removed");
 }
+
+#[test]
+fn a_workspace_being_moved_shows_the_moving_page_in_a_browser() {
+    let app = TestApp::spawn_open();
+    let a = app.owner_of("ada@example.com", "acme");
+    let ops = app.ops_token("ops_admin");
+    let fence = format!("/api/ops/tenants/{}/fence", a.tenant_id);
+    let (s, b) = app.put_as(
+        "ops",
+        &fence,
+        &ops,
+        serde_json::json!({"retry_after_secs": 5}),
+    );
+    assert_eq!(s, wrk_tests::StatusCode::OK, "{b}");
+    let browser = Browser::start();
+    browser.expect_refusal(&app.url("acme", "/app"), 503);
+    browser.goto(&app.url("acme", "/app"));
+    let heading = browser.text("h1");
+    assert!(heading.contains("being moved"), "{heading}");
+    assert!(browser.text("[data-address]").ends_with("/app"));
+    browser.screenshot("workspace-moving");
+    // Once the fence is lifted, "Try again" opens the workspace's address again.
+    let (s, _) = app.delete_as("ops", &fence, &ops);
+    assert_eq!(s, wrk_tests::StatusCode::NO_CONTENT);
+    browser.click("[data-retry]");
+    browser.wait_until(
+        "!document.body.dataset.error",
+        "the workspace instead of the moving page",
+    );
+    browser.screenshot("workspace-moved-back");
+}

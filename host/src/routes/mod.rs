@@ -13,6 +13,7 @@ pub mod oidc;
 pub mod ops;
 pub mod ops_auth;
 pub mod ops_automations;
+pub mod ops_fences;
 pub mod ops_outbox;
 pub mod ops_plugins;
 pub mod pages;

@@ -1,4 +1,5 @@
-// Error pages (workspace-not-found, 404): show what was tried and where to go instead.
+// Error pages (workspace-not-found, workspace-moving, 404): show what was tried and where to go
+// instead.
 import { $$ } from './ui.js';
 import { apexHost, apexUrl, subdomain } from './hosts.js';
 
@@ -28,3 +29,6 @@ for (const b of $$('[data-back]')) {
     b.addEventListener('click', () => history.back());
   }
 }
+
+// "Try again" on the moving page: the very address that was asked for.
+for (const a of $$('[data-retry]')) a.setAttribute('href', location.href);
