@@ -111,6 +111,16 @@ pub enum ApiError {
     /// and a safe detail. See [`problem_responses`].
     #[error("{detail}")]
     Http { status: StatusCode, detail: String },
+    /// The payment provider declined the charge (flow 16): its reason for the payer, and its
+    /// decline code.
+    #[error("the payment was declined: {message}")]
+    PaymentFailed {
+        decline_code: String,
+        message: String,
+    },
+    /// The payment provider cannot be reached or is busy: the same request may be retried.
+    #[error("{0}")]
+    PaymentUnavailable(String),
     /// Anything we did not expect. The cause is logged, never sent.
     #[error("unexpected error: {0:#}")]
     Unexpected(#[from] anyhow::Error),
@@ -161,6 +171,8 @@ impl ApiError {
             Self::StaleRevision { .. } => (StatusCode::CONFLICT, "stale_revision"),
             Self::PluginInvalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             Self::Http { status, .. } => (*status, code_of_status(*status)),
+            Self::PaymentFailed { .. } => (StatusCode::PAYMENT_REQUIRED, "payment_failed"),
+            Self::PaymentUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Unexpected(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -200,6 +212,9 @@ impl ApiError {
             Self::PluginInvalid { reasons, report } => {
                 extra.insert("reasons".into(), reasons.clone().into());
                 extra.insert("report".into(), report.clone());
+            }
+            Self::PaymentFailed { decline_code, .. } => {
+                extra.insert("decline_code".into(), decline_code.clone().into());
             }
             _ => {}
         }
@@ -351,7 +366,72 @@ impl From<StoreError> for ApiError {
             StoreError::Refused(r) => Self::Refused(r),
             StoreError::Transition(e) => e.into(),
             StoreError::WriteRefused(e) => e.into(),
+            StoreError::Quote(e) => e.into(),
             other => Self::Unexpected(other.into()),
+        }
+    }
+}
+
+/// A refused quote move (flows 14-18): the quote's state is a 409 `conflict` whose detail says
+/// which (expired, superseded, or the move that does not exist), the wrong caller a 403, a
+/// missing reason a 422 on `reason`.
+impl From<wrk_core::quote::QuoteTransitionError> for ApiError {
+    fn from(err: wrk_core::quote::QuoteTransitionError) -> Self {
+        use wrk_core::quote::QuoteTransitionError as Q;
+        match err {
+            e @ (Q::Expired { .. } | Q::Superseded | Q::StillValid { .. }) => {
+                Self::Conflict(e.to_string())
+            }
+            Q::NotAllowed { from, to, .. } => Self::Conflict(format!(
+                "the quote is {from}, so it cannot be {to}{}",
+                match (from, to) {
+                    (wrk_core::quote::QuoteStatus::Sent, wrk_core::quote::QuoteStatus::Signed) =>
+                        ": accept it first",
+                    _ => "",
+                }
+            )),
+            e @ Q::NotPermitted { .. } => Self::Forbidden(format!(
+                "{e}: only the workspace's owner or an admin decides on quotes"
+            )),
+            e @ Q::ReasonRequired => Self::validation("reason", e.to_string()),
+        }
+    }
+}
+
+/// A payment step that failed (flow 16): a decline is the payer's to fix (402 with the
+/// provider's reason), a bad method a 422 on `payment_method`, an unreachable provider a 503;
+/// anything else is ours and goes to the log.
+impl From<crate::services::payments::PaymentError> for ApiError {
+    fn from(err: crate::services::payments::PaymentError) -> Self {
+        use crate::services::payments::PaymentError as P;
+        match err {
+            P::Declined { code, message } => Self::PaymentFailed {
+                decline_code: code,
+                message,
+            },
+            P::Invalid(why) => Self::validation("payment_method", why),
+            P::Unavailable(why) => {
+                tracing::warn!(error = %why, "payment provider unavailable");
+                Self::PaymentUnavailable(
+                    "the payment provider cannot be reached right now; try again in a few minutes"
+                        .into(),
+                )
+            }
+            e @ P::Provider(_) => Self::Unexpected(e.into()),
+        }
+    }
+}
+
+impl From<crate::services::quotes::QuoteError> for ApiError {
+    fn from(err: crate::services::quotes::QuoteError) -> Self {
+        use crate::services::quotes::QuoteError as Q;
+        match err {
+            Q::Store(e) => e.into(),
+            Q::Payment(e) => e.into(),
+            Q::Invalid { field, message } => Self::validation(field, message),
+            Q::Conflict(why) => Self::Conflict(why),
+            e @ Q::Document(_) => Self::Unexpected(e.into()),
+            Q::Blocking(e) => e.into(),
         }
     }
 }

@@ -20,6 +20,7 @@ pub enum Entity {
     Quote,
     Project,
     Document,
+    Invoice,
 }
 
 impl Entity {
@@ -39,6 +40,7 @@ impl Entity {
             Entity::Quote => "quote",
             Entity::Project => "project",
             Entity::Document => "document",
+            Entity::Invoice => "invoice",
         }
     }
 }
@@ -90,6 +92,10 @@ pub enum StoreError {
     /// Core refused a write to an archived automation or a version that is not editable.
     #[error(transparent)]
     WriteRefused(#[from] WriteRefused),
+    /// Core's quote lifecycle refused a move (accept, sign, reject, revise, expire); nothing was
+    /// written.
+    #[error(transparent)]
+    Quote(#[from] wrk_core::quote::QuoteTransitionError),
 }
 
 /// Why a presented token (verification link, reset link, invitation, refresh token) is refused.
