@@ -15,6 +15,7 @@ pub mod ops_auth;
 pub mod ops_automations;
 pub mod ops_outbox;
 pub mod ops_plugins;
+pub mod ops_quotes;
 pub mod pages;
 pub mod quotes;
 pub mod tasks;

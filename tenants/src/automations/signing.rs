@@ -36,7 +36,7 @@ use serde::Serialize;
 use serde_json::json;
 use wrk_core::billing::BillingPeriod;
 use wrk_core::ids::{AutomationId, QuoteId};
-use wrk_core::machine::{Actor, VersionStatus};
+use wrk_core::machine::{Actor, VersionStatus, Who};
 use wrk_core::money::{Currency, Money};
 use wrk_core::quote::{QuoteFacts, QuoteStatus, QuoteTransitionError, revise, transition};
 
@@ -734,6 +734,16 @@ impl TenantStore {
         self.db().write(|tx| {
             let q = load_quote(tx, id)?;
             if q.quote_status()? == QuoteStatus::Signed {
+                // The same request again gets the signed quote, but only from someone who may
+                // sign it.
+                if !Who::ClientManager.admits(who.actor) {
+                    return Err(QuoteTransitionError::NotPermitted {
+                        from: QuoteStatus::Accepted,
+                        to: QuoteStatus::Signed,
+                        actor: who.actor.kind(),
+                    }
+                    .into());
+                }
                 return Ok(Claim::Signed(Box::new(q)));
             }
             check_current(tx, &q)?;
