@@ -7,6 +7,7 @@ mod audit_quote_ui;
 mod automations;
 mod automations_ui;
 mod backup;
+mod billing_sign;
 mod browser;
 mod crash;
 mod documents;

@@ -628,18 +628,12 @@ fn expiry_job(after: chrono::DateTime<Utc>) -> NewJob {
         .max_attempts(3)
 }
 
-/// Start-up: make sure a sweep is queued (now, and from then on every slot).
+/// Start-up: one sweep now (for what expired while the server was down), and the next slot's.
 pub fn schedule_expiry(storage: &Storage) -> Result<(), StoreError> {
-    let now = Utc::now();
-    storage.control().enqueue_job(
-        &NewJob::new(EXPIRE_JOB, json!({}))
-            .unique_key(format!(
-                "{EXPIRE_JOB}:start:{}",
-                now.timestamp().div_euclid(EXPIRY_EVERY.num_seconds())
-            ))
-            .max_attempts(3),
-    )?;
-    storage.control().enqueue_job(&expiry_job(now))?;
+    storage
+        .control()
+        .enqueue_job(&NewJob::new(EXPIRE_JOB, json!({})).max_attempts(3))?;
+    storage.control().enqueue_job(&expiry_job(Utc::now()))?;
     Ok(())
 }
 
