@@ -92,7 +92,11 @@ fn vocabularies() -> Vec<Vocabulary> {
                 .iter()
                 .map(|s| (*s).to_owned())
                 .collect(),
-            vec![("QuoteView", "status"), ("/api/quotes", "status")],
+            vec![
+                ("QuoteView", "status"),
+                ("/api/quotes", "status"),
+                ("/api/ops/tenants/{tid}/quotes", "status"),
+            ],
         ),
         (
             role,

@@ -13,10 +13,10 @@ use wrk_core::quote::Recurrence;
 use wrk_tenants::automations::signing::Invoice;
 
 use super::ops_automations::tenant;
-use super::quotes::QuoteView;
+use super::quotes::{QuotePage, QuoteQuery, QuoteView, quote_page};
 use crate::auth::session::OpsSession;
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ClientMeta};
+use crate::extract::{ApiJson, ApiQuery, ClientMeta};
 use crate::services::Caller;
 use crate::services::quotes::{self, RevisedLine, Revision};
 use crate::state::AppState;
@@ -31,8 +31,24 @@ pub const MAX_LINE_UNIT_CENTS: u64 = 1_000_000_000;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(ops_quotes_list))
         .routes(routes!(ops_quote_patch))
         .routes(routes!(ops_invoice_mark_paid))
+}
+
+/// A workspace's quotes, newest first (the ops quote editor finds a version's quote here).
+#[utoipa::path(get, path = "/api/ops/tenants/{tid}/quotes", tag = "ops",
+    params(("tid" = String, Path), QuoteQuery),
+    responses((status = 200, body = QuotePage),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn ops_quotes_list(
+    State(app): State<AppState>,
+    _ops: OpsSession,
+    Path(tid): Path<String>,
+    ApiQuery(query): ApiQuery<QuoteQuery>,
+) -> Result<Json<QuotePage>, ApiError> {
+    let tenant = tenant(&app, &tid).await?;
+    Ok(Json(quote_page(&app, tenant, query).await?))
 }
 
 /// One line of a revised quote. `amount_cents`, when given, must equal `quantity × unit_cents`.

@@ -244,6 +244,15 @@ pub async fn quotes_list(
     ctx: TenantCtx,
     ApiQuery(query): ApiQuery<QuoteQuery>,
 ) -> Result<Json<QuotePage>, ApiError> {
+    Ok(Json(quote_page(&ctx.app, ctx.tenant_id(), query).await?))
+}
+
+/// A page of a workspace's quotes (the workspace host's list and the ops one).
+pub(super) async fn quote_page(
+    app: &AppState,
+    tenant: wrk_core::ids::TenantId,
+    query: QuoteQuery,
+) -> Result<QuotePage, ApiError> {
     let status = query.status.filter(|s| !s.is_empty());
     if let Some(s) = &status
         && !QUOTE_STATUSES.contains(&s.as_str())
@@ -259,12 +268,14 @@ pub async fn quotes_list(
         before_id: Cursor::into_inner(query.cursor),
         limit: limit + 1,
     };
-    let rows = ctx.blocking(move |t| t.quotes(&filter)).await?;
+    let rows = app
+        .blocking(move |s| s.tenant(tenant)?.quotes(&filter))
+        .await?;
     let (rows, next_cursor) = paginate(rows, limit, |q| q.id.to_string());
-    Ok(Json(QuotePage {
+    Ok(QuotePage {
         items: rows.iter().map(QuoteView::from).collect(),
         next_cursor,
-    }))
+    })
 }
 
 /// One quote.
