@@ -564,14 +564,14 @@ impl TenantStore {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::versions::{TransitionRequest, Validation};
     use super::*;
     use crate::testing::*;
     use wrk_core::machine::Actor;
     use wrk_core::money::MoneyError;
 
-    fn new_quote() -> NewQuote {
+    pub(crate) fn new_quote() -> NewQuote {
         let usd = |c| Money::new(c, Currency::USD);
         NewQuote {
             currency: Currency::USD,
@@ -608,7 +608,7 @@ mod tests {
     }
 
     /// A new automation whose version 1 `actor` moved to `needs_pricing`.
-    fn needs_pricing(s: &TenantStore, actor: &Actor) -> AutomationId {
+    pub(crate) fn needs_pricing(s: &TenantStore, actor: &Actor) -> AutomationId {
         let a = automation(s, "A");
         save_blueprint(s, a.id, &json!({"x": 1}), 0, &Validation::default()).unwrap();
         s.transition_version(
@@ -686,7 +686,7 @@ mod tests {
     }
 
     /// The quote of [`new_quote`], recorded for version 1 of `a`.
-    fn sent(s: &TenantStore, a: AutomationId) -> Quote {
+    pub(crate) fn sent(s: &TenantStore, a: AutomationId) -> Quote {
         match s.record_quote(a, 1, &new_quote(), &req()).unwrap() {
             QuoteOutcome::Sent { quote, .. } => *quote,
             QuoteOutcome::Skipped(v) => panic!("not sent: {v:?}"),

@@ -1038,3 +1038,212 @@ fn revision_message(q: &Quote) -> String {
     }
     m
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::quotes::tests::{needs_pricing, sent};
+    use super::super::tasks::TaskFilter;
+    use super::*;
+    use crate::testing::*;
+
+    fn decider<'a>(
+        actor: &'a Actor,
+        audit: &'a AuditActor,
+        request: &'a RequestMeta,
+    ) -> Decider<'a> {
+        Decider {
+            actor,
+            audit,
+            request,
+        }
+    }
+
+    fn status_of(s: &TenantStore, a: AutomationId) -> VersionStatus {
+        s.version(a, VersionRef::Number(1)).unwrap().status
+    }
+
+    fn signing(q: &Quote, settlement: Settlement) -> Signing {
+        Signing {
+            quote: q.id,
+            signer_name: "Grace Hopper".into(),
+            signer_title: "CEO".into(),
+            user_id: "u1".into(),
+            document_sha256: "ab".repeat(32),
+            method: NewPaymentMethod {
+                provider: "manual".into(),
+                customer: None,
+                method: None,
+                label: "Invoice".into(),
+            },
+            settlement,
+            claimed_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn accept_claim_and_sign_by_invoice_make_the_version_ready_to_build_with_a_subscription() {
+        let (_d, s) = store();
+        let a = needs_pricing(&s, &owner());
+        let q = sent(&s, a);
+        let (actor, audit, request) = (owner(), who(), req());
+        let d = decider(&actor, &audit, &request);
+        // Signing before accepting is refused by core.
+        assert!(matches!(
+            s.claim_setup_fee(q.id, "manual", d),
+            Err(StoreError::Quote(QuoteTransitionError::NotAllowed { .. }))
+        ));
+        assert_eq!(s.accept_quote(q.id, d).unwrap().status, "accepted");
+        let Claim::New { key, amount } = s.claim_setup_fee(q.id, "manual", d).unwrap() else {
+            panic!("no new claim")
+        };
+        assert_eq!(key, setup_fee_key(&q));
+        assert_eq!(amount, q.setup_fee);
+        // A second request while the first is with the provider finds the claim.
+        assert_eq!(
+            s.claim_setup_fee(q.id, "manual", d).unwrap(),
+            Claim::InProgress
+        );
+        let reference = format!("manual:{key}");
+        let out = s
+            .sign_quote(&signing(&q, Settlement::Invoiced { key, reference }), d)
+            .unwrap();
+        assert_eq!(out.quote.status, "signed");
+        assert_eq!(out.applied.version.status, VersionStatus::ReadyToBuild);
+        let invoices = s.quote_invoices(q.id).unwrap();
+        assert_eq!(invoices.len(), 1);
+        assert_eq!(
+            (invoices[0].kind.as_str(), invoices[0].status.as_str()),
+            ("setup_fee", "finalized")
+        );
+        assert_eq!(invoices[0].total, q.setup_fee);
+        let subs: (i64, i64, i64) = s
+            .db()
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT monthly_fee_cents, committed_monthly_runs, overage_unit_cents
+                     FROM subscriptions WHERE status = 'active'",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )?)
+            })
+            .unwrap();
+        assert_eq!(subs, (5_900, 100, 15));
+        assert!(matches!(
+            s.claim_setup_fee(q.id, "manual", d).unwrap(),
+            Claim::Signed(_)
+        ));
+        // Ops mark the invoice paid, once.
+        let paid = s
+            .mark_invoice_paid(&invoices[0].id, Some("bank 1"), &audit, &request)
+            .unwrap();
+        assert_eq!(paid.status, "paid");
+        assert!(matches!(
+            s.mark_invoice_paid(&invoices[0].id, None, &audit, &request),
+            Err(StoreError::Conflict(_))
+        ));
+    }
+
+    #[test]
+    fn a_failed_charge_changes_nothing_and_the_next_attempt_has_its_own_key() {
+        let (_d, s) = store();
+        let a = needs_pricing(&s, &owner());
+        let q = sent(&s, a);
+        let (actor, audit, request) = (owner(), who(), req());
+        let d = decider(&actor, &audit, &request);
+        s.accept_quote(q.id, d).unwrap();
+        let Claim::New { key, .. } = s.claim_setup_fee(q.id, "stripe", d).unwrap() else {
+            panic!("no claim")
+        };
+        s.charge_failed(&key, "card_declined", "Your card was declined.", d)
+            .unwrap();
+        assert_eq!(s.quote(q.id).unwrap().status, "accepted");
+        assert_eq!(status_of(&s, a), VersionStatus::AwaitingClientApproval);
+        let Claim::New { key: second, .. } = s.claim_setup_fee(q.id, "stripe", d).unwrap() else {
+            panic!("no second claim")
+        };
+        assert_eq!(second, format!("{key}:2"));
+        // Paid, but the signing transaction did not happen: the retry finishes with that charge.
+        s.charge_settled(&Settlement::Paid {
+            key: second.clone(),
+            reference: "pi_1".into(),
+        })
+        .unwrap();
+        let Claim::Charged(row) = s.claim_setup_fee(q.id, "stripe", d).unwrap() else {
+            panic!("the charge is not found")
+        };
+        assert_eq!(
+            (row.key.as_str(), row.status.as_str()),
+            (second.as_str(), "succeeded")
+        );
+        let charges = s.setup_fee_charges(&q).unwrap();
+        assert_eq!(
+            charges
+                .iter()
+                .map(|c| c.status.as_str())
+                .collect::<Vec<_>>(),
+            ["failed", "succeeded"]
+        );
+    }
+
+    #[test]
+    fn a_quote_past_its_validity_is_refused_at_once_and_the_sweep_expires_it() {
+        let (_d, s) = store();
+        let a = needs_pricing(&s, &owner());
+        let q = sent(&s, a);
+        s.db()
+            .write(|tx| {
+                tx.execute(
+                    "UPDATE quotes SET valid_until = '2020-01-01T00:00:00Z' WHERE id = ?1",
+                    [q.id.to_string()],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        let (actor, audit, request) = (owner(), who(), req());
+        let d = decider(&actor, &audit, &request);
+        assert!(matches!(
+            s.accept_quote(q.id, d),
+            Err(StoreError::Quote(QuoteTransitionError::Expired { .. }))
+        ));
+        assert_eq!(s.quote(q.id).unwrap().status, "sent");
+        assert_eq!(s.expire_quotes(Utc::now()).unwrap(), vec![q.id]);
+        assert_eq!(s.quote(q.id).unwrap().status, "expired");
+        assert!(s.expire_quotes(Utc::now()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn rejecting_moves_the_version_back_to_pricing_with_one_revise_task_and_a_member_may_not() {
+        let (_d, s) = store();
+        let a = needs_pricing(&s, &owner());
+        let q = sent(&s, a);
+        let (audit, request) = (who(), req());
+        let m = member();
+        assert!(matches!(
+            s.reject_quote(q.id, "no", decider(&m, &audit, &request)),
+            Err(StoreError::Quote(QuoteTransitionError::NotPermitted { .. }))
+        ));
+        let o = owner();
+        let d = decider(&o, &audit, &request);
+        assert!(matches!(
+            s.reject_quote(q.id, "  ", d),
+            Err(StoreError::Quote(QuoteTransitionError::ReasonRequired))
+        ));
+        let out = s.reject_quote(q.id, "Too much", d).unwrap();
+        assert_eq!(out.quote.status, "rejected");
+        assert_eq!(out.applied.version.status, VersionStatus::NeedsPricing);
+        assert!(s.reject_quote(q.id, "Again", d).is_err());
+        let tasks = s
+            .tasks(&TaskFilter {
+                limit: 50,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(
+            tasks
+                .iter()
+                .filter(|t| t.key.starts_with("quote:revise:"))
+                .count(),
+            1
+        );
+    }
+}
