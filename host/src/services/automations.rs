@@ -93,7 +93,7 @@ where
 /// The currency quotes are made in until workspaces choose one.
 pub const QUOTE_CURRENCY: Currency = Currency::USD;
 
-fn publish_status_changed(tenant: TenantId, version: &Version, from: VersionStatus) {
+pub(crate) fn publish_status_changed(tenant: TenantId, version: &Version, from: VersionStatus) {
     bus().publish(Event {
         tenant_id: tenant,
         kind: "version.status_changed",

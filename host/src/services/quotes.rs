@@ -104,11 +104,18 @@ pub async fn reject(
     reason: String,
 ) -> Result<RejectOutcome, QuoteError> {
     let caller = caller.clone();
-    blocking(app, move |s| {
+    let out = blocking(app, move |s| {
         s.tenant(tenant)?
             .reject_quote(id, &reason, decider(&caller))
     })
-    .await
+    .await?;
+    published(tenant, &out.applied);
+    Ok(out)
+}
+
+/// The `version.status_changed` event of a move made here.
+fn published(tenant: TenantId, applied: &wrk_tenants::automations::versions::Applied) {
+    super::automations::publish_status_changed(tenant, &applied.version, applied.transition.from);
 }
 
 /// One line of an ops revision as asked for.
@@ -302,6 +309,9 @@ pub async fn revise(
         s.tenant(tenant)?.revise_quote(id, &revised, decider(&c))
     })
     .await?;
+    if let Some(applied) = &outcome.applied {
+        published(tenant, applied);
+    }
     super::automations::email_admins(app, tenant, &outcome.automation, &outcome.quote).await;
     Ok(outcome)
 }
@@ -545,7 +555,10 @@ pub async fn sign(
     })
     .await;
     match signed {
-        Ok(out) => Ok(*out.quote),
+        Ok(out) => {
+            published(tenant, &out.applied);
+            Ok(*out.quote)
+        }
         Err(e) => {
             // The money moved: keep that fact, so a retry finishes signing instead of charging.
             if settlement != Settlement::Free {
