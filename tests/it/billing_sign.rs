@@ -64,6 +64,15 @@ fn actions(app: &TestApp, token: &str) -> Vec<String> {
         .collect()
 }
 
+/// [`TestApp::spawn_open`], paying through Stripe at a localstripe of its own.
+fn stripe_app() -> TestApp {
+    TestApp::builder()
+        .env("WRK_AUTH_RATE_LIMIT", "10000")
+        .env("WRK_EMAIL_VERIFICATION", "false")
+        .localstripe()
+        .spawn()
+}
+
 fn card(id: &str) -> Value {
     json!({"type": "stripe", "payment_method_id": id})
 }
@@ -158,11 +167,7 @@ fn accepting_then_signing_by_invoice_makes_the_version_ready_to_build_and_ops_ma
 
 #[test]
 fn signing_with_a_card_at_localstripe_charges_the_setup_fee_once_even_when_sent_twice() {
-    let app = TestApp::builder()
-        .env("WRK_AUTH_RATE_LIMIT", "10000")
-        .env("WRK_EMAIL_VERIFICATION", "false")
-        .localstripe()
-        .spawn();
+    let app = stripe_app();
     let (owner, id, quote) = quoted(&app);
     assert_eq!(accept(&app, &owner.token, &quote).0, StatusCode::OK);
     // A manual method is not what this workspace's provider takes.
@@ -184,11 +189,7 @@ fn signing_with_a_card_at_localstripe_charges_the_setup_fee_once_even_when_sent_
 
 #[test]
 fn a_declined_card_is_a_402_that_changes_nothing_and_another_card_then_signs() {
-    let app = TestApp::builder()
-        .env("WRK_AUTH_RATE_LIMIT", "10000")
-        .env("WRK_EMAIL_VERIFICATION", "false")
-        .localstripe()
-        .spawn();
+    let app = stripe_app();
     let (owner, id, quote) = quoted(&app);
     assert_eq!(accept(&app, &owner.token, &quote).0, StatusCode::OK);
     let (s, p) = sign(
@@ -225,11 +226,7 @@ fn a_declined_card_is_a_402_that_changes_nothing_and_another_card_then_signs() {
 
 #[test]
 fn the_same_sign_request_sent_twice_at_once_charges_once() {
-    let app = TestApp::builder()
-        .env("WRK_AUTH_RATE_LIMIT", "10000")
-        .env("WRK_EMAIL_VERIFICATION", "false")
-        .localstripe()
-        .spawn();
+    let app = stripe_app();
     let (owner, id, quote) = quoted(&app);
     assert_eq!(accept(&app, &owner.token, &quote).0, StatusCode::OK);
     let answers: Vec<(StatusCode, Value)> = std::thread::scope(|scope| {
