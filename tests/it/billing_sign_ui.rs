@@ -95,7 +95,7 @@ fn ops_revise_a_quote_in_the_editor_with_live_totals() {
         "document.documentElement.clientWidth <= 375",
         "a 375 px viewport",
     );
-    browser.eval("document.querySelector('[data-ops-quote]').scrollIntoView()");
+    browser.eval("document.querySelector('[data-ops-quote] table').scrollIntoView()");
     browser.screenshot("ops-quote-editor-375");
 
     let (_, quotes) = app.get_as("acme", "/api/quotes?status=sent", &owner.token);

@@ -86,8 +86,8 @@ function editor(panel, tid, id, n, q) {
     const remove = el('button', { type: 'button', class: 'btn btn-ghost btn-sm', 'aria-label': `Remove ${l.description || 'line'}` }, icon('close'));
     const tr = el('tr', { dataset: { code: l.code || `line_${seq}` } },
       el('td', {}, el('input', { name: 'description', type: 'text', value: l.description || '', maxlength: '200', 'aria-label': 'Description', required: true })),
-      el('td', { class: 'num' }, el('input', { name: 'quantity', type: 'number', min: '0', max: '10000', step: '1', value: String(l.quantity ?? 1), 'aria-label': 'Quantity', inputmode: 'numeric' })),
-      el('td', { class: 'num' }, el('input', { name: 'unit', type: 'number', min: '0', step: '0.01', value: ((l.unit_cents ?? 0) / 100).toFixed(2), 'aria-label': `Unit price (${q.currency})`, inputmode: 'decimal' })),
+      el('td', { class: 'num' }, el('input', { name: 'quantity', type: 'number', min: '0', max: '10000', step: '1', value: String(l.quantity ?? 1), 'aria-label': 'Quantity', title: 'Quantity', inputmode: 'numeric' })),
+      el('td', { class: 'num' }, el('input', { name: 'unit', type: 'number', min: '0', step: '0.01', value: ((l.unit_cents ?? 0) / 100).toFixed(2), 'aria-label': `Unit price (${q.currency})`, title: `Unit price (${q.currency})`, inputmode: 'decimal' })),
       el('td', {}, recurrence),
       el('td', {}, remove));
     remove.addEventListener('click', () => { tr.remove(); recompute(); });

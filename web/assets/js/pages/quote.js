@@ -186,8 +186,8 @@ export function quoteActions(q, automation) {
         'Card entry through Stripe.js cannot load in this installation, so enter a Stripe payment method id; in test mode pm_card_visa is a card that pays.')
       : el('p', { class: 'quote-pay-by' }, el('strong', {}, 'Payment: by invoice. '),
         `We issue an invoice for the setup fee of ${money(q.setup_fee_cents)} when you sign; pay it by bank transfer and we mark it paid.`),
-    el('label', { class: 'check', for: `signer-agree-${q.id}` }, agree,
-      el('span', {}, `I agree to this quote on behalf of ${q.billed_to?.workspace_name || 'my workspace'}: the setup fee now and ${money(q.monthly_fee_cents)} every month.`)),
+    el('div', { class: 'field' }, el('label', { class: 'check', for: `signer-agree-${q.id}` }, agree,
+      el('span', {}, `I agree to this quote on behalf of ${q.billed_to?.workspace_name || 'my workspace'}: the setup fee now and ${money(q.monthly_fee_cents)} every month.`))),
     el('div', { class: 'form-actions mt-0' }, submit),
     el('p', { class: 'help quote-consequence' }, 'Signing makes this quote the contract: the setup fee is charged now, the monthly fee from then on, and we start building your automation.'));
   form.addEventListener('submit', async (e) => {
