@@ -677,6 +677,75 @@ mod tests {
     }
 
     #[test]
+    fn quote_and_payment_refusals_have_their_status_code_and_a_detail_that_says_which() {
+        use crate::services::payments::PaymentError;
+        use wrk_core::quote::{QuoteStatus, QuoteTransitionError as Q};
+        let at = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        let cases: Vec<(ApiError, u16, &str, &str)> = vec![
+            (
+                Q::Expired { valid_until: at }.into(),
+                409,
+                "conflict",
+                "expired",
+            ),
+            (Q::Superseded.into(), 409, "conflict", "superseded"),
+            (
+                Q::NotAllowed {
+                    from: QuoteStatus::Sent,
+                    to: QuoteStatus::Signed,
+                    allowed: vec![],
+                }
+                .into(),
+                409,
+                "conflict",
+                "accept it first",
+            ),
+            (
+                StoreError::Quote(Q::NotPermitted {
+                    from: QuoteStatus::Sent,
+                    to: QuoteStatus::Accepted,
+                    actor: wrk_core::machine::ActorKind::Client,
+                })
+                .into(),
+                403,
+                "forbidden",
+                "owner or an admin",
+            ),
+            (Q::ReasonRequired.into(), 422, "validation_failed", "reason"),
+            (
+                PaymentError::Declined {
+                    code: "card_declined".into(),
+                    message: "Your card was declined.".into(),
+                }
+                .into(),
+                402,
+                "payment_failed",
+                "Your card was declined.",
+            ),
+            (
+                PaymentError::Invalid("not a card".into()).into(),
+                422,
+                "validation_failed",
+                "payment_method",
+            ),
+            (
+                PaymentError::Unavailable("timeout".into()).into(),
+                503,
+                "unavailable",
+                "try again",
+            ),
+        ];
+        for (err, status, code, says) in cases {
+            let p = err.problem();
+            assert_eq!((p.status, p.code.as_str()), (status, code), "{p:?}");
+            assert!(p.detail.contains(says), "{} does not say {says}", p.detail);
+        }
+        let p = ApiError::from(PaymentError::Provider("sk_live_secret".into())).problem();
+        assert_eq!(p.status, 500);
+        assert!(!p.detail.contains("sk_live"));
+    }
+
+    #[test]
     fn validation_problems_carry_field_errors() {
         let p = ApiError::validation("subdomain", "is reserved").problem();
         assert_eq!(p.code, "validation_failed");
