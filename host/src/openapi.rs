@@ -295,7 +295,11 @@ fn constraints() -> Vec<(&'static str, &'static str, Value)> {
             "unit_cents",
             json!({"minimum": 0, "maximum": MAX_LINE_UNIT_CENTS}),
         ),
-        ("RevisedLineBody", "amount_cents", json!({"minimum": 0})),
+        (
+            "RevisedLineBody",
+            "amount_cents",
+            json!({"minimum": 0, "maximum": MAX_LINE_QUANTITY * MAX_LINE_UNIT_CENTS}),
+        ),
         (
             "RevisedLineBody",
             "recurrence",

@@ -125,12 +125,16 @@ pub async fn ops_quote_patch(
                     };
                     text("line_items.code", &l.code)?;
                     text("line_items.description", &l.description)?;
-                    if l.quantity > MAX_LINE_QUANTITY || l.unit_cents > MAX_LINE_UNIT_CENTS {
+                    if l.quantity > MAX_LINE_QUANTITY
+                        || l.unit_cents > MAX_LINE_UNIT_CENTS
+                        || l.amount_cents
+                            .is_some_and(|a| a > MAX_LINE_QUANTITY * MAX_LINE_UNIT_CENTS)
+                    {
                         return Err(ApiError::validation(
                             "line_items",
                             format!(
-                                "a quantity is at most {MAX_LINE_QUANTITY} and a unit price at \
-                                 most {MAX_LINE_UNIT_CENTS} cents"
+                                "a quantity is at most {MAX_LINE_QUANTITY}, a unit price at \
+                                 most {MAX_LINE_UNIT_CENTS} cents, an amount at most their product"
                             ),
                         ));
                     }
