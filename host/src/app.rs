@@ -219,5 +219,9 @@ pub fn job_registry() -> Registry {
         crate::services::documents::INGEST_JOB,
         crate::services::documents::ingest::ingest_documents_job,
     );
+    r.register(
+        crate::services::quotes::EXPIRE_JOB,
+        crate::services::quotes::expire_quotes_job,
+    );
     r
 }

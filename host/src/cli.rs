@@ -317,7 +317,16 @@ async fn serve_async(mut config: Config) -> anyhow::Result<()> {
     let auth = crate::auth::AuthState::load(&config)?;
     let config = Arc::new(config);
     let storage = Arc::new(storage);
+    let payments = crate::services::payments::from_config(&config)
+        .context("cannot set up the payment provider")?;
     let jobs = crate::jobs::Jobs::start(config.clone(), storage.clone(), app::job_registry())?;
+    {
+        let storage = storage.clone();
+        crate::blocking::run(move || {
+            Ok::<_, anyhow::Error>(crate::services::quotes::schedule_expiry(&storage)?)
+        })
+        .await?;
+    }
     let oidc = Arc::new(crate::oidc::Oidc::new(&config)?);
     let metrics = Arc::new(Metrics::new());
     let plugins = {
@@ -339,6 +348,7 @@ async fn serve_async(mut config: Config) -> anyhow::Result<()> {
         metrics,
         ready: Arc::new(AtomicBool::new(false)),
         docs: Arc::new(app::docs()),
+        payments,
     };
     state.jobs.set_plugins(state.plugins.clone());
     let config = state.config.clone();

@@ -114,6 +114,16 @@ pub enum ApiError {
     /// and a safe detail. See [`problem_responses`].
     #[error("{detail}")]
     Http { status: StatusCode, detail: String },
+    /// The payment provider declined the charge (flow 16): its reason for the payer, and its
+    /// decline code.
+    #[error("the payment was declined: {message}")]
+    PaymentFailed {
+        decline_code: String,
+        message: String,
+    },
+    /// The payment provider cannot be reached or is busy: the same request may be retried.
+    #[error("{0}")]
+    PaymentUnavailable(String),
     /// Anything we did not expect. The cause is logged, never sent.
     #[error("unexpected error: {0:#}")]
     Unexpected(#[from] anyhow::Error),
@@ -166,6 +176,8 @@ impl ApiError {
             Self::StaleRevision { .. } => (StatusCode::CONFLICT, "stale_revision"),
             Self::PluginInvalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             Self::Http { status, .. } => (*status, code_of_status(*status)),
+            Self::PaymentFailed { .. } => (StatusCode::PAYMENT_REQUIRED, "payment_failed"),
+            Self::PaymentUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Unexpected(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -205,6 +217,9 @@ impl ApiError {
             Self::PluginInvalid { reasons, report } => {
                 extra.insert("reasons".into(), reasons.clone().into());
                 extra.insert("report".into(), report.clone());
+            }
+            Self::PaymentFailed { decline_code, .. } => {
+                extra.insert("decline_code".into(), decline_code.clone().into());
             }
             _ => {}
         }
@@ -364,7 +379,72 @@ impl From<StoreError> for ApiError {
             StoreError::Fenced { retry_after_secs } => Self::Moving {
                 retry_after: retry_after_secs,
             },
+            StoreError::Quote(e) => e.into(),
             other => Self::Unexpected(other.into()),
+        }
+    }
+}
+
+/// A refused quote move (flows 14-18): the quote's state is a 409 `conflict` whose detail says
+/// which (expired, superseded, or the move that does not exist), the wrong caller a 403, a
+/// missing reason a 422 on `reason`.
+impl From<wrk_core::quote::QuoteTransitionError> for ApiError {
+    fn from(err: wrk_core::quote::QuoteTransitionError) -> Self {
+        use wrk_core::quote::QuoteTransitionError as Q;
+        match err {
+            e @ (Q::Expired { .. } | Q::Superseded | Q::StillValid { .. }) => {
+                Self::Conflict(e.to_string())
+            }
+            Q::NotAllowed { from, to, .. } => Self::Conflict(format!(
+                "the quote is {from}, so it cannot be {to}{}",
+                match (from, to) {
+                    (wrk_core::quote::QuoteStatus::Sent, wrk_core::quote::QuoteStatus::Signed) =>
+                        ": accept it first",
+                    _ => "",
+                }
+            )),
+            e @ Q::NotPermitted { .. } => Self::Forbidden(format!(
+                "{e}: only the workspace's owner or an admin decides on quotes"
+            )),
+            e @ Q::ReasonRequired => Self::validation("reason", e.to_string()),
+        }
+    }
+}
+
+/// A payment step that failed (flow 16): a decline is the payer's to fix (402 with the
+/// provider's reason), a bad method a 422 on `payment_method`, an unreachable provider a 503;
+/// anything else is ours and goes to the log.
+impl From<crate::services::payments::PaymentError> for ApiError {
+    fn from(err: crate::services::payments::PaymentError) -> Self {
+        use crate::services::payments::PaymentError as P;
+        match err {
+            P::Declined { code, message } => Self::PaymentFailed {
+                decline_code: code,
+                message,
+            },
+            P::Invalid(why) => Self::validation("payment_method", why),
+            P::Unavailable(why) => {
+                tracing::warn!(error = %why, "payment provider unavailable");
+                Self::PaymentUnavailable(
+                    "the payment provider cannot be reached right now; try again in a few minutes"
+                        .into(),
+                )
+            }
+            e @ P::Provider(_) => Self::Unexpected(e.into()),
+        }
+    }
+}
+
+impl From<crate::services::quotes::QuoteError> for ApiError {
+    fn from(err: crate::services::quotes::QuoteError) -> Self {
+        use crate::services::quotes::QuoteError as Q;
+        match err {
+            Q::Store(e) => e.into(),
+            Q::Payment(e) => e.into(),
+            Q::Invalid { field, message } => Self::validation(field, message),
+            Q::Conflict(why) => Self::Conflict(why),
+            e @ Q::Document(_) => Self::Unexpected(e.into()),
+            Q::Blocking(e) => e.into(),
         }
     }
 }
@@ -607,6 +687,75 @@ mod tests {
         );
         let p = ApiError::from(crate::auth::password::PasswordError::Busy).problem();
         assert_eq!(p.code, "rate_limited");
+    }
+
+    #[test]
+    fn quote_and_payment_refusals_have_their_status_code_and_a_detail_that_says_which() {
+        use crate::services::payments::PaymentError;
+        use wrk_core::quote::{QuoteStatus, QuoteTransitionError as Q};
+        let at = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        let cases: Vec<(ApiError, u16, &str, &str)> = vec![
+            (
+                Q::Expired { valid_until: at }.into(),
+                409,
+                "conflict",
+                "expired",
+            ),
+            (Q::Superseded.into(), 409, "conflict", "superseded"),
+            (
+                Q::NotAllowed {
+                    from: QuoteStatus::Sent,
+                    to: QuoteStatus::Signed,
+                    allowed: vec![],
+                }
+                .into(),
+                409,
+                "conflict",
+                "accept it first",
+            ),
+            (
+                StoreError::Quote(Q::NotPermitted {
+                    from: QuoteStatus::Sent,
+                    to: QuoteStatus::Accepted,
+                    actor: wrk_core::machine::ActorKind::Client,
+                })
+                .into(),
+                403,
+                "forbidden",
+                "owner or an admin",
+            ),
+            (Q::ReasonRequired.into(), 422, "validation_failed", "reason"),
+            (
+                PaymentError::Declined {
+                    code: "card_declined".into(),
+                    message: "Your card was declined.".into(),
+                }
+                .into(),
+                402,
+                "payment_failed",
+                "Your card was declined.",
+            ),
+            (
+                PaymentError::Invalid("not a card".into()).into(),
+                422,
+                "validation_failed",
+                "payment_method",
+            ),
+            (
+                PaymentError::Unavailable("timeout".into()).into(),
+                503,
+                "unavailable",
+                "try again",
+            ),
+        ];
+        for (err, status, code, says) in cases {
+            let p = err.problem();
+            assert_eq!((p.status, p.code.as_str()), (status, code), "{p:?}");
+            assert!(p.detail.contains(says), "{} does not say {says}", p.detail);
+        }
+        let p = ApiError::from(PaymentError::Provider("sk_live_secret".into())).problem();
+        assert_eq!(p.status, 500);
+        assert!(!p.detail.contains("sk_live"));
     }
 
     #[test]

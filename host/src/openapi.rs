@@ -92,7 +92,11 @@ fn vocabularies() -> Vec<Vocabulary> {
                 .iter()
                 .map(|s| (*s).to_owned())
                 .collect(),
-            vec![("QuoteView", "status"), ("/api/quotes", "status")],
+            vec![
+                ("QuoteView", "status"),
+                ("/api/quotes", "status"),
+                ("/api/ops/tenants/{tid}/quotes", "status"),
+            ],
         ),
         (
             role,
@@ -188,6 +192,8 @@ const NO_CONTROL_NOT_BLANK: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0
 const EMAIL: &str =
     "^\\s*[^@\\s\\u0000-\\u001f\\u007f-\\u009f]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+\\s*$";
 
+use crate::routes::ops_quotes::{MAX_LINE_QUANTITY, MAX_LINE_UNIT_CENTS, MAX_QUOTE_LINES};
+
 /// Constraints of request fields: `(schema, property, constraint keywords)`.
 fn constraints() -> Vec<(&'static str, &'static str, Value)> {
     let password = json!({"minLength": crate::auth::password::MIN_LEN, "maxLength": crate::auth::password::MAX_LEN, "pattern": NO_NUL});
@@ -221,6 +227,88 @@ fn constraints() -> Vec<(&'static str, &'static str, Value)> {
             "RenameWorkspace",
             "name",
             json!({"minLength": 1, "maxLength": 200, "pattern": NO_CONTROL_NOT_BLANK}),
+        ),
+        (
+            "RejectBody",
+            "reason",
+            json!({"minLength": 1, "maxLength": 2000, "pattern": NOT_BLANK}),
+        ),
+        (
+            "SignBody",
+            "signer_name",
+            json!({"minLength": 1, "maxLength": 200, "pattern": NO_CONTROL_NOT_BLANK}),
+        ),
+        (
+            "SignBody",
+            "signer_title",
+            json!({"minLength": 1, "maxLength": 200, "pattern": NO_CONTROL_NOT_BLANK}),
+        ),
+        ("SignBody", "agree", json!({"enum": [true]})),
+        (
+            "SignBody",
+            "payment_method",
+            json!({"oneOf": [
+                {"type": "object", "required": ["type"], "additionalProperties": false,
+                 "properties": {"type": {"enum": ["manual"]}}},
+                {"type": "object", "required": ["type", "payment_method_id"], "additionalProperties": false,
+                 "properties": {"type": {"enum": ["stripe"]},
+                                "payment_method_id": {"type": "string", "maxLength": 255, "pattern": "^pm_[A-Za-z0-9_]+$"}}}
+            ]}),
+        ),
+        (
+            "QuotePatch",
+            "line_items",
+            json!({"maxItems": MAX_QUOTE_LINES}),
+        ),
+        (
+            "QuotePatch",
+            "setup_fee_cents",
+            json!({"minimum": 0, "maximum": MAX_LINE_UNIT_CENTS}),
+        ),
+        (
+            "QuotePatch",
+            "discount_percent",
+            json!({"minimum": 0, "maximum": 100}),
+        ),
+        (
+            "QuotePatch",
+            "note",
+            json!({"maxLength": 2000, "pattern": NO_NUL}),
+        ),
+        (
+            "RevisedLineBody",
+            "code",
+            json!({"minLength": 1, "maxLength": 200, "pattern": NOT_BLANK}),
+        ),
+        (
+            "RevisedLineBody",
+            "description",
+            json!({"minLength": 1, "maxLength": 200, "pattern": NOT_BLANK}),
+        ),
+        (
+            "RevisedLineBody",
+            "quantity",
+            json!({"minimum": 0, "maximum": MAX_LINE_QUANTITY}),
+        ),
+        (
+            "RevisedLineBody",
+            "unit_cents",
+            json!({"minimum": 0, "maximum": MAX_LINE_UNIT_CENTS}),
+        ),
+        (
+            "RevisedLineBody",
+            "amount_cents",
+            json!({"minimum": 0, "maximum": MAX_LINE_QUANTITY * MAX_LINE_UNIT_CENTS}),
+        ),
+        (
+            "RevisedLineBody",
+            "recurrence",
+            json!({"enum": ["one_time", "monthly"]}),
+        ),
+        (
+            "MarkPaidBody",
+            "reference",
+            json!({"maxLength": 200, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"}),
         ),
         (
             "BlueprintBody",

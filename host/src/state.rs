@@ -27,6 +27,9 @@ pub struct AppState {
     /// OpenID Connect providers and their sign-in flows.
     pub oidc: Arc<crate::oidc::Oidc>,
     pub plugins: Arc<crate::services::plugins::Plugins>,
+    /// The payment provider `WRK_PAYMENT_PROVIDER` names (flows 16, 17, 20): a trait object so
+    /// the sign flow is the same code for both.
+    pub payments: Arc<dyn crate::services::payments::PaymentProvider>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -20,6 +20,7 @@ pub enum Entity {
     Quote,
     Project,
     Document,
+    Invoice,
 }
 
 impl Entity {
@@ -39,6 +40,7 @@ impl Entity {
             Entity::Quote => "quote",
             Entity::Project => "project",
             Entity::Document => "document",
+            Entity::Invoice => "invoice",
         }
     }
 }
@@ -93,6 +95,10 @@ pub enum StoreError {
     /// The workspace is fenced on this host while it moves to another one.
     #[error("the workspace is being moved; retry in {retry_after_secs} seconds")]
     Fenced { retry_after_secs: u32 },
+    /// Core's quote lifecycle refused a move (accept, sign, reject, revise, expire); nothing was
+    /// written.
+    #[error(transparent)]
+    Quote(#[from] wrk_core::quote::QuoteTransitionError),
 }
 
 /// Why a presented token (verification link, reset link, invitation, refresh token) is refused.

@@ -46,6 +46,8 @@ struct Workspace {
     quote: String,
     project: String,
     task: String,
+    /// The setup-fee invoice of a second automation's quote, signed by invoice.
+    invoice: String,
 }
 
 fn first_id(app: &TestApp, w: &Owner, path: &str) -> String {
@@ -90,6 +92,12 @@ fn workspace(app: &TestApp, word: &str) -> Workspace {
 
     let quoted_name = format!("{word} quoted flow");
     let quoted = app.quoted(&slug, &token, &quoted_name, 2500);
+    let signed = app.quoted(&slug, &token, &format!("{word} signed flow"), 100);
+    let signed = app.signed_by_invoice(&slug, &token, &signed);
+    let invoice = signed["invoices"][0]["id"]
+        .as_str()
+        .expect("a setup-fee invoice")
+        .to_owned();
 
     let api_key_name = format!("{word} robot");
     let (s, key) = app.post_as(
@@ -116,7 +124,8 @@ fn workspace(app: &TestApp, word: &str) -> Workspace {
         key: key["key"].as_str().expect("key").to_owned(),
         invitation: invitation["id"].as_str().expect("invitation id").to_owned(),
         invitee,
-        quote: first_id(app, &owner, "/api/quotes"),
+        quote: first_id(app, &owner, "/api/quotes?status=sent"),
+        invoice,
         project: first_id(app, &owner, "/api/projects"),
         task: first_id(app, &owner, "/api/tasks"),
         owner,
@@ -148,6 +157,7 @@ impl Workspace {
             &self.quote,
             &self.project,
             &self.task,
+            &self.invoice,
         ]
     }
 
@@ -164,6 +174,8 @@ impl Workspace {
             "members/{user_id}" => vec![self.owner.user_id.clone()],
             "quotes/{id}" => vec![self.quote.clone()],
             "tasks/{id}" => vec![self.task.clone()],
+            // Ops only (mark-paid); the workspace host has no invoice path of its own yet.
+            "invoices/{id}" => vec![self.invoice.clone()],
             _ => return None,
         })
     }

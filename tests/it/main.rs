@@ -7,6 +7,8 @@ mod audit_quote_ui;
 mod automations;
 mod automations_ui;
 mod backup;
+mod billing_sign;
+mod billing_sign_ui;
 mod browser;
 mod crash;
 mod documents;

@@ -289,6 +289,39 @@ impl TestApp {
         id
     }
 
+    /// Accepts and signs (paying by invoice, the manual provider) the quote of an automation that
+    /// [`TestApp::quoted`] made; returns the signed quote, whose `invoices` hold its setup-fee
+    /// invoice.
+    pub fn signed_by_invoice(&self, slug: &str, token: &str, automation: &str) -> Value {
+        let (s, page) = self.get_as(slug, "/api/quotes?status=sent", token);
+        assert_eq!(s, StatusCode::OK, "{page}");
+        let quote = page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|q| q["automation_id"] == automation)
+            .unwrap_or_else(|| panic!("no sent quote for {automation}: {page}"))["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let (s, q) = self.post_as(
+            slug,
+            &format!("/api/quotes/{quote}/accept"),
+            token,
+            json!({}),
+        );
+        assert_eq!(s, StatusCode::OK, "{q}");
+        let (s, q) = self.post_as(
+            slug,
+            &format!("/api/quotes/{quote}/sign"),
+            token,
+            json!({"signer_name": "Grace Hopper", "signer_title": "CEO", "agree": true,
+                   "payment_method": {"type": "manual"}}),
+        );
+        assert_eq!(s, StatusCode::OK, "{q}");
+        q
+    }
+
     /// Uploads a requirements document (`multipart/form-data`, one field `file`) to version 1;
     /// the status and answer, whatever they are.
     pub fn upload_document(

@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod browser;
+pub mod localstripe;
 pub mod oidc;
 pub mod smtp;
 
@@ -86,9 +87,26 @@ pub struct TestAppBuilder {
     data_dir: Option<tempfile::TempDir>,
     cwd: Option<PathBuf>,
     mailbox: Option<smtp::SmtpSink>,
+    localstripe: Option<localstripe::LocalStripe>,
 }
 
 impl TestAppBuilder {
+    /// Pays through the Stripe provider against a localstripe of its own, read with
+    /// [`TestApp::localstripe`].
+    pub fn localstripe(mut self) -> Self {
+        let stripe = localstripe::LocalStripe::start();
+        self.env
+            .push(("WRK_PAYMENT_PROVIDER".to_owned(), "stripe".to_owned()));
+        self.env
+            .push(("WRK_STRIPE_API_BASE".to_owned(), stripe.base()));
+        self.env.push((
+            "WRK_STRIPE_SECRET_KEY".to_owned(),
+            localstripe::SECRET_KEY.to_owned(),
+        ));
+        self.localstripe = Some(stripe);
+        self
+    }
+
     pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
         self.env.push((key.to_owned(), value.into()));
         self
@@ -148,6 +166,7 @@ impl TestAppBuilder {
             log_path,
             http: client(),
             mailbox: self.mailbox,
+            localstripe: self.localstripe,
         };
         app.addr = app.wait_for_listen_addr();
         app.wait_ready();
@@ -163,6 +182,7 @@ pub struct TestApp {
     log_path: PathBuf,
     pub http: Client,
     mailbox: Option<smtp::SmtpSink>,
+    localstripe: Option<localstripe::LocalStripe>,
 }
 
 impl TestApp {
@@ -249,6 +269,13 @@ impl TestApp {
     /// waiting for it to arrive.
     pub fn mailed_token(&self, to: &str, path: &str) -> String {
         self.mailbox().token(to, path, Duration::from_secs(20))
+    }
+
+    /// The localstripe of an app built with [`TestAppBuilder::localstripe`].
+    pub fn localstripe(&self) -> &localstripe::LocalStripe {
+        self.localstripe
+            .as_ref()
+            .expect("built without TestAppBuilder::localstripe")
     }
 
     /// Everything the server logged so far.

@@ -16,6 +16,7 @@ pub mod ops_automations;
 pub mod ops_fences;
 pub mod ops_outbox;
 pub mod ops_plugins;
+pub mod ops_quotes;
 pub mod pages;
 pub mod quotes;
 pub mod tasks;

@@ -35,7 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The workspace named by `{tid}`, or 404.
-async fn tenant(app: &AppState, tid: &str) -> Result<TenantId, ApiError> {
+pub(super) async fn tenant(app: &AppState, tid: &str) -> Result<TenantId, ApiError> {
     let id = TenantId::parse(tid).map_err(|_| ApiError::not_found("workspace"))?;
     app.blocking(move |s| s.control().tenant_by_id(id))
         .await?

@@ -93,7 +93,7 @@ where
 /// The currency quotes are made in until workspaces choose one.
 pub const QUOTE_CURRENCY: Currency = Currency::USD;
 
-fn publish_status_changed(tenant: TenantId, version: &Version, from: VersionStatus) {
+pub(crate) fn publish_status_changed(tenant: TenantId, version: &Version, from: VersionStatus) {
     bus().publish(Event {
         tenant_id: tenant,
         kind: "version.status_changed",
@@ -424,7 +424,7 @@ pub async fn after_commit(
 
 /// The plugin's quote as stored values, refusing one whose lines do not add up to its totals
 /// (the quote must never say something its lines do not explain).
-fn new_quote(
+pub(crate) fn new_quote(
     input: &PricingInput,
     answer: &wrk_plugins::Answer<PricingQuote>,
 ) -> Result<NewQuote, String> {
@@ -525,7 +525,12 @@ async fn auto_quote(
 /// The email outbox lives in `control.db`, a different file from the tenant's, so it cannot
 /// share the quote's transaction: it is queued right after the quote commits (a crash in between
 /// loses this one email, never the quote). A failure is logged, not returned: the quote is made.
-async fn email_admins(app: &AppState, tenant: TenantId, automation: &Automation, quote: &Quote) {
+pub(crate) async fn email_admins(
+    app: &AppState,
+    tenant: TenantId,
+    automation: &Automation,
+    quote: &Quote,
+) {
     let config = app.config.clone();
     let automation = automation.clone();
     let quote = quote.clone();

@@ -10,6 +10,8 @@
 //! - [`identity`]: accounts, logins, sessions, workspaces, invitations, members, API keys.
 //! - [`payments`]: the payment providers (`manual`, `stripe`) of flows 16, 17 and 20.
 //! - [`plugins`]: the plugin sandbox as the product uses it: start-up, calls, ops changes.
+//! - [`quotes`]: flows 14-18: accept, reject, ops revisions, signing with payment, the quote
+//!   document, marking an invoice paid, the expiry worker.
 
 pub mod automations;
 pub mod backup;
@@ -18,6 +20,7 @@ pub mod documents;
 pub mod identity;
 pub mod payments;
 pub mod plugins;
+pub mod quotes;
 
 use wrk_core::machine::Actor;
 use wrk_tenants::audit::{AuditActor, RequestMeta};

@@ -31,7 +31,7 @@ use serde_json::json;
 use wrk_core::ids::AutomationId;
 use wrk_core::machine::{Actor, OpsTaskKind, SideEffect, Transition, VersionStatus};
 
-use super::quotes::{Quote, insert_message, ready_message};
+use super::quotes::{Quote, announce_quote, ready_message};
 use super::tasks::{self, NewTask};
 use super::versions::{
     Applied, TransitionRequest, Version, apply_transition, insert_history, version_entity,
@@ -95,7 +95,10 @@ fn perform(
         SideEffect::CreateProjectAndQuote | SideEffect::RegenerateQuote => {
             Done::AfterCommit(AfterCommit::PriceQuote)
         }
-        SideEffect::CreateSubscription => Done::NotBuilt("billing, flow 16"),
+        SideEffect::CreateSubscription => {
+            super::signing::create_subscription(tx, id, number, req.request)?;
+            Done::Stored
+        }
         SideEffect::CreateOpsTask(OpsTaskKind::ReviseQuote) => {
             let quote: Option<String> = tx
                 .query_row(
@@ -250,28 +253,6 @@ pub(crate) fn quote_sent(
     )?;
     let automation = load_automation(tx, id)?;
     tasks::close_key(tx, id, &format!("quote:price_manually:{number}"), request)?;
-    insert_message(
-        tx,
-        id,
-        ("system", None, "WRK Copilot"),
-        &ready_message(quote),
-        &system,
-        request,
-    )?;
-    tasks::ensure(
-        tx,
-        &NewTask {
-            automation_id: id,
-            version: Some(number),
-            key: format!("quote:review:{}", quote.id),
-            kind: TaskKind::Quote,
-            title: &format!(
-                "Review the quote for {} (version {number})",
-                automation.name
-            ),
-            assignee: Assignee::Client,
-        },
-        request,
-    )?;
+    announce_quote(tx, quote, &automation, &ready_message(quote), request)?;
     Ok((applied, automation))
 }

@@ -16,9 +16,12 @@
 //! - [`tasks`]: system tasks keyed by cause, and people moving them along.
 //! - [`quotes`]: projects, quotes with line items, the auto-quote step of flow 11, messages.
 //! - [`effects`]: the storage side of every transition's side effects, one `match`.
+//! - [`signing`]: what clients and ops do with a sent quote (flows 14-18): accept, reject,
+//!   revise, expire, and signing with its charge, payment method, signature and subscription.
 
 pub mod effects;
 pub mod quotes;
+pub mod signing;
 pub mod tasks;
 pub mod versions;
 

@@ -2,14 +2,15 @@
 //! project, from a pricing plugin's answer (flow 11; revisions in flows 14 and 17 build on
 //! [`TenantStore::record_quote`]); there is no way to make one from nothing.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 use wrk_core::ids::{AutomationId, ProjectId, QuoteId};
 use wrk_core::machine::VersionStatus;
 use wrk_core::money::{Currency, Money};
-use wrk_core::quote::Recurrence;
+use wrk_core::quote::{QuoteStatus, Recurrence, default_valid_until};
+use wrk_core::tasks::{Assignee, TaskKind};
 
 use super::effects;
 use super::tasks;
@@ -18,11 +19,6 @@ use super::{Automation, audit, id_col, now, time_col};
 use crate::audit::{AuditActor, RequestMeta, timestamp};
 use crate::error::{Entity, StoreError, StoreResult};
 use crate::tenant::TenantStore;
-
-/// How long a quote stays acceptable (flow 15).
-pub fn quote_validity() -> Duration {
-    Duration::days(30)
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Project {
@@ -92,6 +88,19 @@ pub struct Quote {
     /// in order of the project's first quote, with `-R<n>` for revision `n` > 1. Stored, so it
     /// never changes.
     pub number: Option<String>,
+    /// The whole percentage an ops revision took off its lines' unit prices (flow 14).
+    pub discount_percent: u8,
+    /// Ops' note on a revision, shown to the client with it.
+    pub note: Option<String>,
+    /// Why the client rejected it (flow 18).
+    pub rejected_reason: Option<String>,
+}
+
+impl Quote {
+    /// The stored status as core's type (the column's CHECK keeps it one of them).
+    pub fn quote_status(&self) -> StoreResult<QuoteStatus> {
+        QuoteStatus::parse(&self.status).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
 }
 
 /// A pricing plugin's answer, ready to store. Every amount must be in `currency`: the row keeps
@@ -153,13 +162,17 @@ fn quote_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Quote> {
         plugin_output: super::json_col(r.get(16)?)?,
         created_at: time_col(&r.get::<_, String>(17)?)?,
         number: r.get(18)?,
+        discount_percent: r.get(19)?,
+        note: r.get(20)?,
+        rejected_reason: r.get(21)?,
     })
 }
 
 /// What a quote reads back: its columns and its number.
 const QUOTE_READ: &str = "id, project_id, automation_id, version, revision, status, currency,
     setup_fee_cents, monthly_fee_cents, included_runs, overage_unit_cents, valid_until,
-    plugin_name, plugin_version, plugin_sha256, plugin_input, plugin_output, created_at, number";
+    plugin_name, plugin_version, plugin_sha256, plugin_input, plugin_output, created_at, number,
+    discount_percent, note, rejected_reason";
 
 /// The number of a project's revision `revision` created at `at` (see [`Quote::number`]).
 fn quote_number(
@@ -209,7 +222,7 @@ fn with_lines(c: &Connection, mut q: Quote) -> StoreResult<Quote> {
     Ok(q)
 }
 
-fn load_quote(c: &Connection, id: QuoteId) -> StoreResult<Quote> {
+pub(crate) fn load_quote(c: &Connection, id: QuoteId) -> StoreResult<Quote> {
     let q = c
         .query_row(
             &format!("SELECT {QUOTE_READ} FROM quotes WHERE id = ?1"),
@@ -221,7 +234,7 @@ fn load_quote(c: &Connection, id: QuoteId) -> StoreResult<Quote> {
     with_lines(c, q)
 }
 
-fn project_for(
+pub(crate) fn project_for(
     tx: &Transaction<'_>,
     id: AutomationId,
     number: u32,
@@ -281,6 +294,42 @@ pub(crate) fn insert_message(
     Ok(message)
 }
 
+/// Tells the client about a `sent` quote inside its transaction: a system message in the
+/// automation's thread and a "review the quote" task (flows 11 and 14).
+pub(crate) fn announce_quote(
+    tx: &Transaction<'_>,
+    quote: &Quote,
+    automation: &Automation,
+    message: &str,
+    request: &RequestMeta,
+) -> StoreResult<()> {
+    let (id, number) = (quote.automation_id, quote.version);
+    insert_message(
+        tx,
+        id,
+        ("system", None, "WRK Copilot"),
+        message,
+        &AuditActor::system(),
+        request,
+    )?;
+    tasks::ensure(
+        tx,
+        &tasks::NewTask {
+            automation_id: id,
+            version: Some(number),
+            key: format!("quote:review:{}", quote.id),
+            kind: TaskKind::Quote,
+            title: &format!(
+                "Review the quote for {} (version {number})",
+                automation.name
+            ),
+            assignee: Assignee::Client,
+        },
+        request,
+    )?;
+    Ok(())
+}
+
 /// The thread message that announces a `sent` quote (flow 11).
 pub(crate) fn ready_message(q: &Quote) -> String {
     format!(
@@ -293,6 +342,92 @@ pub(crate) fn ready_message(q: &Quote) -> String {
         q.included_runs,
         q.valid_until.format("%Y-%m-%d"),
     )
+}
+
+/// Stores `new` as the next revision (`sent`) of `project` (version `number` of automation `id`),
+/// with its line items, number, `valid_until` (core's default validity) and its `quote.created`
+/// audit row. Shared by flow 11 and the ops revision of flow 14, so both store the same shape.
+pub(crate) fn insert_quote(
+    tx: &Transaction<'_>,
+    project: ProjectId,
+    (id, number): (AutomationId, u32),
+    new: &NewQuote,
+    actor: &AuditActor,
+    request: &RequestMeta,
+) -> StoreResult<Quote> {
+    let revision: u32 = tx.query_row(
+        "SELECT coalesce(max(revision), 0) + 1 FROM quotes WHERE project_id = ?1",
+        [project.to_string()],
+        |r| r.get(0),
+    )?;
+    let quote = QuoteId::new();
+    let at = Utc::now();
+    // The row has one currency column: an amount in another would be relabelled.
+    let cents = |m: Money| m.cents_in(new.currency).map(|c| c.get());
+    tx.execute(
+        &format!(
+            "INSERT INTO quotes ({QUOTE_COLS}, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'sent', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
+                     ?15, ?16, ?17, ?17)"
+        ),
+        params![
+            quote.to_string(),
+            project.to_string(),
+            id.to_string(),
+            number,
+            revision,
+            new.currency.as_str(),
+            cents(new.setup_fee)?,
+            cents(new.monthly_fee)?,
+            new.included_runs,
+            cents(new.overage_unit)?,
+            timestamp(default_valid_until(at)),
+            new.plugin.name,
+            new.plugin.version,
+            new.plugin.sha256,
+            new.plugin_input.to_string(),
+            new.plugin_output.to_string(),
+            timestamp(at)
+        ],
+    )?;
+    tx.execute(
+        "UPDATE quotes SET number = ?2 WHERE id = ?1",
+        params![quote.to_string(), quote_number(tx, project, revision, at)?],
+    )?;
+    for (i, line) in new.line_items.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO quote_line_items (quote_id, position, code, description, quantity,
+                                           unit_cents, amount_cents, recurrence)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                quote.to_string(),
+                i,
+                line.code,
+                line.description,
+                line.quantity,
+                cents(line.unit)?,
+                cents(line.amount)?,
+                line.recurrence.as_str()
+            ],
+        )?;
+    }
+    let stored = load_quote(tx, quote)?;
+    let mut after = serde_json::to_value(&stored).unwrap_or_default();
+    if let Some(o) = after.as_object_mut() {
+        // The full plugin input and output live in the quote row; the audit row names it.
+        o.remove("plugin_input");
+        o.remove("plugin_output");
+    }
+    audit(
+        tx,
+        actor,
+        request,
+        "quote.created",
+        ("quote", quote.to_string()),
+        None,
+        Some(after),
+    )?;
+    Ok(stored)
 }
 
 /// Filters of `GET /api/quotes`; newest first, cursor on the id.
@@ -341,70 +476,7 @@ impl TenantStore {
                       None, Some(json!({"status": "superseded"})))?;
                 tasks::close_key(tx, id, &format!("quote:review:{old}"), request)?;
             }
-            let revision: u32 = tx.query_row(
-                "SELECT coalesce(max(revision), 0) + 1 FROM quotes WHERE project_id = ?1",
-                [project.to_string()],
-                |r| r.get(0),
-            )?;
-            let quote = QuoteId::new();
-            let at = Utc::now();
-            // The row has one currency column: an amount in another would be relabelled.
-            let cents = |m: Money| m.cents_in(new.currency).map(|c| c.get());
-            tx.execute(
-                &format!(
-                    "INSERT INTO quotes ({QUOTE_COLS}, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'sent', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
-                             ?15, ?16, ?17, ?17)"
-                ),
-                params![
-                    quote.to_string(),
-                    project.to_string(),
-                    id.to_string(),
-                    number,
-                    revision,
-                    new.currency.as_str(),
-                    cents(new.setup_fee)?,
-                    cents(new.monthly_fee)?,
-                    new.included_runs,
-                    cents(new.overage_unit)?,
-                    timestamp(at + quote_validity()),
-                    new.plugin.name,
-                    new.plugin.version,
-                    new.plugin.sha256,
-                    new.plugin_input.to_string(),
-                    new.plugin_output.to_string(),
-                    timestamp(at)
-                ],
-            )?;
-            tx.execute(
-                "UPDATE quotes SET number = ?2 WHERE id = ?1",
-                params![quote.to_string(), quote_number(tx, project, revision, at)?],
-            )?;
-            for (i, line) in new.line_items.iter().enumerate() {
-                tx.execute(
-                    "INSERT INTO quote_line_items (quote_id, position, code, description, quantity,
-                                                   unit_cents, amount_cents, recurrence)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    params![
-                        quote.to_string(),
-                        i,
-                        line.code,
-                        line.description,
-                        line.quantity,
-                        cents(line.unit)?,
-                        cents(line.amount)?,
-                        line.recurrence.as_str()
-                    ],
-                )?;
-            }
-            let stored = load_quote(tx, quote)?;
-            let mut after = serde_json::to_value(&stored).unwrap_or_default();
-            if let Some(o) = after.as_object_mut() {
-                // The full plugin input and output live in the quote row; the audit row names it.
-                o.remove("plugin_input");
-                o.remove("plugin_output");
-            }
-            audit(tx, &system, request, "quote.created", ("quote", quote.to_string()), None, Some(after))?;
+            let stored = insert_quote(tx, project, (id, number), new, &system, request)?;
             let (applied, automation) = effects::quote_sent(tx, &stored, request)?;
             Ok(QuoteOutcome::Sent {
                 quote: Box::new(stored),
@@ -492,14 +564,14 @@ impl TenantStore {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::versions::{TransitionRequest, Validation};
     use super::*;
     use crate::testing::*;
     use wrk_core::machine::Actor;
     use wrk_core::money::MoneyError;
 
-    fn new_quote() -> NewQuote {
+    pub(crate) fn new_quote() -> NewQuote {
         let usd = |c| Money::new(c, Currency::USD);
         NewQuote {
             currency: Currency::USD,
@@ -536,7 +608,7 @@ mod tests {
     }
 
     /// A new automation whose version 1 `actor` moved to `needs_pricing`.
-    fn needs_pricing(s: &TenantStore, actor: &Actor) -> AutomationId {
+    pub(crate) fn needs_pricing(s: &TenantStore, actor: &Actor) -> AutomationId {
         let a = automation(s, "A");
         save_blueprint(s, a.id, &json!({"x": 1}), 0, &Validation::default()).unwrap();
         s.transition_version(
@@ -614,7 +686,7 @@ mod tests {
     }
 
     /// The quote of [`new_quote`], recorded for version 1 of `a`.
-    fn sent(s: &TenantStore, a: AutomationId) -> Quote {
+    pub(crate) fn sent(s: &TenantStore, a: AutomationId) -> Quote {
         match s.record_quote(a, 1, &new_quote(), &req()).unwrap() {
             QuoteOutcome::Sent { quote, .. } => *quote,
             QuoteOutcome::Skipped(v) => panic!("not sent: {v:?}"),

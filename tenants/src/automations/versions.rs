@@ -253,8 +253,9 @@ pub(crate) fn quote_status(
 ///   report no credential problem" (`credentials_missing` / `_pending` / `_expired`), and no
 ///   credential can be `failed`, so the `failed` count is 0 and a block's cause (a failed
 ///   credential) counts as cleared. The credentials issue replaces these three lines.
-/// - Billing: there is no payment method or setup-fee record yet (flow 16 adds them): both are
-///   false, so `awaiting_client_approval → ready_to_build` cannot pass until then.
+/// - Billing (flow 16): a payment method is on file when the workspace has an `active` one; the
+///   setup fee is paid when the current quote's setup-fee charge `succeeded` or was `invoiced`
+///   (invoice terms, see [`super::signing`]), or the fee is zero.
 pub(crate) fn guard_inputs(
     c: &Connection,
     v: &Version,
@@ -273,8 +274,8 @@ pub(crate) fn guard_inputs(
         validation_error_count: v.validation_error_count(),
         quote_sent: quote.as_deref() == Some("sent"),
         quote_signed: quote.as_deref() == Some("signed"),
-        payment_method_on_file: false,
-        setup_fee_paid: false,
+        payment_method_on_file: super::signing::payment_method_on_file(c)?,
+        setup_fee_paid: super::signing::setup_fee_settled(c, v.automation_id, v.number)?,
         quote_rejected: quote.as_deref() == Some("rejected"),
         open_qa_task_count: open_qa,
         reason: reason.map(str::to_owned),

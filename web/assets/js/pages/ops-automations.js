@@ -6,6 +6,7 @@ import {
   el, mount, emptyState, skeletonCard, statusBadge, statusTimeline, statusLabel, relativeTime, formatDate, STATUSES, showBanner, list,
 } from '../ui.js';
 import { actionBar, stateBanner } from './automation-actions.js';
+import { quoteEditor } from './ops-quote.js';
 
 export async function render(root, ctx) {
   const segs = ctx.path.replace(/^\/ops\/?/, '').split('/').filter(Boolean);
@@ -97,7 +98,7 @@ async function renderDetail(root, ctx, tid, id) {
         bannerIn: banners,
         onDone: async (nv) => { paint(nv); showBanner({ in: banners, kind: 'success', title: `Now ${statusLabel(nv.status)}` }); },
       })));
-    mount(details, issuesAndBlueprint(v));
+    mount(details, issuesAndBlueprint(v), quoteEditor(tid, id, v.number));
   }
   const details = el('div', { class: 'stack' });
   mount(root,
