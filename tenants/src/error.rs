@@ -20,6 +20,7 @@ pub enum Entity {
     Quote,
     Project,
     Document,
+    Client,
 }
 
 impl Entity {
@@ -39,6 +40,7 @@ impl Entity {
             Entity::Quote => "quote",
             Entity::Project => "project",
             Entity::Document => "document",
+            Entity::Client => "client",
         }
     }
 }

@@ -17,6 +17,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(super::ops_outbox::router())
         .merge(super::ops_automations::router())
         .merge(super::ops_plugins::router())
+        .merge(super::ops_clients::router())
+        .merge(super::ops_home::router())
         .merge(super::pages::ops())
         .merge(super::directory::ops())
 }
