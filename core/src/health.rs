@@ -128,8 +128,9 @@ pub struct Reason {
 /// What the console offers ops to accept in one click.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Suggestion {
-    /// The worst status among the reasons; green when every known signal is fine.
-    pub status: Health,
+    /// The worst status among the reasons (green when every known signal is fine); `None` when
+    /// no signal has data: nothing to suggest rather than a guess.
+    pub status: Option<Health>,
     /// One line per known signal, worst first.
     pub reasons: Vec<Reason>,
     /// The signals with no data.
@@ -219,11 +220,7 @@ pub fn suggest(s: &Signals) -> Suggestion {
     // Worst first; the sort is stable, so equal ones keep the order above.
     reasons.sort_by_key(|r| std::cmp::Reverse(r.status));
     Suggestion {
-        status: reasons
-            .iter()
-            .map(|r| r.status)
-            .max()
-            .unwrap_or(Health::Green),
+        status: reasons.iter().map(|r| r.status).max(),
         reasons,
         no_data,
     }
@@ -250,9 +247,9 @@ mod tests {
     }
 
     #[test]
-    fn with_no_data_at_all_the_suggestion_is_green_with_no_reasons_and_says_what_is_missing() {
+    fn with_no_data_at_all_nothing_is_suggested_and_the_missing_signals_are_named() {
         let s = suggest(&Signals::default());
-        assert_eq!(s.status, Health::Green);
+        assert_eq!(s.status, None);
         assert!(s.reasons.is_empty());
         assert_eq!(
             s.no_data,
@@ -273,12 +270,12 @@ mod tests {
                 ..Signals::default()
             })
         };
-        assert_eq!(at(0).status, Health::Green);
+        assert_eq!(at(0).status, Some(Health::Green));
         assert_eq!(at(0).reasons[0].text, "No overdue tasks");
-        assert_eq!(at(1).status, Health::Yellow);
+        assert_eq!(at(1).status, Some(Health::Yellow));
         assert_eq!(at(1).reasons[0].text, "1 task open for more than 7 days");
-        assert_eq!(at(4).status, Health::Yellow);
-        assert_eq!(at(5).status, Health::Red);
+        assert_eq!(at(4).status, Some(Health::Yellow));
+        assert_eq!(at(5).status, Some(Health::Red));
         assert!(!at(5).no_data.contains(&Signal::OverdueTasks));
     }
 
@@ -290,7 +287,7 @@ mod tests {
             alerts: Some(0),
             runs: None,
         });
-        assert_eq!(s.status, Health::Red);
+        assert_eq!(s.status, Some(Health::Red));
         assert_eq!(s.reasons[0].signal, Signal::PaymentFailures);
         assert_eq!(s.reasons[0].text, "1 payment failed and is not paid");
         assert_eq!(s.reasons[1].status, Health::Yellow);
@@ -306,6 +303,7 @@ mod tests {
                 ..Signals::default()
             })
             .status
+            .expect("a rate is data")
         };
         assert_eq!(rate(100, 4), Health::Green);
         assert_eq!(rate(100, 5), Health::Yellow);

@@ -189,8 +189,8 @@ fn vocabularies() -> Vec<Vocabulary> {
         ),
         (
             [
-                "quotes", "qa", "deploys", "blocked", "overdue", "emails", "threads", "plugins",
-                "events",
+                "intake", "quotes", "qa", "deploys", "blocked", "overdue", "emails", "threads",
+                "plugins", "events",
             ]
             .map(str::to_owned)
             .to_vec(),

@@ -8,6 +8,7 @@ mod automations;
 mod automations_ui;
 mod backup;
 mod browser;
+mod clients;
 mod crash;
 mod documents;
 mod email;

@@ -228,7 +228,7 @@ fn ops_see_every_workspace_by_name() {
     assert_eq!(
         browser
             .eval("return document.querySelectorAll('[data-queue] [data-count] .sr-only').length"),
-        7
+        10
     );
     shots(&browser, "ops-queues");
 

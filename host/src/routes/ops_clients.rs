@@ -292,7 +292,8 @@ pub struct NoDataView {
 /// The status the console suggests, why, and which signals had no data.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SuggestionView {
-    pub status: String,
+    /// `null` when no signal has data: nothing is suggested.
+    pub status: Option<String>,
     pub reasons: Vec<ReasonView>,
     pub no_data: Vec<NoDataView>,
 }
@@ -300,7 +301,7 @@ pub struct SuggestionView {
 impl From<&Suggestion> for SuggestionView {
     fn from(s: &Suggestion) -> Self {
         Self {
-            status: s.status.as_str().to_owned(),
+            status: s.status.map(|h| h.as_str().to_owned()),
             reasons: s
                 .reasons
                 .iter()

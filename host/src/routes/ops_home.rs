@@ -26,7 +26,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 const ITEMS_PER_QUEUE: u32 = 5;
 
 /// The queues that list automations in one status, in the order the page shows them.
+/// `intake`: new requests ops may help shape (flow 10) and send to pricing.
 const STATUS_QUEUES: &[(&str, VersionStatus)] = &[
+    ("intake", VersionStatus::IntakeInProgress),
     ("quotes", VersionStatus::NeedsPricing),
     ("qa", VersionStatus::QaTesting),
     ("deploys", VersionStatus::ReadyToLaunch),
@@ -69,7 +71,7 @@ pub struct QueueItem {
 /// One work queue.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct QueueView {
-    /// `quotes`, `qa`, `deploys`, `blocked`, `overdue`, `emails`, `threads`, `plugins` or
+    /// `intake`, `quotes`, `qa`, `deploys`, `blocked`, `overdue`, `emails`, `threads`, `plugins` or
     /// `events`.
     pub key: String,
     /// How many wait; `null` when the queue is not available.
@@ -96,7 +98,7 @@ fn available(key: &str, count: u64, items: Vec<QueueItem>) -> QueueView {
     }
 }
 
-/// The work queues of the ops home: automations waiting for a quote, QA or a deploy, blocked
+/// The work queues of the ops home: new requests, automations waiting for a quote, QA or a deploy, blocked
 /// ones, overdue ops tasks and undelivered emails, each with its count and first items; queues
 /// with no source yet are marked unavailable.
 #[utoipa::path(get, path = "/api/ops/home", tag = "ops",
