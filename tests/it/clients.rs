@@ -547,4 +547,19 @@ fn the_ops_day_goes_from_a_home_queue_to_the_automation_and_moves_it_on_and_clie
         "only the automation's rows: {trail}"
     );
     shots_at_two_widths(&browser, "automation-audit-trail");
+
+    // Settings: the owner asks invitees to verify their email, in one click.
+    browser.goto(&app.url("acme", "/app/settings"));
+    browser.wait_until(
+        "!document.querySelector('#ws-invitees-verify').disabled",
+        "the setting loaded",
+    );
+    browser.click("#ws-invitees-verify");
+    browser.wait_until(
+        "document.querySelector('[data-verification-setting] .help').textContent.includes('separate verification email')",
+        "the setting saved",
+    );
+    let (_, v) = app.get_as("acme", "/api/settings/email-verification", &acme.token);
+    assert_eq!(v["invitees_must_verify"], true, "{v}");
+    shots_at_two_widths(&browser, "settings-invitee-verification");
 }

@@ -55,8 +55,7 @@ export async function render(root, ctx) {
   mount(root,
     el('div', { class: 'page-header' }, el('div', {}, el('h1', {}, 'Settings'), el('p', {}, 'Name, address and sign-up rules of this workspace.'))),
     banners,
-    form,
-    verificationCard(admin, banners));
+    el('div', { class: 'stack' }, form, verificationCard(admin, banners)));
 }
 
 /** Flow 1B per workspace: invitees verify their email with a separate link, or not. */
