@@ -43,6 +43,7 @@ const HISTORY_SHOWN: u32 = 50;
 // ----------------------------------------------------------------------------------------------
 // Bodies and their checks
 
+/// A person at the client, as given and as shown.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactBody {
@@ -188,20 +189,12 @@ fn parse_client_id(s: &str) -> Result<ClientId, ApiError> {
 // ----------------------------------------------------------------------------------------------
 // Views
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ContactView {
-    pub name: String,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub role: Option<String>,
-}
-
 /// A client as lists show it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClientView {
     pub id: String,
     pub name: String,
-    pub contacts: Vec<ContactView>,
+    pub contacts: Vec<ContactBody>,
     pub account_manager: Option<String>,
     pub notes: Option<String>,
     /// The latest status ops set (`green`, `yellow`, `red`); `null` until one is set.
@@ -220,7 +213,7 @@ impl ClientView {
             contacts: c
                 .contacts
                 .iter()
-                .map(|k| ContactView {
+                .map(|k| ContactBody {
                     name: k.name.clone(),
                     email: k.email.clone(),
                     phone: k.phone.clone(),
