@@ -227,7 +227,8 @@ fn constraints() -> Vec<(&'static str, &'static str, Value)> {
     let email = json!({"maxLength": 254, "pattern": EMAIL, "description": "An email address"});
     let name = json!({"minLength": 1, "maxLength": 200, "pattern": NOT_BLANK});
     let client_name = json!({"minLength": 1, "maxLength": 200, "pattern": NO_CONTROL_NOT_BLANK});
-    let contact_email = json!({"maxLength": 254, "pattern": EMAIL});
+    // A blank contact email means none (the server trims it away).
+    let contact_email = json!({"maxLength": 254, "pattern": format!("^\\s*$|{EMAIL}")});
     let contacts = json!({"maxItems": crate::routes::ops_clients::MAX_CONTACTS});
     let manager = json!({"maxLength": 200, "pattern": NO_CONTROL});
     let notes =
