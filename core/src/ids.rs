@@ -114,6 +114,14 @@ id_type!(
     /// A workspace API key.
     ApiKeyId
 );
+id_type!(
+    /// A client record (control plane, ops only): a company that owns workspaces.
+    ClientId
+);
+id_type!(
+    /// One entry of a client's health history.
+    HealthEntryId
+);
 
 #[cfg(test)]
 mod tests {

@@ -24,11 +24,14 @@
 //! - [`invoice`]: the invoice lifecycle (draft, finalized, paid, failed) and its dunning schedule.
 //! - [`tasks`]: task kinds and assignees.
 //! - [`validation`]: the severity of a validation issue.
+//! - [`health`]: a client's health (green, yellow, red) and the status suggested from its
+//!   workspaces' signals, with the reasons and the signals that have no data.
 //! - [`redact`]: hiding tokens in text shown to people other than its recipient (ops outbox).
 
 pub mod automation;
 pub mod billing;
 pub mod blueprint;
+pub mod health;
 pub mod host;
 pub mod ids;
 pub mod invoice;

@@ -59,6 +59,7 @@ fn names<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str) -> Vec<String> {
 type Vocabulary = (Vec<String>, Vec<(&'static str, &'static str)>);
 
 fn vocabularies() -> Vec<Vocabulary> {
+    use wrk_core::health::{Health, Signal};
     use wrk_core::machine::VersionStatus;
     use wrk_core::quote::Recurrence;
     use wrk_core::roles::{ClientRole, OpsRole, Scope};
@@ -179,6 +180,30 @@ fn vocabularies() -> Vec<Vocabulary> {
             names(Recurrence::ALL, Recurrence::as_str),
             vec![("LineItemView", "recurrence")],
         ),
+        (
+            names(Health::ALL, Health::as_str),
+            vec![
+                ("HealthBody", "status"),
+                ("ClientView", "health"),
+                ("ClientDetail", "health"),
+                ("HealthEntryView", "status"),
+                ("ReasonView", "status"),
+                ("SuggestionView", "status"),
+            ],
+        ),
+        (
+            [
+                "intake", "quotes", "qa", "deploys", "blocked", "overdue", "emails", "threads",
+                "plugins", "events",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            vec![("QueueView", "key")],
+        ),
+        (
+            names(Signal::ALL, Signal::as_str),
+            vec![("ReasonView", "signal"), ("NoDataView", "signal")],
+        ),
     ]
 }
 
@@ -188,6 +213,12 @@ const NOT_BLANK: &str = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$";
 const NO_NUL: &str = "^[^\\u0000]*$";
 /// No control character (what `char::is_control` refuses) and not blank: workspace names.
 const NO_CONTROL_NOT_BLANK: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$";
+/// No control character, may be empty: optional one-line fields.
+const NO_CONTROL: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
+/// No control character but line breaks and tabs: notes.
+const MULTILINE: &str = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$";
+/// As [`MULTILINE`], and not blank.
+const MULTILINE_NOT_BLANK: &str = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$";
 /// What the server takes as an email address (see `services::identity::normalize_email`).
 const EMAIL: &str =
     "^\\s*[^@\\s\\u0000-\\u001f\\u007f-\\u009f]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+\\s*$";
@@ -201,6 +232,13 @@ fn constraints() -> Vec<(&'static str, &'static str, Value)> {
     // would be stricter than the server in some places and looser in others.
     let email = json!({"maxLength": 254, "pattern": EMAIL, "description": "An email address"});
     let name = json!({"minLength": 1, "maxLength": 200, "pattern": NOT_BLANK});
+    let client_name = json!({"minLength": 1, "maxLength": 200, "pattern": NO_CONTROL_NOT_BLANK});
+    // A blank contact email means none (the server trims it away).
+    let contact_email = json!({"maxLength": 254, "pattern": format!("^\\s*$|{EMAIL}")});
+    let contacts = json!({"maxItems": crate::routes::ops_clients::MAX_CONTACTS});
+    let manager = json!({"maxLength": 200, "pattern": NO_CONTROL});
+    let notes =
+        json!({"maxLength": crate::routes::ops_clients::MAX_NOTES_CHARS, "pattern": MULTILINE});
     let mut slug_not = wrk_core::slug::RESERVED_SLUGS.to_vec();
     slug_not.sort_unstable();
     vec![
@@ -228,6 +266,32 @@ fn constraints() -> Vec<(&'static str, &'static str, Value)> {
             "name",
             json!({"minLength": 1, "maxLength": 200, "pattern": NO_CONTROL_NOT_BLANK}),
         ),
+        ("CreateClient", "name", client_name.clone()),
+        ("UpdateClient", "name", client_name.clone()),
+        ("ContactBody", "name", client_name),
+        ("ContactBody", "email", contact_email),
+        (
+            "ContactBody",
+            "phone",
+            json!({"maxLength": 50, "pattern": NO_CONTROL}),
+        ),
+        (
+            "ContactBody",
+            "role",
+            json!({"maxLength": 100, "pattern": NO_CONTROL}),
+        ),
+        ("CreateClient", "contacts", contacts.clone()),
+        ("UpdateClient", "contacts", contacts),
+        ("CreateClient", "account_manager", manager.clone()),
+        ("UpdateClient", "account_manager", manager),
+        ("CreateClient", "notes", notes.clone()),
+        ("UpdateClient", "notes", notes),
+        (
+            "HealthBody",
+            "note",
+            json!({"minLength": 1, "maxLength": crate::routes::ops_clients::MAX_HEALTH_NOTE_CHARS, "pattern": MULTILINE_NOT_BLANK}),
+        ),
+        ("LinkWorkspace", "tenant_id", json!({"format": "uuid"})),
         (
             "RejectBody",
             "reason",

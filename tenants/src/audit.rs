@@ -163,6 +163,10 @@ pub struct AuditFilter {
     pub entity_type: Option<String>,
     pub entity_id: Option<String>,
     pub action: Option<String>,
+    /// Keeps the rows of one automation: the automation's own, and those of its versions,
+    /// projects, quotes, tasks, messages and documents. Control-plane rows never concern an
+    /// automation, so with this set [`list_workspace_audit`] finds none.
+    pub automation_id: Option<String>,
     /// Return rows with an id strictly less than this one.
     pub before_id: Option<String>,
     pub limit: u32,
@@ -172,28 +176,48 @@ fn json_column(s: Option<String>) -> Option<Value> {
     s.and_then(|s| serde_json::from_str(&s).ok())
 }
 
+/// The rows of automation `?6` in a tenant database: the automation's own, and those whose entity
+/// belongs to it. Versions and their document readings are audited as `{automation}:{number}`;
+/// the other entities are looked up by id in their own tables, which keep every row.
+const OF_AUTOMATION: &str = "(
+      (entity_type = 'automation' AND entity_id = ?6)
+   OR (entity_type IN ('version', 'ingestion')
+       AND substr(entity_id, 1, length(?6) + 1) = ?6 || ':')
+   OR (entity_type = 'project' AND entity_id IN (SELECT id FROM projects WHERE automation_id = ?6))
+   OR (entity_type = 'quote' AND entity_id IN (SELECT id FROM quotes WHERE automation_id = ?6))
+   OR (entity_type = 'task' AND entity_id IN (SELECT id FROM tasks WHERE automation_id = ?6))
+   OR (entity_type = 'message' AND entity_id IN (SELECT id FROM messages WHERE automation_id = ?6))
+   OR (entity_type = 'document' AND entity_id IN (SELECT id FROM documents WHERE automation_id = ?6)))";
+
+/// Rows of one database's log. The automation filter names tenant tables, so it is only part of
+/// the statement when it is set (the control plane's log is read through here too).
 pub fn list_audit(conn: &Connection, filter: &AuditFilter) -> StoreResult<Vec<AuditRecord>> {
-    let mut stmt = conn.prepare_cached(
+    let of_automation = if filter.automation_id.is_some() {
+        format!("\n           AND {OF_AUTOMATION}")
+    } else {
+        String::new()
+    };
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, at, actor_kind, actor_id, action, entity_type, entity_id, before, after,
                 request_id, ip, user_agent
          FROM audit_log
          WHERE (?1 IS NULL OR entity_type = ?1)
            AND (?2 IS NULL OR entity_id = ?2)
            AND (?3 IS NULL OR action = ?3)
-           AND (?4 IS NULL OR id < ?4)
+           AND (?4 IS NULL OR id < ?4){of_automation}
          ORDER BY id DESC
          LIMIT ?5",
-    )?;
-    let rows = stmt.query_map(
-        params![
-            filter.entity_type,
-            filter.entity_id,
-            filter.action,
-            filter.before_id,
-            filter.limit.max(1)
-        ],
-        audit_row,
-    )?;
+    ))?;
+    let values = params![
+        filter.entity_type,
+        filter.entity_id,
+        filter.action,
+        filter.before_id,
+        filter.limit.max(1),
+        filter.automation_id,
+    ];
+    let bound = if filter.automation_id.is_some() { 6 } else { 5 };
+    let rows = stmt.query_map(&values[..bound], audit_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -204,6 +228,9 @@ pub fn list_workspace_audit(
     tenant: TenantId,
     filter: &AuditFilter,
 ) -> StoreResult<Vec<AuditRecord>> {
+    if filter.automation_id.is_some() {
+        return Ok(vec![]);
+    }
     let mut stmt = control.prepare_cached(
         "SELECT id, at, actor_kind, actor_id, action, entity_type, entity_id, before, after,
                 request_id, ip, user_agent

@@ -21,6 +21,7 @@ pub enum Entity {
     Project,
     Document,
     Invoice,
+    Client,
 }
 
 impl Entity {
@@ -41,6 +42,7 @@ impl Entity {
             Entity::Project => "project",
             Entity::Document => "document",
             Entity::Invoice => "invoice",
+            Entity::Client => "client",
         }
     }
 }

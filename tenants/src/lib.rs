@@ -22,16 +22,23 @@
 //! - [`automations`]: automations, versions and their history, projects, quotes, messages and
 //!   tasks (tenant).
 //! - [`documents`]: requirements documents and the ingestion proposal built from them (tenant).
+//! - [`clients`]: client records, the workspaces linked to them and their health history
+//!   (control plane), and the health signals of one workspace (tenant).
 //! - [`jobs`]: the durable job queue (control plane).
 //! - [`outbox`]: the email outbox, written inside the change's transaction (control plane).
 //! - [`plugins`]: the plugin registry, activation history, pins and recorded calls (control
 //!   plane).
+//! - [`queues`]: the counts of the ops home queues that are not automation lists (overdue
+//!   tasks, undelivered emails).
+//! - [`workspace_settings`]: per-workspace settings the control plane needs (invitees' email
+//!   verification, flow 1B).
 //! - [`error`]: [`StoreError`], the one error type of this layer.
 //! - `testing` (tests only): shared set-up of the unit tests (a storage in a temp dir, actors, a
 //!   workspace with its owner, an automation with a blueprint).
 
 pub mod audit;
 pub mod automations;
+pub mod clients;
 pub mod control;
 pub mod db;
 pub mod directory;
@@ -42,10 +49,12 @@ pub mod jobs;
 pub mod migrate;
 pub mod outbox;
 pub mod plugins;
+pub mod queues;
 pub mod storage;
 pub mod tenant;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod workspace_settings;
 
 pub use error::{Entity, Refusal, StoreError, StoreResult};
 pub use storage::{Fence, FenceOutcome, Storage, StorageConfig};

@@ -41,6 +41,11 @@ pub const CONTROL: &[Migration] = &[
         name: "workspace_audit",
         sql: include_str!("../migrations/control/0005_workspace_audit.sql"),
     },
+    Migration {
+        version: 6,
+        name: "clients",
+        sql: include_str!("../migrations/control/0006_clients.sql"),
+    },
 ];
 
 /// Every tenant database's migrations, in order.

@@ -10,6 +10,7 @@ mod backup;
 mod billing_sign;
 mod billing_sign_ui;
 mod browser;
+mod clients;
 mod crash;
 mod documents;
 mod email;

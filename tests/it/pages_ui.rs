@@ -6,22 +6,9 @@
 use wrk_tests::browser::Browser;
 use wrk_tests::{TestApp, json};
 
-use crate::support::{PASSWORD, account_with_workspace, log_in, ops_log_in};
-
-/// A screenshot at 1366 px and another at 375 px (then back to 1366).
-fn shots(browser: &Browser, name: &str) {
-    browser.resize(1366, 900);
-    browser.screenshot(&format!("{name}-1366"));
-    browser.resize(375, 812);
-    // The sidebar slides off-canvas on a phone: shoot once it is out of the way.
-    browser.wait_until(
-        "(() => { const s = document.querySelector('.app-sidebar');
-                  return !s || s.getBoundingClientRect().right <= 0; })()",
-        "the sidebar off-canvas",
-    );
-    browser.screenshot(&format!("{name}-375"));
-    browser.resize(1366, 900);
-}
+use crate::support::{
+    PASSWORD, account_with_workspace, log_in, ops_log_in, shots_at_two_widths as shots,
+};
 
 /// No icon in the page is drawn larger than 48 px (an unsized SVG fills its container).
 fn assert_no_giant_icons(browser: &Browser) {
@@ -228,7 +215,7 @@ fn ops_see_every_workspace_by_name() {
     assert_eq!(
         browser
             .eval("return document.querySelectorAll('[data-queue] [data-count] .sr-only').length"),
-        7
+        10
     );
     shots(&browser, "ops-queues");
 

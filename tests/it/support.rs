@@ -1,5 +1,5 @@
-//! Set-up shared by the browser tests: an account with a workspace, and logging in through the
-//! login pages of a workspace and of the ops console.
+//! Set-up shared by the browser tests: an account with a workspace, logging in through the
+//! login pages of a workspace and of the ops console, and screenshots at two widths.
 
 pub use wrk_tests::PASSWORD;
 use wrk_tests::browser::Browser;
@@ -40,4 +40,19 @@ pub fn owner_signed_in(app: &TestApp, email: &str, slug: &str, name: &str) -> Br
     let browser = Browser::start();
     log_in(app, &browser, email, slug);
     browser
+}
+
+/// A screenshot at 1366 px and another at 375 px (then back to 1366), once the phone layout has
+/// put the sidebar off-canvas.
+pub fn shots_at_two_widths(browser: &Browser, name: &str) {
+    browser.resize(1366, 900);
+    browser.screenshot(&format!("{name}-1366"));
+    browser.resize(375, 812);
+    browser.wait_until(
+        "(() => { const s = document.querySelector('.app-sidebar');
+                  return !s || s.getBoundingClientRect().right <= 0; })()",
+        "the sidebar off-canvas",
+    );
+    browser.screenshot(&format!("{name}-375"));
+    browser.resize(1366, 900);
 }

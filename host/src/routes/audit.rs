@@ -222,6 +222,9 @@ pub struct AuditQuery {
     pub entity_type: Option<String>,
     pub entity_id: Option<String>,
     pub action: Option<String>,
+    /// Keeps one automation's trail: its own rows and those of its versions, projects, quotes,
+    /// tasks, messages and documents.
+    pub automation_id: Option<String>,
     /// `json` (default) or `csv` (the whole filtered log, streamed, newest first).
     pub format: Option<String>,
     /// Page size: 1 to 200 (default 50).
@@ -251,6 +254,7 @@ pub async fn audit_logs(
         entity_type: query.entity_type.filter(|s| !s.is_empty()),
         entity_id: query.entity_id.filter(|s| !s.is_empty()),
         action: query.action.filter(|s| !s.is_empty()),
+        automation_id: query.automation_id.filter(|s| !s.is_empty()),
         before_id: Cursor::into_inner(query.cursor),
         limit: limit + 1,
     };

@@ -178,7 +178,7 @@ pub struct OpsTenantView {
     pub name: String,
     pub subdomain: String,
     pub created_at: DateTime<Utc>,
-    /// The client the workspace belongs to; `null` until clients exist.
+    /// The client the workspace belongs to (`{id, name}`); `null` when it has none.
     #[schema(value_type = Option<Object>)]
     pub client: Option<serde_json::Value>,
     pub counts: TenantCounts,
@@ -210,24 +210,26 @@ async fn ops_tenants(
             let found = st
                 .control()
                 .tenants_with_members(Some(q.as_str()), before, limit + 1)?;
+            let clients = st.control().tenant_clients()?;
             let mut out = Vec::with_capacity(found.len());
             for t in found {
                 let counts = st.tenant(t.tenant.id)?.counts()?;
-                out.push((t, counts));
+                let client = clients.get(&t.tenant.id).cloned();
+                out.push((t, counts, client));
             }
             Ok(out)
         })
         .await?;
-    let (rows, next_cursor) = paginate(rows, limit, |(t, _)| t.tenant.id.to_string());
+    let (rows, next_cursor) = paginate(rows, limit, |(t, _, _)| t.tenant.id.to_string());
     Ok(Json(OpsTenantPage {
         items: rows
             .into_iter()
-            .map(|(t, c)| OpsTenantView {
+            .map(|(t, c, client)| OpsTenantView {
                 id: t.tenant.id.to_string(),
                 name: t.tenant.name,
                 subdomain: t.tenant.subdomain.to_string(),
                 created_at: t.tenant.created_at,
-                client: None,
+                client: client.map(|(id, name)| serde_json::json!({"id": id, "name": name})),
                 counts: TenantCounts {
                     members: t.members,
                     automations: c.automations,

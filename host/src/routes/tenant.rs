@@ -21,6 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(super::audit::router())
         .merge(super::pages::tenant())
         .merge(super::directory::tenant())
+        .merge(super::workspace_settings::router())
 }
 
 async fn shell(headers: HeaderMap) -> Response {

@@ -163,8 +163,10 @@ pub async fn signup_invited(
     meta: RequestMeta,
 ) -> Result<Signup, IdentityError> {
     let email = normalize_email("email", email)?;
-    let proven = match invitation_token.map(str::trim).filter(|t| !t.is_empty()) {
-        None => false,
+    // Without an invitation, the deployment decides; with one, the link proved the address
+    // unless the workspace asks its invitees to verify separately.
+    let verify = match invitation_token.map(str::trim).filter(|t| !t.is_empty()) {
+        None => app.config.email_verification,
         Some(token) => {
             let invited = invitation_preview(app, token).await?;
             if !invited.email.eq_ignore_ascii_case(&email) {
@@ -173,12 +175,12 @@ pub async fn signup_invited(
                     "must be the address the invitation was sent to",
                 ));
             }
-            true
+            let tenant = invited.tenant.id;
+            store(app, move |s| s.control().invitees_must_verify(tenant)).await?
         }
     };
     let name = trimmed_name(name, 200)?;
     password::check_policy(&password).map_err(|m| IdentityError::invalid("password", m))?;
-    let verify = app.config.email_verification && !proven;
     let state = app.clone();
     let user = blocking::run(move || -> Result<_, IdentityError> {
         let hash = password::hash(&password)?;
@@ -299,7 +301,11 @@ async fn check_password(
         match user {
             Some(user) if ok => {
                 c.clear_login_failures(&email)?;
-                if state.config.email_verification && !user.email_verified {
+                // An account sent a verification link (the deployment's rule, or a workspace's
+                // rule for its invitees) waits for it.
+                if !user.email_verified
+                    && (state.config.email_verification || c.verification_pending(user.id)?)
+                {
                     return Err(IdentityError::EmailNotVerified);
                 }
                 Ok(user)
@@ -630,9 +636,15 @@ pub async fn accept_invitation(
     meta: RequestMeta,
 ) -> Result<(TenantRecord, ClientRole), IdentityError> {
     let hash = token_hash(token.trim());
-    let uid = user.id;
-    store(app, move |s| {
-        s.control().accept_invitation(&hash, uid, &meta)
+    let (uid, verified) = (user.id, user.email_verified);
+    let state = app.clone();
+    blocking::run(move || -> Result<_, IdentityError> {
+        let c = state.storage.control();
+        // A workspace that asks its invitees to verify takes no unverified account.
+        if !verified && c.invitees_must_verify(c.pending_invitation(&hash)?.tenant.id)? {
+            return Err(IdentityError::EmailNotVerified);
+        }
+        Ok(c.accept_invitation(&hash, uid, &meta)?)
     })
     .await
 }

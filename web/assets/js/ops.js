@@ -1,12 +1,14 @@
 // The ops console shell at ops.{base}/ops. Same frame as the workspace, ops accent + "Ops" label.
 //
 // Home is a grid of work queues, one card per entry of QUEUES (`[data-queue="key"]`), drawn as a
-// skeleton and filled by its loader: an array of items (count + first few listed) or null when
-// there is no source yet (the card shows its calm empty state).
+// skeleton and filled from one answer of GET /api/ops/home: a count and the first items of each
+// queue, or `available: false` with the reason when the installation has no source for it yet
+// (the card says so, never 0). The page refreshes when it regains focus and every minute while
+// visible (live updates over SSE are not wired here).
 // Other ops pages plug in like workspace pages: add `name: () => import('./pages/ops-<name>.js')`
 // to PAGES; the module exports `render(root, ctx)`.
 import { api, get, isUnauthenticated, maybeSignedIn } from './api.js';
-import { $, $$, el, mount, list, emptyState, bindText, problemBanner, showBanner, setTitle, statusBadge, icon } from './ui.js';
+import { $, $$, el, mount, emptyState, bindText, problemBanner, showBanner, setTitle, statusBadge, icon } from './ui.js';
 import { initShell, markCurrentNav, setUnread } from './shell.js';
 
 export const PAGES = {
@@ -14,6 +16,7 @@ export const PAGES = {
   automations: () => import('./pages/ops-automations.js'),
   workspaces: () => import('./pages/ops-workspaces.js'),
   search: () => import('./pages/ops-search.js'),
+  clients: () => import('./pages/ops-clients.js'),
 };
 
 const SECTIONS = {
@@ -24,25 +27,19 @@ const SECTIONS = {
   outbox: { title: 'Outbox', icon: 'outbox', empty: 'The outbox is empty', body: 'Emails and platform notifications waiting to be delivered, with their retries.' },
 };
 
-const byStatus = (status) => async () => list(await get('/api/ops/automations', { query: { status, limit: 50 } }));
-const noSourceYet = async () => null;
-
-/**
- * The work queues of the home page, in order: what each card says and links to, and its loader.
- * Loaders throw ApiError on failure; they return null when there is no source yet.
- */
+/** The work queues of the home page, in order: what each card says and links to. */
 export const QUEUES = {
-  quotes: { title: 'Quotes to review', icon: 'quote', desc: 'Priced and waiting for an ops check before the client sees them.', empty: 'No quotes waiting for review.', href: '/ops/automations?status=needs_pricing', load: byStatus('needs_pricing') },
-  qa: { title: 'QA', icon: 'flask', desc: 'Builds in QA testing.', empty: 'Nothing in QA right now.', href: '/ops/automations?status=qa_testing', load: byStatus('qa_testing') },
-  deploys: { title: 'Deploys', icon: 'rocket', desc: 'Ready to launch: credentials checked, waiting to go live.', empty: 'No deploys pending.', href: '/ops/automations?status=ready_to_launch', load: byStatus('ready_to_launch') },
-  blocked: { title: 'Blocked', icon: 'ban', desc: 'Stopped automations, with the reason and what clears them.', empty: 'Nothing is blocked.', href: '/ops/automations?status=blocked', load: byStatus('blocked') },
-  overdue: { title: 'Overdue tasks', icon: 'clock', desc: 'Ops tasks past their due date.', empty: 'No overdue tasks.', href: '/ops/automations', load: noSourceYet },
-  threads: { title: 'Unread threads', icon: 'message', desc: 'Client messages nobody on ops has read yet.', empty: 'All caught up.', href: '/ops/automations', load: noSourceYet },
-  plugins: { title: 'Plugin failures', icon: 'plugins', desc: 'Pricing or validation plugin runs that failed.', empty: 'No plugin failures.', href: '/ops/plugins', load: noSourceYet },
+  intake: { title: 'New requests', icon: 'automations', desc: 'Automations in intake: help shape the blueprint, then send them to pricing.', empty: 'No new requests.', href: '/ops/automations?status=intake_in_progress' },
+  quotes: { title: 'Quotes to review', icon: 'quote', desc: 'Waiting for a price: automatic pricing failed or the client asked for a revision.', empty: 'No quotes waiting for review.', href: '/ops/automations?status=needs_pricing' },
+  qa: { title: 'QA', icon: 'flask', desc: 'Builds in QA testing.', empty: 'Nothing in QA right now.', href: '/ops/automations?status=qa_testing' },
+  deploys: { title: 'Deploys', icon: 'rocket', desc: 'Ready to launch: credentials checked, waiting to go live.', empty: 'No deploys pending.', href: '/ops/automations?status=ready_to_launch' },
+  blocked: { title: 'Blocked', icon: 'ban', desc: 'Stopped automations, with the reason and what clears them.', empty: 'Nothing is blocked.', href: '/ops/automations?status=blocked' },
+  overdue: { title: 'Overdue tasks', icon: 'clock', desc: 'Ops tasks open for more than a week.', empty: 'No overdue tasks.', href: '/ops/automations' },
+  emails: { title: 'Undelivered emails', icon: 'outbox', desc: 'Held without a mail server, failed, or waiting for a retry.', empty: 'Every email was delivered.', href: '/ops/outbox' },
+  threads: { title: 'Unread threads', icon: 'message', desc: 'Client messages nobody on ops has read yet.', empty: 'All caught up.', href: '/ops/automations' },
+  plugins: { title: 'Plugin failures', icon: 'plugins', desc: 'Pricing or validation plugin runs that failed.', empty: 'No plugin failures.', href: '/ops/plugins' },
+  events: { title: 'Platform events', icon: 'rocket', desc: 'Deploy, pause and resume events not delivered to the platform.', empty: 'Every event was delivered.', href: '/ops/outbox' },
 };
-
-/** tenant id → workspace name, for the queue cards (empty when the list can't be read). */
-let workspaceNames = {};
 
 /** One queue card in its loading state (`[data-queue="key"]`); renderQueue fills it. */
 function queueCard(key, q) {
@@ -69,19 +66,37 @@ function setCount(card, shown, spoken) {
   return count;
 }
 
-function renderQueue(card, items) {
+/** Where a queue item leads: the automation's ops page, where the next move is one click. */
+const itemHref = (x) => `/ops/automations/${encodeURIComponent(x.tenant_id)}/${encodeURIComponent(x.automation_id)}`;
+
+/** Fills a card from its queue of GET /api/ops/home (`null`: the answer lacked it). */
+function renderQueue(card, q) {
   const body = $('[data-queue-body]', card);
-  const n = items ? items.length : 0;
   card.removeAttribute('aria-busy');
+  if (!q || !q.available) {
+    card.dataset.available = 'false';
+    setCount(card, '—', 'Not available').classList.add('is-zero');
+    mount(body, el('p', { class: 'queue-empty is-locked', dataset: { unavailable: '' } }, icon('info'), q?.unavailable_reason || 'Not available on this installation yet.'));
+    return;
+  }
+  card.dataset.available = 'true';
+  const n = q.count;
   setCount(card, String(n), `${n} ${n === 1 ? 'item' : 'items'}`).classList.toggle('is-zero', n === 0);
+  const items = q.items || [];
   if (!n) {
     mount(body, el('p', { class: 'queue-empty' }, icon('checkCircle'), QUEUES[card.dataset.queue]?.empty || 'Nothing here.'));
     return;
   }
+  if (!items.length) {
+    mount(body, el('p', { class: 'queue-empty is-locked' }, icon('info'), `${n} waiting. Open the queue to see them.`));
+    return;
+  }
   mount(body, el('ul', { class: 'queue-list' },
-    items.slice(0, 4).map((a) => el('li', {},
-      el('span', {}, a.name || a.title, workspaceNames[a.tenant_id] ? el('span', { class: 'cell-sub' }, ` · ${workspaceNames[a.tenant_id]}`) : null),
-      a.status ? statusBadge(a.status) : null,
+    items.map((x) => el('li', {},
+      el('span', {},
+        el('a', { href: itemHref(x), dataset: { queueItem: x.automation_id } }, x.title || x.automation),
+        el('span', { class: 'cell-sub' }, x.title ? `${x.automation} · ${x.workspace}` : x.workspace)),
+      x.status ? statusBadge(x.status) : null,
     )),
   ));
 }
@@ -92,22 +107,28 @@ function drawQueues() {
   if (grid) mount(grid, Object.entries(QUEUES).map(([key, q]) => queueCard(key, q)));
 }
 
+/** Loads every queue in one call; returns the error when the session can't read them. */
 async function loadQueues() {
-  const cards = $$('[data-queue]');
+  let home;
   try {
-    const data = await get('/api/ops/tenants', { query: { limit: 200 } });
-    workspaceNames = Object.fromEntries((data.items || []).map((t) => [t.id, t.name]));
-  } catch { workspaceNames = {}; }
-  let authError = null;
-  await Promise.all(cards.map(async (card) => {
-    try {
-      renderQueue(card, await QUEUES[card.dataset.queue].load());
-    } catch (err) {
-      if (isUnauthenticated(err) || err?.status === 403) authError = err;
-      renderQueue(card, null);
-    }
-  }));
-  return authError;
+    home = await get('/api/ops/home');
+  } catch (err) {
+    if (isUnauthenticated(err) || err?.status === 403) return err;
+    for (const card of $$('[data-queue]')) renderQueue(card, { available: false, unavailable_reason: "We couldn't load this queue. It will retry shortly." });
+    return null;
+  }
+  const byKey = Object.fromEntries((home.queues || []).map((q) => [q.key, q]));
+  for (const card of $$('[data-queue]')) renderQueue(card, byKey[card.dataset.queue] || null);
+  return null;
+}
+
+/** Refreshes the queues when the page comes back into view and every minute while it is seen. */
+function keepQueuesFresh() {
+  let last = Date.now();
+  const refresh = () => { if (document.visibilityState === 'visible' && Date.now() - last > 5000) { last = Date.now(); loadQueues(); } };
+  window.addEventListener('focus', refresh);
+  document.addEventListener('visibilitychange', refresh);
+  setInterval(() => { if (document.visibilityState === 'visible') { last = Date.now(); loadQueues(); } }, 60000);
 }
 
 function renderSection(root, name) {
@@ -174,7 +195,9 @@ export async function boot() {
         actions: [el('a', { class: 'btn btn-primary btn-sm', href: '/ops/login' }, 'Log in')],
         dismissible: false,
       });
+      return;
     }
+    keepQueuesFresh();
     return;
   }
   const loader = PAGES[name];

@@ -28,6 +28,17 @@ export async function render(root, ctx) {
   };
   const csv = el('a', { class: 'btn btn-secondary', href: '/api/audit-logs?format=csv', download: 'audit-log.csv', dataset: { csv: '' } }, 'Download CSV');
   const results = el('div', { class: 'stack', 'aria-live': 'polite' });
+  // `?automation_id=` (the automation page's "Audit trail" link): that automation's whole trail,
+  // its versions', quotes' and tasks' rows included, until the person clears it.
+  let automation = ctx.params.get('automation_id') || '';
+  const scope = el('p', { class: 'muted', dataset: { auditAutomation: automation } });
+  const drawScope = async () => {
+    if (!automation) { scope.hidden = true; return; }
+    let name = 'one automation';
+    try { name = `“${(await get(`/api/automations/${encodeURIComponent(automation)}`)).name}”`; } catch { /* the id alone filters */ }
+    mount(scope, `Only the trail of ${name}: its versions, quotes and tasks included. `,
+      el('button', { type: 'button', class: 'btn btn-ghost btn-sm', onclick: () => { automation = ''; scope.hidden = true; load(); } }, 'Show everything'));
+  };
   const form = el('form', { class: 'filter-bar', role: 'search', 'aria-label': 'Filter the audit log' },
     el('div', { class: 'field' }, el('label', { for: 'audit-type' }, 'Show'), type),
     el('div', { class: 'field grow' }, el('label', { for: 'audit-entity' }, 'Item id'), entity),
@@ -37,9 +48,10 @@ export async function render(root, ctx) {
     el('div', { class: 'page-header' },
       el('div', {}, el('h1', {}, 'Audit log'), el('p', {}, 'Every change in this workspace: who, what, when and the request it came from.')),
       el('div', { class: 'cluster' }, csv)),
-    form, results);
+    form, scope, results);
+  drawScope();
 
-  const query = () => ({ entity_type: type.value, entity_id: entity.value.trim(), action: action.value || (seen.size ? '' : wanted) });
+  const query = () => ({ automation_id: automation, entity_type: type.value, entity_id: entity.value.trim(), action: action.value || (seen.size ? '' : wanted) });
   async function load(cursor = null) {
     const q = query();
     const params = new URLSearchParams(Object.entries(q).filter(([, v]) => v));

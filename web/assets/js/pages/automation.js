@@ -77,7 +77,8 @@ async function renderPage(page) {
       ),
       el('div', { class: 'cluster no-print' },
         el('div', { class: 'field field-inline' }, el('label', { for: 'version-switch' }, 'Version'), switcher),
-        newVersionButton(page)),
+        newVersionButton(page),
+        auditTrailLink(page)),
     ),
     automation.description ? el('p', { class: 'muted automation-desc' }, automation.description) : null,
     banners,
@@ -102,6 +103,13 @@ async function renderPage(page) {
     if (t && t.getAttribute('aria-selected') !== 'true') tabs.select(t);
   });
   page.reloadPanel = (key) => { if (loaded.has(key)) loadPanel(page, key); };
+}
+
+/** The automation's whole audit trail (its versions', quotes' and tasks' rows too): admins only,
+ * as the audit log is. */
+function auditTrailLink(page) {
+  if (!['owner', 'admin'].includes(page.ctx.me?.role)) return null;
+  return el('a', { class: 'btn btn-ghost btn-sm', href: `/app/audit-log?automation_id=${encodeURIComponent(page.id)}`, dataset: { auditTrail: '' } }, icon('audit'), 'Audit trail');
 }
 
 /** Flow 12: a new version (copy of the blueprint) once the newest one is live or paused. */

@@ -1,5 +1,6 @@
 // Settings (/app/settings): the workspace's display name (owners and admins rename it; its
-// address never changes) and its address.
+// address never changes) and its address; and whether people joining by invitation verify their
+// email address with a separate link (flow 1B, per workspace).
 import { api } from '../api.js';
 import {
   $$, el, mount, bindText, initials, setBusy, applyProblemToForm, clearFieldErrors, setFieldError, showBanner, clearBanners,
@@ -52,7 +53,48 @@ export async function render(root, ctx) {
     }
   });
   mount(root,
-    el('div', { class: 'page-header' }, el('div', {}, el('h1', {}, 'Settings'), el('p', {}, 'Name and address of this workspace.'))),
+    el('div', { class: 'page-header' }, el('div', {}, el('h1', {}, 'Settings'), el('p', {}, 'Name, address and sign-up rules of this workspace.'))),
     banners,
-    form);
+    el('div', { class: 'stack' }, form, verificationCard(admin, banners)));
+}
+
+/** Flow 1B per workspace: invitees verify their email with a separate link, or not. */
+function verificationCard(admin, banners) {
+  const box = el('input', { id: 'ws-invitees-verify', type: 'checkbox', name: 'invitees_must_verify', disabled: true, 'aria-describedby': 'ws-invitees-verify-help' });
+  const help = el('p', { class: 'help', id: 'ws-invitees-verify-help' }, 'Loading…');
+  const card = el('section', { class: 'card', dataset: { verificationSetting: '' } },
+    el('div', { class: 'card-header' }, el('h2', { class: 'card-title' }, 'Joining by invitation')),
+    el('div', { class: 'card-body stack' },
+      el('label', { class: 'check', for: 'ws-invitees-verify' }, box, el('span', {}, 'People who join by invitation must verify their email address')),
+      help));
+  const explain = (v) => {
+    const base = v.invitees_must_verify
+      ? 'An invitee gets a separate verification email and can log in once they follow it.'
+      : 'Opening the invitation link counts as proof of the address, so invitees start at once.';
+    const deployment = v.deployment_requires_verification
+      ? ' People who sign up without an invitation always verify on this installation.'
+      : ' This installation does not ask people who sign up without an invitation to verify.';
+    help.textContent = base + deployment + (admin ? '' : ' Only an owner or admin can change this.');
+  };
+  api('/api/settings/email-verification').then((v) => {
+    box.checked = v.invitees_must_verify;
+    box.disabled = !admin;
+    explain(v);
+  }).catch(() => { help.textContent = "We couldn't load this setting. Reload the page to try again."; });
+  box.addEventListener('change', async () => {
+    clearBanners(banners);
+    box.disabled = true;
+    try {
+      const v = await api('/api/settings/email-verification', { method: 'PUT', body: { invitees_must_verify: box.checked } });
+      box.checked = v.invitees_must_verify;
+      explain(v);
+      showBanner({ in: banners, kind: 'success', title: v.invitees_must_verify ? 'Invitees now verify their email' : 'Invitees no longer verify separately' });
+    } catch (err) {
+      box.checked = !box.checked;
+      showBanner({ in: banners, kind: 'error', title: "The setting wasn't saved", detail: err?.problem?.detail });
+    } finally {
+      box.disabled = !admin;
+    }
+  });
+  return card;
 }
