@@ -77,21 +77,29 @@ fn a_backup_taken_while_writing_restores_every_acknowledged_write_the_keys_and_t
     wrk_tests::eventually(std::time::Duration::from_secs(30), "writes flowing", || {
         (acked.lock().unwrap().len() >= 5).then_some(())
     });
-    let before: Vec<String> = acked.lock().unwrap().clone();
+    // Whether a given backup overlaps a write is up to the scheduler (a backup of this small
+    // directory takes milliseconds), so backups are taken until one provably did: a write was
+    // acknowledged between its start and its end. Each try is a complete backup taken while
+    // writing; the one checked below is the first that overlapped.
     let out = tempfile::tempdir().unwrap();
-    let backup_dir = out.path().join("backup");
-    let said = wrk(
-        &["backup", "--out", backup_dir.to_str().unwrap()],
-        app.data_dir(),
-    );
-    let during = acked.lock().unwrap().len();
+    let mut taken = None;
+    for attempt in 0..50 {
+        let before: Vec<String> = acked.lock().unwrap().clone();
+        let backup_dir = out.path().join(format!("backup-{attempt}"));
+        let said = wrk(
+            &["backup", "--out", backup_dir.to_str().unwrap()],
+            app.data_dir(),
+        );
+        if acked.lock().unwrap().len() > before.len() {
+            taken = Some((before, backup_dir, said));
+            break;
+        }
+    }
     stop.store(true, Ordering::Relaxed);
     writer.join().unwrap();
     let all: Vec<String> = acked.lock().unwrap().clone();
-    assert!(
-        during > before.len(),
-        "the backup overlapped no write: {said}"
-    );
+    let (before, backup_dir, _said) =
+        taken.expect("50 backups in a row overlapped no acknowledged write");
 
     let restored = tempfile::tempdir().unwrap();
     wrk(
