@@ -122,6 +122,26 @@ id_type!(
     /// One entry of a client's health history.
     HealthEntryId
 );
+id_type!(
+    /// A per-user in-app notification inside one tenant.
+    NotificationId
+);
+id_type!(
+    /// A message of an automation's thread inside one tenant.
+    MessageId
+);
+id_type!(
+    /// A stored credential (its reference, kind, hint and status) inside one tenant.
+    CredentialId
+);
+id_type!(
+    /// An invoice inside one tenant.
+    InvoiceId
+);
+id_type!(
+    /// An event sent to or received from the WRK Platform.
+    PlatformEventId
+);
 
 #[cfg(test)]
 mod tests {

@@ -22,6 +22,7 @@
 //! - [`billing`]: billing periods (UTC months), day-based proration, overage, committed-volume
 //!   changes and invoice lines.
 //! - [`invoice`]: the invoice lifecycle (draft, finalized, paid, failed) and its dunning schedule.
+//! - [`notifications`]: what an in-app notification is about (its kind).
 //! - [`tasks`]: task kinds and assignees.
 //! - [`validation`]: the severity of a validation issue.
 //! - [`health`]: a client's health (green, yellow, red) and the status suggested from its
@@ -37,6 +38,7 @@ pub mod ids;
 pub mod invoice;
 pub mod machine;
 pub mod money;
+pub mod notifications;
 pub mod quote;
 pub mod redact;
 pub mod roles;

@@ -22,6 +22,11 @@ pub enum Entity {
     Document,
     Invoice,
     Client,
+    Notification,
+    Message,
+    Credential,
+    Subscription,
+    PlatformEvent,
 }
 
 impl Entity {
@@ -43,6 +48,11 @@ impl Entity {
             Entity::Document => "document",
             Entity::Invoice => "invoice",
             Entity::Client => "client",
+            Entity::Notification => "notification",
+            Entity::Message => "message",
+            Entity::Credential => "credential",
+            Entity::Subscription => "subscription",
+            Entity::PlatformEvent => "platform event",
         }
     }
 }

@@ -25,6 +25,8 @@
 //! - [`clients`]: client records, the workspaces linked to them and their health history
 //!   (control plane), and the health signals of one workspace (tenant).
 //! - [`jobs`]: the durable job queue (control plane).
+//! - [`notifications`]: per-user in-app notifications, written inside the causing change's
+//!   transaction (tenant).
 //! - [`outbox`]: the email outbox, written inside the change's transaction (control plane).
 //! - [`plugins`]: the plugin registry, activation history, pins and recorded calls (control
 //!   plane).
@@ -47,6 +49,7 @@ pub mod error;
 pub mod identity;
 pub mod jobs;
 pub mod migrate;
+pub mod notifications;
 pub mod outbox;
 pub mod plugins;
 pub mod queues;
