@@ -27,6 +27,7 @@
 //! - [`validation`]: the severity of a validation issue.
 //! - [`health`]: a client's health (green, yellow, red) and the status suggested from its
 //!   workspaces' signals, with the reasons and the signals that have no data.
+//! - [`signature`]: the `WRK-Signature` HMAC scheme of platform webhooks, both ways.
 //! - [`redact`]: hiding tokens in text shown to people other than its recipient (ops outbox).
 
 pub mod automation;
@@ -42,6 +43,7 @@ pub mod notifications;
 pub mod quote;
 pub mod redact;
 pub mod roles;
+pub mod signature;
 pub mod slug;
 pub mod tasks;
 pub mod validation;
