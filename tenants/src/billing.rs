@@ -584,7 +584,37 @@ fn invoice_declined(
     Ok(moved)
 }
 
+/// The workspace's active payment method, as the provider put it on file at signing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MethodRow {
+    /// `manual` or `stripe`.
+    pub provider: String,
+    pub customer: Option<String>,
+    pub method: Option<String>,
+    pub label: String,
+}
+
 impl TenantStore {
+    /// The payment method on file (flows 17, 20 charge it), if any.
+    pub fn active_payment_method(&self) -> StoreResult<Option<MethodRow>> {
+        self.db().read(|c| {
+            Ok(c.query_row(
+                "SELECT provider, customer, method, label FROM payment_methods
+                 WHERE status = 'active'",
+                [],
+                |r| {
+                    Ok(MethodRow {
+                        provider: r.get(0)?,
+                        customer: r.get(1)?,
+                        method: r.get(2)?,
+                        label: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+    }
+
     /// The workspace's pricing override (flow 19); all `None` when none was set.
     pub fn pricing_override(&self) -> StoreResult<StoredOverride> {
         self.db().read(read_override)
