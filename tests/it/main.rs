@@ -8,6 +8,7 @@ mod automations;
 mod automations_ui;
 mod backup;
 mod billing_periods;
+mod billing_periods_ui;
 mod billing_sign;
 mod billing_sign_ui;
 mod browser;
