@@ -315,7 +315,7 @@ mod tests {
         let job = dunning_job(at);
         assert_eq!(
             job.run_at,
-            Some(Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap())
+            Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap()
         );
     }
 }

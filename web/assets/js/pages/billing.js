@@ -23,7 +23,7 @@ function period(p) {
 function subscriptionCard(s, onChange) {
   const money = (c) => formatMoney(c, s.currency);
   const id = `runs-${s.id}`;
-  const input = el('input', { id, name: 'monthly_runs', type: 'number', inputmode: 'numeric', min: '0', max: String(MAX_RUNS), step: '1', value: String(s.pending ? s.pending.committed_monthly_runs : s.committed_monthly_runs), 'aria-describedby': `${id}-help` });
+  const input = el('input', { id, class: 'billing-runs', name: 'monthly_runs', type: 'number', inputmode: 'numeric', min: '0', max: String(MAX_RUNS), step: '1', value: String(s.pending ? s.pending.committed_monthly_runs : s.committed_monthly_runs), 'aria-describedby': `${id}-help` });
   const preview = el('div', { class: 'stack stack-sm', 'aria-live': 'polite', dataset: { volumePreview: '' } });
   const form = el('form', { class: 'stack stack-sm', novalidate: true, dataset: { volumeForm: s.automation_id } },
     el('div', { class: 'field' },
