@@ -328,6 +328,16 @@ fn finalizing_a_period_twice_gives_the_same_invoice_and_charges_the_card_once() 
     assert_eq!(pdf.headers()["content-type"], "application/pdf");
     assert!(pdf.bytes().unwrap().starts_with(b"%PDF"));
 
+    // The document says which statuses an invoice has.
+    let doc: Value = app.get("acme", "/api/openapi.json").json().unwrap();
+    let statuses =
+        &doc["components"]["schemas"]["BillingInvoiceView"]["properties"]["status"]["enum"];
+    assert_eq!(
+        statuses,
+        &json!(["draft", "finalized", "paid", "failed"]),
+        "{statuses}"
+    );
+
     let (s, p) = finalize(&app, &ops, json!({"period": "2999-01"}));
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
     let (s, p) = finalize(&app, &ops, json!({"period": "2026-13"}));
