@@ -292,7 +292,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load(&settings, file)?;
             let rotated = crate::secrets::rotate_master(&config.data_dir)?;
             println!(
-                "new secrets master key; {} workspace data keys re-wrapped, no secret rewritten",
+                "new secrets master key in place; workspace data keys re-wrapped: {}; secrets rewritten: 0",
                 rotated.data_keys
             );
             Ok(ExitCode::SUCCESS)

@@ -1,4 +1,5 @@
-//! Routes: credentials on a workspace host (flow 25). No answer ever holds a secret: a
+//! Routes: credentials on a workspace host (flow 25). Any member reads the list; owners and
+//! admins (API keys with the `admin` scope) provide, rotate and delete. No answer ever holds a secret: a
 //! credential is shown by its system, kind, masked hint and status.
 
 use std::collections::BTreeMap;
@@ -15,7 +16,7 @@ use wrk_core::credentials::CredentialKind;
 use wrk_core::ids::CredentialId;
 use wrk_tenants::credentials::Credential;
 
-use crate::ctx::{TenantCtx, Write};
+use crate::ctx::{Admin, TenantCtx};
 use crate::error::{ApiError, Problem};
 use crate::extract::ApiJson;
 use crate::services::credentials as svc;
@@ -128,10 +129,11 @@ pub async fn credentials_list(ctx: TenantCtx) -> Result<Json<CredentialPage>, Ap
 /// system is a 409 (rotate that one).
 #[utoipa::path(post, path = "/api/credentials", tag = "credentials", request_body = CreateBody,
     responses((status = 201, body = CredentialView),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
               (status = 409, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn credential_create(
-    ctx: TenantCtx<Write>,
+    ctx: TenantCtx<Admin>,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<(StatusCode, Json<CredentialView>), ApiError> {
     let c = svc::create(
@@ -150,10 +152,11 @@ pub async fn credential_create(
 #[utoipa::path(put, path = "/api/credentials/{id}", tag = "credentials",
     params(("id" = String, Path)), request_body = RotateBody,
     responses((status = 200, body = CredentialView),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
               (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn credential_rotate(
-    ctx: TenantCtx<Write>,
+    ctx: TenantCtx<Admin>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RotateBody>,
 ) -> Result<Json<CredentialView>, ApiError> {
@@ -166,9 +169,10 @@ pub async fn credential_rotate(
 #[utoipa::path(delete, path = "/api/credentials/{id}", tag = "credentials",
     params(("id" = String, Path)),
     responses((status = 204),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
               (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn credential_delete(
-    ctx: TenantCtx<Write>,
+    ctx: TenantCtx<Admin>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;

@@ -248,3 +248,132 @@ pub async fn credential_failed_async(
     crate::blocking::run(move || credential_failed(&storage, &config, tenant, &event, &request))
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use wrk_core::machine::{Actor, VersionStatus};
+    use wrk_core::roles::ClientRole;
+    use wrk_core::slug::Slug;
+    use wrk_tenants::audit::AuditActor;
+    use wrk_tenants::automations::NewAutomation;
+    use wrk_tenants::automations::versions::{Validation, VersionRef};
+    use wrk_tenants::identity::nothing;
+    use wrk_tenants::identity::users::NewLocalUser;
+    use wrk_tenants::outbox::EmailFilter;
+
+    /// Flow 26 through the service the inbound webhook's fold calls: the live version is
+    /// blocked, the owner notified in app and by email, once however often the event comes;
+    /// rotating the credential returns the version to live.
+    #[test]
+    fn a_credential_failure_blocks_the_live_version_notifies_and_emails_the_members_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage =
+            Storage::open(wrk_tenants::StorageConfig::new(dir.path())).expect("storage");
+        let config = Config::load(&crate::config::Settings::default(), None, &[]).unwrap();
+        let request = RequestMeta::default();
+        let user = storage
+            .control()
+            .create_local_user(
+                &NewLocalUser {
+                    email: "owner@acme.example",
+                    name: "Owner",
+                    password_hash: "h",
+                    verification: None,
+                },
+                &request,
+                nothing,
+            )
+            .unwrap();
+        let tenant = storage
+            .create_workspace(Slug::parse("acme").unwrap(), "Acme", user.id, &request)
+            .unwrap()
+            .id;
+        let t = storage.tenant(tenant).unwrap();
+        let owner = Actor::Client {
+            role: ClientRole::Owner,
+        };
+        let system = AuditActor::system();
+        let (automation, _) = t
+            .create_automation(
+                &NewAutomation {
+                    name: "Invoices",
+                    description: "",
+                },
+                &owner,
+                &system,
+                &request,
+            )
+            .unwrap();
+        t.update_blueprint(
+            automation.id,
+            VersionRef::Latest,
+            &json!({"systems": [{"name": "Gmail"}]}),
+            0,
+            &Validation::default(),
+            &owner,
+            &system,
+            &request,
+        )
+        .unwrap();
+        t.db()
+            .write(|tx| {
+                tx.execute("UPDATE versions SET status = 'live'", [])?;
+                Ok(())
+            })
+            .unwrap();
+        let gmail = SystemName::parse("Gmail").unwrap();
+        let cred = t
+            .create_credential(
+                &NewCredential {
+                    system: &gmail,
+                    kind: CredentialKind::ApiKey,
+                    hint: "••••",
+                    secret_ref: "r",
+                },
+                &system,
+                &request,
+            )
+            .unwrap()
+            .credential;
+        let event = FailedEvent {
+            automation_id: automation.id,
+            credential_id: Some(cred.id),
+            error: Some("invalid_grant".into()),
+        };
+        let out = credential_failed(&storage, &config, tenant, &event, &request).unwrap();
+        assert_eq!(out.blocked.len(), 1);
+        assert_eq!(out.notified, 1);
+        let v = t.version(automation.id, VersionRef::Latest).unwrap();
+        assert_eq!(
+            (v.status, v.blocked_from),
+            (VersionStatus::Blocked, Some(VersionStatus::Live))
+        );
+        let mails = || {
+            storage
+                .control()
+                .list_emails(&EmailFilter {
+                    to: Some("owner@acme.example".into()),
+                    ..Default::default()
+                })
+                .unwrap()
+        };
+        let sent = mails();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].kind, "credential_failed");
+        assert!(sent[0].text.contains("invalid_grant"), "{}", sent[0].text);
+
+        // The same event again: nothing new, no second email.
+        let again = credential_failed(&storage, &config, tenant, &event, &request).unwrap();
+        assert!(again.blocked.is_empty() && !again.newly_failed && again.notified == 0);
+        assert_eq!(mails().len(), 1);
+
+        t.rotate_credential(cred.id, "••••", "r2", &system, &request)
+            .unwrap();
+        assert_eq!(
+            t.version(automation.id, VersionRef::Latest).unwrap().status,
+            VersionStatus::Live
+        );
+    }
+}
