@@ -58,7 +58,7 @@ fn an_owner_adds_credentials_sees_them_masked_and_ops_deploy_the_version() {
     // Ops deploy from the console.
     let ops_browser = Browser::with_size(1366, 900);
     let page = format!("/ops/automations/{}/{id}", owner.tenant_id);
-    ops_log_in(&app, &ops_browser, "ops@wrk.example", "ops", &page);
+    ops_log_in(&app, &ops_browser, "deployer@wrk.example", "ops", &page);
     ops_browser.wait_for("button[data-to=live]");
     shots(&ops_browser, "ops-ready-to-launch");
     ops_browser.click("button[data-to=live]");
