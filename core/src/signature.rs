@@ -114,6 +114,9 @@ mod tests {
         verify(secrets, header, body, NOW, DEFAULT_TOLERANCE_SECS)
     }
 
+    /// A header, a body and what verifying them answers.
+    type Case<'a> = (Option<&'a str>, &'a [u8], Result<(), SignatureError>);
+
     #[test]
     fn a_signed_body_verifies_and_anything_else_is_refused_with_its_reason() {
         let good = sign(b"s3cret", NOW - 10, BODY);
@@ -121,7 +124,7 @@ mod tests {
         let stale = sign(b"s3cret", NOW - 301, BODY);
         let future = sign(b"s3cret", NOW + 301, BODY);
         let edge = sign(b"s3cret", NOW - 300, BODY);
-        let cases: &[(Option<&str>, &[u8], Result<(), SignatureError>)] = &[
+        let cases: &[Case<'_>] = &[
             (Some(&good), BODY, Ok(())),
             (Some(&edge), BODY, Ok(())),
             (None, BODY, Err(SignatureError::Missing)),

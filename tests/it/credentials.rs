@@ -71,7 +71,14 @@ fn a_planted_secret_appears_in_no_response_log_audit_row_database_file_or_backup
     assert_eq!(c["status"], "active");
     assert_eq!(c["kind"], "api_key");
     assert_eq!(c["system"], "Gmail");
-    let tail: String = planted.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+    let tail: String = planted
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     assert_eq!(c["hint"], format!("••••{tail}"), "{c}");
     let id = c["id"].as_str().unwrap().to_owned();
 
@@ -84,7 +91,10 @@ fn a_planted_secret_appears_in_no_response_log_audit_row_database_file_or_backup
     );
     assert_eq!(s, StatusCode::CREATED, "{b}");
     answers.push(b.to_string());
-    assert!(b["hint"].as_str().unwrap().starts_with("alice · ••••"), "{b}");
+    assert!(
+        b["hint"].as_str().unwrap().starts_with("alice · ••••"),
+        "{b}"
+    );
 
     // A second credential for the same system (case aside) is a conflict; bad fields are 422.
     let (s, p) = app.post_as(
@@ -93,7 +103,11 @@ fn a_planted_secret_appears_in_no_response_log_audit_row_database_file_or_backup
         &o.token,
         json!({"system": "gmail", "kind": "api_key", "fields": {"api_key": planted}}),
     );
-    assert_eq!((s, p["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")), "{p}");
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (StatusCode::CONFLICT, Some("conflict")),
+        "{p}"
+    );
     answers.push(p.to_string());
     let (s, p) = app.post_as(
         &o.slug,
@@ -101,7 +115,11 @@ fn a_planted_secret_appears_in_no_response_log_audit_row_database_file_or_backup
         &o.token,
         json!({"system": "Xero", "kind": "basic", "fields": {"password": planted}}),
     );
-    assert_eq!((s, p["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed")), "{p}");
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed")),
+        "{p}"
+    );
     answers.push(p.to_string());
 
     // Rotation: a new secret, still masked, status active.
@@ -140,11 +158,19 @@ fn a_planted_secret_appears_in_no_response_log_audit_row_database_file_or_backup
     }
 
     // Deleting: gone from the list, its secret deleted.
-    let (s, _) = app.delete_as(&o.slug, &format!("/api/credentials/{}", b["id"].as_str().unwrap()), &o.token);
+    let (s, _) = app.delete_as(
+        &o.slug,
+        &format!("/api/credentials/{}", b["id"].as_str().unwrap()),
+        &o.token,
+    );
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (_, list) = app.get_as(&o.slug, "/api/credentials", &o.token);
     assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
-    let (s, p) = app.delete_as(&o.slug, &format!("/api/credentials/{}", b["id"].as_str().unwrap()), &o.token);
+    let (s, p) = app.delete_as(
+        &o.slug,
+        &format!("/api/credentials/{}", b["id"].as_str().unwrap()),
+        &o.token,
+    );
     assert_eq!(s, StatusCode::NOT_FOUND, "{p}");
 
     // The master key: private, made on first start.
@@ -160,14 +186,25 @@ fn a_planted_secret_appears_in_no_response_log_audit_row_database_file_or_backup
     // A backup while the server runs, and a master-key rotation while it runs.
     let out = tempfile::tempdir().unwrap();
     let backup = out.path().join("backup");
-    wrk(&["backup", "--out", backup.to_str().unwrap()], app.data_dir());
-    assert!(backup.join("secrets").is_dir(), "the encrypted secrets are backed up");
+    wrk(
+        &["backup", "--out", backup.to_str().unwrap()],
+        app.data_dir(),
+    );
     assert!(
-        !files(&backup).iter().any(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("master.key"))),
+        backup.join("secrets").is_dir(),
+        "the encrypted secrets are backed up"
+    );
+    assert!(
+        !files(&backup).iter().any(|p| p
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("master.key"))),
         "the master key stays out of backups"
     );
     let said = wrk(&["secrets", "rotate-master"], app.data_dir());
-    assert!(said.contains("workspace data keys re-wrapped: 1;"), "{said}");
+    assert!(
+        said.contains("workspace data keys re-wrapped: 1;"),
+        "{said}"
+    );
     assert_ne!(std::fs::read(&master).unwrap(), key_before);
     // The rotated-under-it credential still rotates (its data key opens with the new master).
     let (s, r) = app.put_as(
@@ -181,9 +218,15 @@ fn a_planted_secret_appears_in_no_response_log_audit_row_database_file_or_backup
 
     for secret in [&planted, &rotated, &password] {
         for (i, a) in answers.iter().enumerate() {
-            assert!(!a.contains(secret.as_str()), "answer {i} holds the secret: {a}");
+            assert!(
+                !a.contains(secret.as_str()),
+                "answer {i} holds the secret: {a}"
+            );
         }
-        assert!(!app.logs().contains(secret.as_str()), "the log holds the secret");
+        assert!(
+            !app.logs().contains(secret.as_str()),
+            "the log holds the secret"
+        );
         let found = holding(app.data_dir(), secret);
         assert!(found.is_empty(), "data files hold the secret: {found:?}");
         let found = holding(&backup, secret);

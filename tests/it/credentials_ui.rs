@@ -65,7 +65,11 @@ fn an_owner_adds_credentials_sees_them_masked_and_ops_deploy_the_version() {
     ops_browser.wait_for("button[data-to=paused]");
     shots(&ops_browser, "ops-live");
     let (s, v) = app.get_as("acme", &version_path(&id), &owner.token);
-    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("live")), "{v}");
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("live")),
+        "{v}"
+    );
 
     // The deploy event in the delivery log (no platform configured here).
     ops_browser.goto(&app.url("ops", "/ops/platform"));

@@ -51,7 +51,11 @@ pub(crate) fn ready_to_launch(app: &TestApp, o: &Owner, ops: &str) -> String {
     let id = app.quoted(&o.slug, &o.token, "Invoice booking", 2500);
     app.signed_by_invoice(&o.slug, &o.token, &id);
     let (s, v) = app.get_as(&o.slug, &wrk_tests::version_path(&id), &o.token);
-    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("ready_to_build")), "{v}");
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("ready_to_build")),
+        "{v}"
+    );
 
     // Flow 21: the client requests the build; the validation plugin's checklist becomes tasks.
     let (s, v) = app.transition(&o.slug, &o.token, &id, "build_in_progress");
@@ -62,14 +66,20 @@ pub(crate) fn ready_to_launch(app: &TestApp, o: &Owner, ops: &str) -> String {
         .filter(|t| t["key"].as_str().unwrap_or("").starts_with("checklist:1:"))
         .collect();
     assert!(
-        checklist.iter().any(|t| t["key"] == "checklist:1:test_end_to_end" && t["kind"] == "qa"),
+        checklist
+            .iter()
+            .any(|t| t["key"] == "checklist:1:test_end_to_end" && t["kind"] == "qa"),
         "{tasks:?}"
     );
     assert!(checklist.len() >= 3, "{checklist:?}");
 
     // Flow 23: only ops move to QA, and the QA gate holds while a QA task is open.
     let (s, p) = app.transition(&o.slug, &o.token, &id, "qa_testing");
-    assert_eq!((s, p["code"].as_str()), (StatusCode::FORBIDDEN, Some("transition_not_permitted")), "{p}");
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("transition_not_permitted")),
+        "{p}"
+    );
     let (s, v) = ops_move(app, ops, &o.tenant_id, &id, "qa_testing");
     assert_eq!(s, StatusCode::OK, "{v}");
     let (s, p) = ops_move(app, ops, &o.tenant_id, &id, "ready_to_launch");
@@ -82,7 +92,11 @@ pub(crate) fn ready_to_launch(app: &TestApp, o: &Owner, ops: &str) -> String {
     {
         let (s, b) = app.patch_as(
             "ops",
-            &format!("/api/ops/tenants/{}/tasks/{}", o.tenant_id, t["id"].as_str().unwrap()),
+            &format!(
+                "/api/ops/tenants/{}/tasks/{}",
+                o.tenant_id,
+                t["id"].as_str().unwrap()
+            ),
             ops,
             json!({"status": "done"}),
         );
@@ -103,7 +117,10 @@ fn launch(app: &TestApp, o: &Owner, ops: &str) -> String {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
     assert_eq!(p["failed"][0]["code"], "credentials_active", "{p}");
     assert_eq!(p["failed"].as_array().map(Vec::len), Some(1), "{p}");
-    for (system, key) in [("Gmail", "gmail-key-0123456789"), ("xero", "xero-key-0123456789")] {
+    for (system, key) in [
+        ("Gmail", "gmail-key-0123456789"),
+        ("xero", "xero-key-0123456789"),
+    ] {
         let (s, c) = app.post_as(
             &o.slug,
             "/api/credentials",
@@ -120,7 +137,11 @@ fn launch(app: &TestApp, o: &Owner, ops: &str) -> String {
         .collect();
     assert!(open.is_empty(), "{open:?}");
     let (s, v) = ops_move(app, ops, &o.tenant_id, &id, "live");
-    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("live")), "{v}");
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("live")),
+        "{v}"
+    );
     id
 }
 
@@ -150,16 +171,32 @@ fn a_signed_quote_goes_through_build_qa_and_launch_to_live_then_pauses_and_resum
 
     // Flows 24A and 24B: the client pauses, ops resume (both sides may do either).
     let (s, v) = app.transition(&o.slug, &o.token, &id, "paused");
-    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("paused")), "{v}");
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("paused")),
+        "{v}"
+    );
     let (s, v) = ops_move(&app, &ops, &o.tenant_id, &id, "live");
-    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("live")), "{v}");
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("live")),
+        "{v}"
+    );
     let (s, v) = ops_move(&app, &ops, &o.tenant_id, &id, "paused");
     assert_eq!(s, StatusCode::OK, "{v}");
     let (s, v) = app.transition(&o.slug, &o.token, &id, "live");
-    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("live")), "{v}");
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("live")),
+        "{v}"
+    );
 
     let events = verified_events(&receiver, 5);
-    assert!(receiver.received().iter().all(|r| r.signed), "{:?}", receiver.received());
+    assert!(
+        receiver.received().iter().all(|r| r.signed),
+        "{:?}",
+        receiver.received()
+    );
     let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(
         types,
@@ -185,12 +222,28 @@ fn a_signed_quote_goes_through_build_qa_and_launch_to_live_then_pauses_and_resum
         let items = b["items"].as_array().unwrap().clone();
         (items.len() == 5 && items.iter().all(|i| i["status"] == "delivered")).then_some(items)
     });
-    assert!(log.iter().all(|i| i["attempts"] == 1 && i["last_status"] == 200), "{log:?}");
+    assert!(
+        log.iter()
+            .all(|i| i["attempts"] == 1 && i["last_status"] == 200),
+        "{log:?}"
+    );
     let first = log[0]["id"].as_str().unwrap();
-    let (s, p) = app.post_as("ops", &format!("/api/ops/platform-events/{first}/retry"), &ops, json!({}));
+    let (s, p) = app.post_as(
+        "ops",
+        &format!("/api/ops/platform-events/{first}/retry"),
+        &ops,
+        json!({}),
+    );
     assert_eq!(s, StatusCode::CONFLICT, "{p}");
     let history = app.audit_actions(&o.slug, &o.token, "version", &format!("{id}:1"));
-    assert!(history.iter().filter(|a| *a == "version.transitioned").count() >= 10, "{history:?}");
+    assert!(
+        history
+            .iter()
+            .filter(|a| *a == "version.transitioned")
+            .count()
+            >= 10,
+        "{history:?}"
+    );
 }
 
 #[test]
@@ -212,8 +265,14 @@ fn events_pending_at_a_kill_arrive_after_the_restart_with_the_same_ids() {
         let (_, b) = app.get_as("ops", "/api/ops/platform-events", &ops);
         let items = b["items"].as_array().unwrap().clone();
         let waiting: Vec<&Value> = items.iter().filter(|i| i["status"] == "pending").collect();
-        (waiting.len() == 4 && waiting.iter().all(|i| i["attempts"].as_u64() >= Some(1)))
-            .then(|| waiting.iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect())
+        (waiting.len() == 4 && waiting.iter().all(|i| i["attempts"].as_u64() >= Some(1))).then(
+            || {
+                waiting
+                    .iter()
+                    .map(|i| i["id"].as_str().unwrap().to_owned())
+                    .collect()
+            },
+        )
     });
     // The log says each was refused and when the next try is.
     eventually(WAIT, "a refused event waiting for its next try", || {
@@ -232,14 +291,18 @@ fn events_pending_at_a_kill_arrive_after_the_restart_with_the_same_ids() {
     let data = app.kill_and_keep_data();
     receiver.fail(false);
     let app = app_for(Some(&receiver)).data_dir(data).spawn();
-    let arrived = eventually(WAIT, "every pending event delivered after the restart", || {
-        let ids: BTreeSet<String> = receiver
-            .accepted()
-            .iter()
-            .map(|e| e["id"].as_str().unwrap().to_owned())
-            .collect();
-        pending.iter().all(|p| ids.contains(p)).then_some(ids)
-    });
+    let arrived = eventually(
+        WAIT,
+        "every pending event delivered after the restart",
+        || {
+            let ids: BTreeSet<String> = receiver
+                .accepted()
+                .iter()
+                .map(|e| e["id"].as_str().unwrap().to_owned())
+                .collect();
+            pending.iter().all(|p| ids.contains(p)).then_some(ids)
+        },
+    );
     assert_eq!(arrived.len(), 5, "{arrived:?}");
     let (_, b) = app.get_as("ops", "/api/ops/platform-events", &ops);
     for i in b["items"].as_array().unwrap() {
@@ -264,12 +327,22 @@ fn with_no_platform_configured_events_are_kept_and_shown_as_not_sent_and_can_be_
     assert_eq!(items[0]["status_label"], "not sent: no platform configured");
     assert_eq!(items[0]["type"], "automation.paused");
     let first = items[0]["id"].as_str().unwrap();
-    let (s, d) = app.post_as("ops", &format!("/api/ops/platform-events/{first}/retry"), &ops, json!({}));
+    let (s, d) = app.post_as(
+        "ops",
+        &format!("/api/ops/platform-events/{first}/retry"),
+        &ops,
+        json!({}),
+    );
     assert_eq!(s, StatusCode::OK, "{d}");
     // Still nowhere to send it: it settles as not sent again.
     eventually(WAIT, "the retried event not sent again", || {
         let (_, b) = app.get_as("ops", "/api/ops/platform-events", &ops);
-        let i = b["items"].as_array().unwrap().iter().find(|i| i["id"] == first).cloned()?;
+        let i = b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == first)
+            .cloned()?;
         (i["status"] == "not_sent").then_some(())
     });
     // A workspace token cannot read the ops log.

@@ -137,7 +137,11 @@ fn serve(conn: TcpStream, s: &Shared, key: &[u8]) -> std::io::Result<()> {
         signed,
         answered,
     });
-    let reason = if answered == 200 { "OK" } else { "Service Unavailable" };
+    let reason = if answered == 200 {
+        "OK"
+    } else {
+        "Service Unavailable"
+    };
     let mut conn = conn;
     write!(
         conn,

@@ -269,8 +269,7 @@ mod tests {
     #[test]
     fn a_credential_failure_blocks_the_live_version_notifies_and_emails_the_members_once() {
         let dir = tempfile::tempdir().unwrap();
-        let storage =
-            Storage::open(wrk_tenants::StorageConfig::new(dir.path())).expect("storage");
+        let storage = Storage::open(wrk_tenants::StorageConfig::new(dir.path())).expect("storage");
         let config = Config::load(&crate::config::Settings::default(), None, &[]).unwrap();
         let request = RequestMeta::default();
         let user = storage
