@@ -304,6 +304,21 @@ pub fn events_of(applied: &Applied) -> Vec<PlatformEventId> {
         .collect()
 }
 
+impl crate::control::ControlStore {
+    /// Platform events not delivered yet, across workspaces: their delivery jobs waiting, being
+    /// tried or given up (an event recorded as not sent is not counted: it has nowhere to go).
+    pub fn undelivered_platform_events(&self) -> StoreResult<u64> {
+        self.db.read(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM jobs WHERE kind = ?1
+                   AND status IN ('queued', 'running', 'failed')",
+                [PLATFORM_EVENT_JOB],
+                |r| r.get(0),
+            )?)
+        })
+    }
+}
+
 impl Storage {
     /// Flows 13, 24, 24A, 24B: one transition of a version of `tenant`, as
     /// [`TenantStore::transition_version`] applies it, plus the delivery job of every platform

@@ -287,6 +287,22 @@ fn events_pending_at_a_kill_arrive_after_the_restart_with_the_same_ids() {
         })
     });
 
+    // The ops home counts them as undelivered.
+    let (s, home) = app.get_as("ops", "/api/ops/home", &ops);
+    assert_eq!(s, StatusCode::OK, "{home}");
+    let events = home["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["key"] == "events")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (events["available"].as_bool(), events["count"].as_u64()),
+        (Some(true), Some(4)),
+        "{events}"
+    );
+
     // kill -9 with the events pending, the platform back up, a restart on the same data.
     let data = app.kill_and_keep_data();
     receiver.fail(false);
