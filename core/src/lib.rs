@@ -8,6 +8,7 @@
 //! - [`automation`]: the name, description and requirements rules (`parse` constructors) and
 //!   the read-only, editable-blueprint and new-version checks, each with a typed error.
 //! - [`blueprint`]: the blueprint's published JSON Schema and small readers of blueprint JSON.
+//! - [`credentials`]: credential kinds and their fields, the masked hint, credential status.
 //! - [`host`]: which part of the product a host name names (apex, ops, a workspace slug).
 //! - [`ids`]: UUID v7 newtypes (`TenantId`, `UserId`, ...).
 //! - [`slug`]: workspace subdomain rules and the reserved list.
@@ -33,6 +34,7 @@
 pub mod automation;
 pub mod billing;
 pub mod blueprint;
+pub mod credentials;
 pub mod health;
 pub mod host;
 pub mod ids;

@@ -220,6 +220,10 @@ pub fn job_registry() -> Registry {
         crate::services::documents::ingest::ingest_documents_job,
     );
     r.register(
+        wrk_tenants::platform_events::PLATFORM_EVENT_JOB,
+        crate::services::platform_events::deliver_job,
+    );
+    r.register(
         crate::services::quotes::EXPIRE_JOB,
         crate::services::quotes::expire_quotes_job,
     );

@@ -72,6 +72,11 @@ pub enum Command {
         #[command(flatten)]
         settings: Settings,
     },
+    /// The secrets manager's keys
+    Secrets {
+        #[command(subcommand)]
+        action: SecretsAction,
+    },
     /// Plugins: check, try and install WASI plugins
     Plugin {
         #[command(subcommand)]
@@ -135,6 +140,14 @@ pub enum KeysAction {
     /// Add a new JWT signing key (DATA_DIR/keys/jwt/<kid>.key): it signs from now on; older keys
     /// still verify the tokens they signed
     RotateJwt(Settings),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsAction {
+    /// Make a new master key (DATA_DIR/secrets/master.key) and re-wrap every workspace's data
+    /// key with it; the secrets themselves are not touched. Safe while the server runs, and to
+    /// run again if interrupted
+    RotateMaster(Settings),
 }
 
 #[derive(Debug, Subcommand)]
@@ -273,6 +286,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Plugin { action }) => plugin_command(action, file),
+        Some(Command::Secrets {
+            action: SecretsAction::RotateMaster(settings),
+        }) => {
+            let config = load(&settings, file)?;
+            let rotated = crate::secrets::rotate_master(&config.data_dir)?;
+            println!(
+                "new secrets master key in place; workspace data keys re-wrapped: {}; secrets rewritten: 0",
+                rotated.data_keys
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Restore { from, settings }) => {
             let config = load(&settings, file)?;
             let copied = crate::services::backup::restore(&from, &config.data_dir)?;
@@ -328,6 +352,10 @@ async fn serve_async(mut config: Config) -> anyhow::Result<()> {
         })
         .await?;
     }
+    let secrets: Arc<dyn crate::secrets::SecretStore> = Arc::new(
+        crate::secrets::FileSecretStore::open(&config.data_dir)
+            .context("cannot open the secrets store")?,
+    );
     let oidc = Arc::new(crate::oidc::Oidc::new(&config)?);
     let metrics = Arc::new(Metrics::new());
     let plugins = {
@@ -350,6 +378,7 @@ async fn serve_async(mut config: Config) -> anyhow::Result<()> {
         ready: Arc::new(AtomicBool::new(false)),
         docs: Arc::new(app::docs()),
         payments,
+        secrets,
     };
     state.jobs.set_plugins(state.plugins.clone());
     let config = state.config.clone();

@@ -450,6 +450,17 @@ impl From<crate::services::quotes::QuoteError> for ApiError {
     }
 }
 
+impl From<crate::services::credentials::CredentialError> for ApiError {
+    fn from(err: crate::services::credentials::CredentialError) -> Self {
+        use crate::services::credentials::CredentialError as C;
+        match err {
+            C::Store(e) => e.into(),
+            C::Input(e) => Self::validation(&e.field, e.message),
+            e @ (C::Secrets(_) | C::Blocking(_)) => Self::Unexpected(e.into()),
+        }
+    }
+}
+
 impl From<WriteRefused> for ApiError {
     fn from(err: WriteRefused) -> Self {
         Self::Conflict(err.to_string())

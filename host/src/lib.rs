@@ -47,6 +47,7 @@ pub mod oidc;
 pub mod openapi;
 pub mod routes;
 pub mod scope;
+pub mod secrets;
 pub mod server;
 pub mod services;
 pub mod state;

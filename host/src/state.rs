@@ -30,6 +30,9 @@ pub struct AppState {
     /// The payment provider `WRK_PAYMENT_PROVIDER` names (flows 16, 17, 20): a trait object so
     /// the sign flow is the same code for both.
     pub payments: Arc<dyn crate::services::payments::PaymentProvider>,
+    /// Where credential secrets live (flow 25): the built-in encrypted file store unless a
+    /// deployment plugs in another.
+    pub secrets: Arc<dyn crate::secrets::SecretStore>,
 }
 
 impl std::fmt::Debug for AppState {

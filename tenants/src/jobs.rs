@@ -358,6 +358,30 @@ impl ControlStore {
         })
     }
 
+    /// Makes a job due now (ops "retry now"): a queued one jumps its backoff; a done or failed
+    /// one is queued again with fresh attempts. A running one is left to its worker (`Conflict`).
+    pub fn run_job_now(&self, id: JobId) -> StoreResult<()> {
+        let now = timestamp(Utc::now());
+        self.db.write(|tx| {
+            let n = tx.execute(
+                "UPDATE jobs SET run_at = ?2, locked_until = NULL, updated_at = ?2,
+                        attempts = CASE WHEN status = 'queued' THEN attempts ELSE 0 END,
+                        status = 'queued'
+                 WHERE id = ?1 AND status <> 'running'",
+                params![id.to_string(), now],
+            )?;
+            if n == 1 {
+                Ok(())
+            } else if job_by_id(tx, id)?.is_some() {
+                Err(StoreError::Conflict(
+                    "the job is running right now; try again in a moment".into(),
+                ))
+            } else {
+                Err(StoreError::NotFound(Entity::Job))
+            }
+        })
+    }
+
     pub fn job(&self, id: JobId) -> StoreResult<Option<JobRecord>> {
         self.db.read(|c| job_by_id(c, id))
     }

@@ -26,6 +26,10 @@
 //! - [`documents`]: requirements documents and the ingestion proposal built from them (tenant).
 //! - [`clients`]: client records, the workspaces linked to them and their health history
 //!   (control plane), and the health signals of one workspace (tenant).
+//! - [`credentials`]: credential references, hints and statuses, and what a credential provided
+//!   or failing does to versions and tasks (flows 25, 26) (tenant).
+//! - [`platform_events`]: the outbox of events for the WRK Platform, written with the
+//!   transition that causes them, and their delivery log (tenant; jobs in the control plane).
 //! - [`jobs`]: the durable job queue (control plane).
 //! - [`notifications`]: per-user in-app notifications, written inside the causing change's
 //!   transaction (tenant).
@@ -45,6 +49,7 @@ pub mod automations;
 pub mod billing;
 pub mod clients;
 pub mod control;
+pub mod credentials;
 pub mod db;
 pub mod directory;
 pub mod documents;
@@ -54,6 +59,7 @@ pub mod jobs;
 pub mod migrate;
 pub mod notifications;
 pub mod outbox;
+pub mod platform_events;
 pub mod plugins;
 pub mod queues;
 pub mod storage;

@@ -90,6 +90,11 @@ pub const TENANT: &[Migration] = &[
         name: "billing_periods",
         sql: include_str!("../migrations/tenant/0008_billing_periods.sql"),
     },
+    Migration {
+        version: 9,
+        name: "credentials",
+        sql: include_str!("../migrations/tenant/0009_credentials.sql"),
+    },
 ];
 
 /// The version a fully migrated file of this kind has.

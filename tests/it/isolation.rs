@@ -13,7 +13,7 @@ use wrk_tests::{Method, Owner, PASSWORD, StatusCode, TestApp, Value, json, multi
 
 /// The path parameters of the workspace host the sweep fills; each must occur in its document,
 /// so that a renamed parameter cannot turn a case into a silent no-op.
-const PATH_PARAMS: [&str; 9] = [
+const PATH_PARAMS: [&str; 10] = [
     "automations/{id}",
     "versions/{n}",
     "documents/{doc_id}",
@@ -23,6 +23,7 @@ const PATH_PARAMS: [&str; 9] = [
     "quotes/{id}",
     "tasks/{id}",
     "invoices/{id}",
+    "credentials/{id}",
 ];
 
 /// One workspace's objects: an automation still in intake (editable, with a document), one that
@@ -49,6 +50,9 @@ struct Workspace {
     task: String,
     /// The setup-fee invoice of a second automation's quote, signed by invoice.
     invoice: String,
+    /// A credential (for the workspace's own system name).
+    credential: String,
+    credential_system: String,
 }
 
 fn first_id(app: &TestApp, w: &Owner, path: &str) -> String {
@@ -110,7 +114,18 @@ fn workspace(app: &TestApp, word: &str) -> Workspace {
     assert_eq!(s, StatusCode::CREATED, "{key}");
     let invitee = format!("invitee@{}.example", word.to_lowercase());
     let invitation = app.invite(&slug, &token, &invitee, "member");
+    let credential_system = format!("{word} Ledger");
+    let (s, credential) = app.post_as(
+        &slug,
+        "/api/credentials",
+        &token,
+        json!({"system": credential_system, "kind": "api_key",
+               "fields": {"api_key": format!("{word}-isolation-secret-0001")}}),
+    );
+    assert_eq!(s, StatusCode::CREATED, "{credential}");
     Workspace {
+        credential: credential["id"].as_str().expect("credential id").to_owned(),
+        credential_system,
         name,
         intake,
         intake_name,
@@ -159,6 +174,8 @@ impl Workspace {
             &self.project,
             &self.task,
             &self.invoice,
+            &self.credential,
+            &self.credential_system,
         ]
     }
 
@@ -176,6 +193,8 @@ impl Workspace {
             "quotes/{id}" => vec![self.quote.clone()],
             "tasks/{id}" => vec![self.task.clone()],
             // The workspace's invoice (and its PDF) and the ops mark-paid.
+            "credentials/{id}" => vec![self.credential.clone()],
+            // Ops only (mark-paid); the workspace host has no invoice path of its own yet.
             "invoices/{id}" => vec![self.invoice.clone()],
             _ => return None,
         })
@@ -209,6 +228,7 @@ impl Workspace {
             "/api/quotes",
             "/api/projects",
             "/api/audit-logs?limit=200",
+            "/api/credentials",
         ]
         .map(str::to_owned)
         .to_vec();

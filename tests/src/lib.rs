@@ -13,6 +13,7 @@ pub mod api;
 pub mod browser;
 pub mod localstripe;
 pub mod oidc;
+pub mod platform;
 pub mod smtp;
 
 use std::net::SocketAddr;

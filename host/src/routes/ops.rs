@@ -15,6 +15,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .route("/ops/{*rest}", get(shell))
         .merge(super::ops_auth::router())
         .merge(super::ops_outbox::router())
+        .merge(super::ops_platform::router())
         .merge(super::ops_automations::router())
         .merge(super::ops_plugins::router())
         .merge(super::ops_fences::router())

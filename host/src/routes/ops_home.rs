@@ -45,10 +45,6 @@ const UNAVAILABLE: &[(&str, &str)] = &[
         "plugins",
         "Failed plugin runs are not recorded on this installation yet.",
     ),
-    (
-        "events",
-        "Platform events are not sent from this installation yet.",
-    ),
 ];
 
 /// One thing waiting in a queue.
@@ -164,6 +160,8 @@ async fn ops_home(
             overdue_items.truncate(ITEMS_PER_QUEUE as usize);
             queues.push(available("overdue", overdue, overdue_items));
             queues.push(available("emails", emails, Vec::new()));
+            let events = s.control().undelivered_platform_events()?;
+            queues.push(available("events", events, Vec::new()));
             for (key, why) in UNAVAILABLE {
                 queues.push(QueueView {
                     key: (*key).to_owned(),

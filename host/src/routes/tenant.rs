@@ -19,6 +19,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(super::tasks::router())
         .merge(super::quotes::router())
         .merge(super::billing::router())
+        .merge(super::credentials::router())
         .merge(super::audit::router())
         .merge(super::pages::tenant())
         .merge(super::directory::tenant())

@@ -156,6 +156,18 @@ async fn validate(
     bp: &Value,
     requirements: &str,
 ) -> Validation {
+    let credentials = blocking(app, move |s| s.tenant(tenant)?.credential_states())
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, %tenant, "cannot read credentials for validation");
+            Vec::new()
+        })
+        .into_iter()
+        .map(|(system, status)| sdk_validation::CredentialStatus {
+            system,
+            status: status.as_str().to_owned(),
+        })
+        .collect();
     let input = ValidationInput {
         abi: ABI_VERSION,
         automation: AutomationRef {
@@ -169,9 +181,9 @@ async fn validate(
             blueprint: if bp.is_null() { json!({}) } else { bp.clone() },
             requirements: requirements.to_owned(),
         },
-        // No credentials table yet (the credentials issue adds it): every system's credential
-        // is reported missing, which opens its `credentials:<system>` task.
-        credentials: Vec::new(),
+        // The workspace's credentials as they stand: a missing one opens its
+        // `credentials:<system>` task, which providing the credential closes.
+        credentials,
     };
     match app.plugins.validate(tenant, input).await {
         Ok(answer) => Validation {
@@ -358,7 +370,20 @@ pub async fn transition(
 ) -> Result<Version, AutomationError> {
     let c = caller.clone();
     let applied = blocking(app, move |s| {
-        s.tenant(tenant)?.transition_version(
+        // Blocking a version notifies the workspace's people (its `NotifyClient` effect).
+        let people: Vec<_> = if to == VersionStatus::Blocked {
+            s.control()
+                .members(tenant)?
+                .into_iter()
+                .map(|m| m.user_id)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        // Through the storage, so a deploy, pause or resume enqueues its platform event's
+        // delivery job with the move (`wrk_tenants::platform_events`).
+        s.transition_version(
+            tenant,
             id,
             n,
             &TransitionRequest {
@@ -367,6 +392,7 @@ pub async fn transition(
                 actor: &c.actor,
                 audit_actor: &c.audit,
                 request: &c.request,
+                notify: &people,
             },
         )
     })
@@ -393,6 +419,15 @@ pub async fn after_commit(
     let mut version = applied.version;
     for work in applied.after_commit {
         version = match work {
+            // Event and job were committed with the move; the workers need only a nudge.
+            AfterCommit::DeliverPlatformEvent(_) => {
+                app.jobs.wake();
+                version
+            }
+            AfterCommit::EmailClient => {
+                email_blocked(app, tenant, &version, applied.transition.from).await;
+                version
+            }
             AfterCommit::PriceQuote => {
                 let (id, number) = (version.automation_id, version.number);
                 match auto_quote(app, tenant, caller, &version).await {
@@ -420,6 +455,52 @@ pub async fn after_commit(
         };
     }
     Ok(version)
+}
+
+/// Flow 26's email when a version is blocked (by ops; a credential failure sends its own, see
+/// `services::credentials`): to every member, queued after the block committed. A failure is
+/// logged, not returned: the block is made.
+async fn email_blocked(app: &AppState, tenant: TenantId, version: &Version, from: VersionStatus) {
+    let config = app.config.clone();
+    let (id, number) = (version.automation_id, version.number);
+    let result = blocking(app, move |s| {
+        let control = s.control();
+        let Some(record) = control.tenant_by_id(tenant)? else {
+            return Ok(());
+        };
+        let automation = s.tenant(tenant)?.automation(id)?;
+        let link = crate::auth::session::workspace_url(
+            &config,
+            record.subdomain.as_str(),
+            &format!("/app/automations/{id}"),
+        );
+        let intro = format!(
+            "{} (version {number}) was {} and is now blocked.",
+            automation.name,
+            from.label().to_lowercase()
+        );
+        let members = control.members(tenant)?;
+        control.db().write(|tx| {
+            for m in &members {
+                let mail = crate::email::outgoing(
+                    &m.email,
+                    "version_blocked",
+                    crate::email::notification(
+                        &format!("{} is blocked", automation.name),
+                        &[&intro],
+                        Some(("See why", &link)),
+                        &m.name,
+                    ),
+                );
+                enqueue_email(tx, &mail)?;
+            }
+            Ok(())
+        })
+    })
+    .await;
+    if let Err(e) = result {
+        tracing::error!(error = %e, %tenant, "could not queue the blocked-version email");
+    }
 }
 
 /// The plugin's quote as stored values, refusing one whose lines do not add up to its totals

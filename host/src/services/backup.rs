@@ -4,7 +4,12 @@
 //! - `keys/` (the JWT signing keys: without them every session ends);
 //! - `plugins/<sha256>.wasm` (installed plugins: without them a restart falls back to the
 //!   built-ins and an ops choice is silently undone);
-//! - `files/` (uploaded documents).
+//! - `files/` (uploaded documents);
+//! - `secrets/` (credential secrets, encrypted, and each workspace's wrapped data key) **without
+//!   `secrets/master.key`**: the master key is kept apart from backups on purpose, so a stolen
+//!   backup holds no readable secret. Keep a copy of the master key somewhere else safe; to
+//!   restore, put it back in `DATA_DIR/secrets/` after `wrk restore` (without it the restored
+//!   credentials cannot be read and must be provided again).
 //!
 //! The files are copied after the databases, so every file a backed-up row points at was there
 //! already. Plugin binaries are content-addressed and never change; a document is written under a
@@ -25,7 +30,7 @@ pub struct Copied {
 }
 
 /// The data directory's folders copied besides the databases, and which of their entries count.
-const FOLDERS: &[&str] = &["keys", "plugins", "files"];
+const FOLDERS: &[&str] = &["keys", "plugins", "files", "secrets"];
 
 fn wanted(folder: &str, rel: &Path) -> bool {
     match folder {
@@ -37,6 +42,11 @@ fn wanted(folder: &str, rel: &Path) -> bool {
                     .and_then(|n| n.to_str())
                     .is_some_and(|n| n.ends_with(".wasm") && !n.starts_with('.'))
         }
+        // The encrypted secrets and wrapped data keys, never the master key that opens them: a
+        // backup that holds both would hold every secret (README, "Backups").
+        "secrets" => rel.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+            !n.starts_with('.') && !n.starts_with("master.key") && !n.contains(".tmp")
+        }),
         _ => rel
             .file_name()
             .and_then(|n| n.to_str())

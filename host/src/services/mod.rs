@@ -6,9 +6,13 @@
 //! - [`automations`]: flows 8-13, 31, 32, 35.
 //! - [`backup`]: `wrk backup` / `wrk restore` (databases online, then the files they point at).
 //! - [`billing`]: quote and invoice documents (PDF).
+//! - [`credentials`]: flows 25, 26: credentials through the secrets manager, and what a
+//!   `credential.failed` platform event does.
 //! - [`documents`]: requirements documents and AI ingestion (flow 9).
 //! - [`identity`]: accounts, logins, sessions, workspaces, invitations, members, API keys.
 //! - [`payments`]: the payment providers (`manual`, `stripe`) of flows 16, 17 and 20.
+//! - [`platform_events`]: flows 24, 24A, 24B: sending signed events to the WRK Platform, and
+//!   the delivery log.
 //! - [`plugins`]: the plugin sandbox as the product uses it: start-up, calls, ops changes.
 //! - [`quotes`]: flows 14-18: accept, reject, ops revisions, signing with payment, the quote
 //!   document, marking an invoice paid, the expiry worker.
@@ -16,9 +20,11 @@
 pub mod automations;
 pub mod backup;
 pub mod billing;
+pub mod credentials;
 pub mod documents;
 pub mod identity;
 pub mod payments;
+pub mod platform_events;
 pub mod plugins;
 pub mod quotes;
 

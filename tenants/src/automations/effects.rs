@@ -28,7 +28,7 @@
 
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
-use wrk_core::ids::AutomationId;
+use wrk_core::ids::{AutomationId, PlatformEventId};
 use wrk_core::machine::{Actor, OpsTaskKind, SideEffect, Transition, VersionStatus};
 
 use super::quotes::{Quote, announce_quote, ready_message};
@@ -39,6 +39,8 @@ use super::versions::{
 use super::{Automation, audit, load_automation, now, status_col};
 use crate::audit::{AuditActor, RequestMeta};
 use crate::error::StoreResult;
+use crate::notifications::{NewNotification, insert_for_each};
+use wrk_core::notifications::NotificationKind;
 use wrk_core::tasks::{Assignee, TaskKind};
 
 /// Work a side effect leaves to the host, to run once the transition's transaction committed
@@ -48,6 +50,12 @@ pub enum AfterCommit {
     /// Flow 11 (and a scope change from QA): run the pricing plugin on the version, then store
     /// its quote with `record_quote` (which ends in [`quote_sent`]), or open "price manually".
     PriceQuote,
+    /// Flows 24, 24A, 24B: the event was stored in the transaction and its delivery job
+    /// enqueued with it (`wrk_tenants::platform_events`); the host wakes the job workers.
+    DeliverPlatformEvent(PlatformEventId),
+    /// Flow 26: the in-app notifications were written in the transaction; the host emails the
+    /// workspace's people (the outbox is in `control.db`).
+    EmailClient,
 }
 
 /// What the storage did with one side effect.
@@ -152,8 +160,9 @@ fn perform(
             archive_previous_live(tx, id, number, req.request)?;
             Done::Stored
         }
-        SideEffect::NotifyPlatform(_) => {
-            Done::NotBuilt("signed platform events through the job queue, flows 24, 24A, 24B")
+        SideEffect::NotifyPlatform(notice) => {
+            let event = crate::platform_events::record(tx, notice, (id, number, t.to), req.reason)?;
+            Done::AfterCommit(AfterCommit::DeliverPlatformEvent(event))
         }
         SideEffect::RememberBlockedFrom => {
             // `apply_transition` cleared the memory with the status; entering `blocked` stores
@@ -168,7 +177,10 @@ fn perform(
             )?;
             Done::Stored
         }
-        SideEffect::NotifyClient => Done::NotBuilt("in-app notifications and email, flow 26"),
+        SideEffect::NotifyClient => {
+            notify_blocked(tx, before, req)?;
+            Done::AfterCommit(AfterCommit::EmailClient)
+        }
         SideEffect::MakeReadOnly => {
             // Nothing about the version changes any more: the causes of its open tasks are moot,
             // so the system closes them.
@@ -176,6 +188,34 @@ fn perform(
             Done::Stored
         }
     })
+}
+
+/// Flow 26: each person the request names gets a `version_blocked` notification.
+fn notify_blocked(
+    tx: &Transaction<'_>,
+    before: &Version,
+    req: &TransitionRequest<'_>,
+) -> StoreResult<()> {
+    if req.notify.is_empty() {
+        return Ok(());
+    }
+    let automation = load_automation(tx, before.automation_id)?;
+    let title = format!("{} (version {}) is blocked", automation.name, before.number);
+    let body = req.reason.unwrap_or_default();
+    let link = format!("/app/automations/{}", before.automation_id);
+    insert_for_each(
+        tx,
+        req.notify,
+        &NewNotification {
+            user_id: req.notify[0],
+            kind: NotificationKind::VersionBlocked,
+            title: &title,
+            body,
+            automation_id: Some(before.automation_id),
+            link: Some(&link),
+        },
+    )?;
+    Ok(())
 }
 
 /// Flow 24: the automation's previously deployed version (live or paused) goes to `archived`,
@@ -249,6 +289,7 @@ pub(crate) fn quote_sent(
             actor: &Actor::System,
             audit_actor: &system,
             request,
+            notify: &[],
         },
     )?;
     let automation = load_automation(tx, id)?;

@@ -620,6 +620,7 @@ pub(crate) mod tests {
                 actor,
                 audit_actor: &who(),
                 request: &req(),
+                notify: &[],
             },
         )
         .unwrap();

@@ -605,6 +605,7 @@ impl TenantStore {
                     actor: &Actor::System,
                     audit_actor: &AuditActor::system(),
                     request: who.request,
+                    notify: &[],
                 },
             )?;
             Ok(RejectOutcome {
@@ -681,6 +682,7 @@ impl TenantStore {
                         actor: &Actor::System,
                         audit_actor: &AuditActor::system(),
                         request: who.request,
+                        notify: &[],
                     },
                 )?;
                 Some(Box::new(applied))
@@ -908,6 +910,7 @@ impl TenantStore {
                     actor: &Actor::System,
                     audit_actor: &AuditActor::system(),
                     request: who.request,
+                    notify: &[],
                 },
             )?;
             Ok(SignOutcome {

@@ -248,11 +248,10 @@ pub(crate) fn quote_status(
 
 /// The facts core's guards are checked against, read inside the transition's transaction.
 ///
-/// - Credentials: there is no credentials table yet (the credentials issue adds it). Until then
-///   "every credential the blueprint needs is active" is read as "the stored validation issues
-///   report no credential problem" (`credentials_missing` / `_pending` / `_expired`), and no
-///   credential can be `failed`, so the `failed` count is 0 and a block's cause (a failed
-///   credential) counts as cleared. The credentials issue replaces these three lines.
+/// - Credentials (flows 24-26, [`crate::credentials::guard_facts`]): every system the blueprint
+///   names needs an `active` credential to go live; none may be `failed` to resume; a blocked
+///   version's cause is cleared once none of its credential blocks is open (a block ops made by
+///   hand has none, so ops decide when it is over).
 /// - Billing (flow 16): a payment method is on file when the workspace has an `active` one; the
 ///   setup fee is paid when the current quote's setup-fee charge `succeeded` or was `invoiced`
 ///   (invoice terms, see [`super::signing`]), or the fee is zero.
@@ -262,6 +261,7 @@ pub(crate) fn guard_inputs(
     reason: Option<&str>,
 ) -> StoreResult<GuardInputs> {
     let quote = quote_status(c, v.automation_id, v.number)?;
+    let (inactive, failed, open_blocks) = crate::credentials::guard_facts(c, v)?;
     let open_qa: usize = c.query_row(
         "SELECT count(*) FROM tasks WHERE automation_id = ?1 AND version = ?2 AND kind = 'qa'
            AND assignee = 'ops' AND status <> 'done'",
@@ -279,9 +279,9 @@ pub(crate) fn guard_inputs(
         quote_rejected: quote.as_deref() == Some("rejected"),
         open_qa_task_count: open_qa,
         reason: reason.map(str::to_owned),
-        inactive_required_credential_count: v.issues.iter().filter(|i| i.is_credentials()).count(),
-        failed_credential_count: 0,
-        block_cause_cleared: true,
+        inactive_required_credential_count: inactive,
+        failed_credential_count: failed,
+        block_cause_cleared: open_blocks == 0,
     })
 }
 
@@ -302,6 +302,9 @@ pub struct TransitionRequest<'a> {
     pub actor: &'a Actor,
     pub audit_actor: &'a AuditActor,
     pub request: &'a RequestMeta,
+    /// Who gets an in-app notification when the move names `NotifyClient` (blocking a version,
+    /// flow 26): the workspace's members, which only the caller can read (`control.db`).
+    pub notify: &'a [wrk_core::ids::UserId],
 }
 
 /// Applies `to` to version `number` inside `tx`: loads the version and gathers the guard facts,
@@ -611,6 +614,7 @@ mod tests {
                 actor,
                 audit_actor: &who(),
                 request: &req(),
+                notify: &[],
             },
         )
     }

@@ -18,6 +18,8 @@ export const PAGES = {
   search: () => import('./pages/ops-search.js'),
   clients: () => import('./pages/ops-clients.js'),
   billing: () => import('./pages/ops-billing.js'),
+  platform: () => import('./pages/ops-platform.js'),
+  launch: () => import('./pages/ops-launch.js'),
 };
 
 const SECTIONS = {
@@ -33,14 +35,14 @@ const SECTIONS = {
 export const QUEUES = {
   intake: { title: 'New requests', icon: 'automations', desc: 'Automations in intake: help shape the blueprint, then send them to pricing.', empty: 'No new requests.', href: '/ops/automations?status=intake_in_progress' },
   quotes: { title: 'Quotes to review', icon: 'quote', desc: 'Waiting for a price: automatic pricing failed or the client asked for a revision.', empty: 'No quotes waiting for review.', href: '/ops/automations?status=needs_pricing' },
-  qa: { title: 'QA', icon: 'flask', desc: 'Builds in QA testing.', empty: 'Nothing in QA right now.', href: '/ops/automations?status=qa_testing' },
-  deploys: { title: 'Deploys', icon: 'rocket', desc: 'Ready to launch: credentials checked, waiting to go live.', empty: 'No deploys pending.', href: '/ops/automations?status=ready_to_launch' },
+  qa: { title: 'QA', icon: 'flask', desc: 'Builds in QA testing.', empty: 'Nothing in QA right now.', href: '/ops/launch' },
+  deploys: { title: 'Deploys', icon: 'rocket', desc: 'Ready to launch: credentials checked, waiting to go live.', empty: 'No deploys pending.', href: '/ops/launch' },
   blocked: { title: 'Blocked', icon: 'ban', desc: 'Stopped automations, with the reason and what clears them.', empty: 'Nothing is blocked.', href: '/ops/automations?status=blocked' },
   overdue: { title: 'Overdue tasks', icon: 'clock', desc: 'Ops tasks open for more than a week.', empty: 'No overdue tasks.', href: '/ops/automations' },
   emails: { title: 'Undelivered emails', icon: 'outbox', desc: 'Held without a mail server, failed, or waiting for a retry.', empty: 'Every email was delivered.', href: '/ops/outbox' },
   threads: { title: 'Unread threads', icon: 'message', desc: 'Client messages nobody on ops has read yet.', empty: 'All caught up.', href: '/ops/automations' },
   plugins: { title: 'Plugin failures', icon: 'plugins', desc: 'Pricing or validation plugin runs that failed.', empty: 'No plugin failures.', href: '/ops/plugins' },
-  events: { title: 'Platform events', icon: 'rocket', desc: 'Deploy, pause and resume events not delivered to the platform.', empty: 'Every event was delivered.', href: '/ops/outbox' },
+  events: { title: 'Platform events', icon: 'rocket', desc: 'Deploy, pause and resume events not delivered to the platform.', empty: 'Every event was delivered.', href: '/ops/platform' },
 };
 
 /** One queue card in its loading state (`[data-queue="key"]`); renderQueue fills it. */

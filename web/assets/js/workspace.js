@@ -21,6 +21,7 @@ export const PAGES = {
   'audit-log': () => import('./pages/audit-log.js'),
   team: () => import('./pages/team.js'),
   'api-keys': () => import('./pages/api-keys.js'),
+  credentials: () => import('./pages/credentials.js'),
   home: () => import('./pages/home.js'),
   search: () => import('./pages/search.js'),
   settings: () => import('./pages/settings.js'),
