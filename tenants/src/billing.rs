@@ -450,6 +450,8 @@ pub(crate) fn unblock_paid(
                     actor: &Actor::System,
                     audit_actor: &system,
                     request,
+                    // The billing notification (`notify_billing`) already tells the people.
+                    notify: &[],
                 },
             )
         })
@@ -477,6 +479,8 @@ fn block_live(tx: &Transaction<'_>, request: &RequestMeta) -> StoreResult<Vec<Ap
                     actor: &Actor::System,
                     audit_actor: &system,
                     request,
+                    // The billing notification (`notify_billing`) already tells the people.
+                    notify: &[],
                 },
             )
         })

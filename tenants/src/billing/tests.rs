@@ -71,6 +71,7 @@ fn make_live(s: &TenantStore, a: AutomationId) {
                 actor: &ops(),
                 audit_actor: &who(),
                 request: &req(),
+                notify: &[],
             },
         )
         .unwrap();
