@@ -51,12 +51,14 @@ pub mod jobs;
 pub mod migrate;
 pub mod notifications;
 pub mod outbox;
+pub mod platform_events;
 pub mod plugins;
 pub mod queues;
 pub mod storage;
 pub mod tenant;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod usage;
 pub mod workspace_settings;
 
 pub use error::{Entity, Refusal, StoreError, StoreResult};

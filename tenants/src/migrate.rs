@@ -46,6 +46,11 @@ pub const CONTROL: &[Migration] = &[
         name: "clients",
         sql: include_str!("../migrations/control/0006_clients.sql"),
     },
+    Migration {
+        version: 7,
+        name: "alert_emails",
+        sql: include_str!("../migrations/control/0007_alert_emails.sql"),
+    },
 ];
 
 /// Every tenant database's migrations, in order.
@@ -84,6 +89,11 @@ pub const TENANT: &[Migration] = &[
         version: 7,
         name: "notifications",
         sql: include_str!("../migrations/tenant/0007_notifications.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "platform_events",
+        sql: include_str!("../migrations/tenant/0008_platform_events.sql"),
     },
 ];
 
