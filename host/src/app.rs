@@ -223,5 +223,13 @@ pub fn job_registry() -> Registry {
         crate::services::quotes::EXPIRE_JOB,
         crate::services::quotes::expire_quotes_job,
     );
+    r.register(
+        crate::services::usage::FOLD_JOB,
+        crate::services::usage::fold_job_handler,
+    );
+    r.register(
+        crate::services::usage::SWEEP_JOB,
+        crate::services::usage::sweep_job,
+    );
     r
 }

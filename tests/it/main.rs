@@ -27,6 +27,7 @@ mod oidc;
 mod outbox_secrets;
 mod pages;
 mod pages_ui;
+mod platform_webhooks;
 mod plugins;
 mod requirements_ui;
 mod serving;

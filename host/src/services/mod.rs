@@ -21,6 +21,7 @@ pub mod identity;
 pub mod payments;
 pub mod plugins;
 pub mod quotes;
+pub mod usage;
 
 use wrk_core::machine::Actor;
 use wrk_tenants::audit::{AuditActor, RequestMeta};
