@@ -33,3 +33,4 @@ mod requirements_ui;
 mod serving;
 mod shutdown;
 mod support;
+mod usage_ui;

@@ -24,6 +24,7 @@ export const PAGES = {
   home: () => import('./pages/home.js'),
   search: () => import('./pages/search.js'),
   settings: () => import('./pages/settings.js'),
+  alerts: () => import('./pages/alerts.js'),
 };
 
 /** What each section is, for its title and its empty state until a real page module exists. */
