@@ -51,7 +51,7 @@ pub mod jobs;
 pub mod migrate;
 pub mod notifications;
 pub mod outbox;
-pub mod platform_events;
+pub mod inbound_events;
 pub mod plugins;
 pub mod queues;
 pub mod storage;

@@ -92,8 +92,8 @@ pub const TENANT: &[Migration] = &[
     },
     Migration {
         version: 8,
-        name: "platform_events",
-        sql: include_str!("../migrations/tenant/0008_platform_events.sql"),
+        name: "inbound_events",
+        sql: include_str!("../migrations/tenant/0008_inbound_events.sql"),
     },
 ];
 

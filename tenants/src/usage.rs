@@ -1,5 +1,5 @@
 //! Usage (flow 28) and threshold alerts (flow 29), folded from the stored platform events
-//! ([`crate::platform_events`]).
+//! ([`crate::inbound_events`]).
 //!
 //! [`TenantStore::fold_events`] takes unfolded events in arrival order, a batch per transaction.
 //! In that one transaction it marks each event folded and applies it: the run it finishes is
@@ -407,7 +407,7 @@ impl TenantStore {
             let batch = self.db().write(|tx| {
                 let rows: Vec<(String, String, String, String, String)> = tx
                     .prepare_cached(
-                        "SELECT id, type, automation_id, occurred_at, data FROM platform_events
+                        "SELECT id, type, automation_id, occurred_at, data FROM inbound_events
                          WHERE folded_at IS NULL ORDER BY rowid LIMIT ?1",
                     )?
                     .query_map([FOLD_BATCH], |r| {
@@ -423,7 +423,7 @@ impl TenantStore {
                     // the transaction that marks it.
                     let marked = tx
                         .prepare_cached(
-                            "UPDATE platform_events SET folded_at = ?2
+                            "UPDATE inbound_events SET folded_at = ?2
                              WHERE id = ?1 AND folded_at IS NULL",
                         )?
                         .execute(params![e.id, now])?;
@@ -431,7 +431,7 @@ impl TenantStore {
                         continue;
                     }
                     let (outcome, counted) = apply(tx, &e, recipients)?;
-                    tx.prepare_cached("UPDATE platform_events SET outcome = ?2 WHERE id = ?1")?
+                    tx.prepare_cached("UPDATE inbound_events SET outcome = ?2 WHERE id = ?1")?
                         .execute(params![e.id, outcome])?;
                     part.events += 1;
                     if counted {
@@ -691,7 +691,7 @@ impl ControlStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform_events::NewPlatformEvent;
+    use crate::inbound_events::NewPlatformEvent;
     use crate::testing;
 
     fn automation(tenant: &TenantStore, name: &str) -> String {

@@ -22,7 +22,7 @@ use wrk_core::roles::ClientRole;
 use wrk_core::signature::{self, DEFAULT_TOLERANCE_SECS};
 use wrk_core::usage::EventType;
 use wrk_tenants::jobs::NewJob;
-use wrk_tenants::platform_events::NewPlatformEvent;
+use wrk_tenants::inbound_events::NewPlatformEvent;
 use wrk_tenants::{Storage, StoreError};
 
 use crate::error::ApiError;

@@ -1,5 +1,5 @@
 //! Inbound WRK Platform events (flow 27): the workspace's webhook signing secrets and the store of
-//! received events (`webhook_secrets`, `platform_events`, migration 0008).
+//! received events (`webhook_secrets`, `inbound_events`, migration 0008).
 //!
 //! The webhook request only verifies the signature and calls [`TenantStore::store_platform_event`]
 //! (one insert, idempotent on the sender's event id); folding the stored events into usage and
@@ -116,7 +116,7 @@ impl TenantStore {
         self.db().write(|tx| {
             let n = tx
                 .prepare_cached(
-                    "INSERT INTO platform_events (id, type, automation_id, occurred_at, data,
+                    "INSERT INTO inbound_events (id, type, automation_id, occurred_at, data,
                                                   received_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
                 )?
@@ -136,7 +136,7 @@ impl TenantStore {
     pub fn unfolded_event_count(&self) -> StoreResult<u64> {
         self.db().read(|c| {
             Ok(c.query_row(
-                "SELECT count(*) FROM platform_events WHERE folded_at IS NULL",
+                "SELECT count(*) FROM inbound_events WHERE folded_at IS NULL",
                 [],
                 |r| r.get(0),
             )?)
@@ -149,7 +149,7 @@ impl TenantStore {
         self.db().read(|c| {
             Ok(c.query_row(
                 "SELECT id, type, automation_id, occurred_at, folded_at IS NOT NULL, outcome
-                 FROM platform_events WHERE id = ?1",
+                 FROM inbound_events WHERE id = ?1",
                 [id],
                 |r| {
                     Ok(StoredEvent {

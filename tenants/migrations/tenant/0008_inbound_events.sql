@@ -17,7 +17,7 @@ VALUES ('whsec_' || lower(hex(randomblob(32))), strftime('%Y-%m-%dT%H:%M:%fZ', '
 
 -- Every event received with a valid signature, once per sender's event id. The request only
 -- stores it; the fold job sets `folded_at` in the same transaction as the counters it changed.
-CREATE TABLE platform_events (
+CREATE TABLE inbound_events (
     id             TEXT PRIMARY KEY,                -- the sender's event id
     type           TEXT NOT NULL CHECK (type IN ('run.started', 'run.succeeded', 'run.failed',
                                                  'credential.failed')),
@@ -28,7 +28,7 @@ CREATE TABLE platform_events (
     folded_at      TEXT,
     outcome        TEXT                             -- what folding did: counted | recorded | ignored: <why>
 ) STRICT;
-CREATE INDEX platform_events_unfolded ON platform_events (folded_at) WHERE folded_at IS NULL;
+CREATE INDEX inbound_events_unfolded ON inbound_events (folded_at) WHERE folded_at IS NULL;
 
 -- One row per run seen: a run counts once, when its first finishing event is folded.
 CREATE TABLE runs (
