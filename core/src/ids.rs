@@ -142,6 +142,10 @@ id_type!(
     /// An event sent to or received from the WRK Platform.
     PlatformEventId
 );
+id_type!(
+    /// A threshold alert of one automation (flow 29).
+    AlertId
+);
 
 #[cfg(test)]
 mod tests {

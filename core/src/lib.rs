@@ -48,4 +48,5 @@ pub mod roles;
 pub mod signature;
 pub mod slug;
 pub mod tasks;
+pub mod usage;
 pub mod validation;

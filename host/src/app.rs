@@ -235,5 +235,13 @@ pub fn job_registry() -> Registry {
         crate::services::billing::periods::DUNNING_JOB,
         crate::services::billing::periods::dunning_job_handler,
     );
+    r.register(
+        crate::services::usage::FOLD_JOB,
+        crate::services::usage::fold_job_handler,
+    );
+    r.register(
+        crate::services::usage::SWEEP_JOB,
+        crate::services::usage::sweep_job,
+    );
     r
 }

@@ -348,7 +348,10 @@ async fn serve_async(mut config: Config) -> anyhow::Result<()> {
         let storage = storage.clone();
         crate::blocking::run(move || {
             crate::services::quotes::schedule_expiry(&storage)?;
-            Ok::<_, anyhow::Error>(crate::services::billing::periods::schedule(&storage)?)
+            crate::services::billing::periods::schedule(&storage)?;
+            // Events stored just before a crash, whose fold was never scheduled.
+            crate::services::usage::schedule_sweep(&storage)?;
+            Ok::<_, anyhow::Error>(())
         })
         .await?;
     }

@@ -124,6 +124,10 @@ pub enum ApiError {
     /// The payment provider cannot be reached or is busy: the same request may be retried.
     #[error("{0}")]
     PaymentUnavailable(String),
+    /// A platform webhook whose `WRK-Signature` is missing, malformed, stale or wrong (flow 27);
+    /// one answer for all of them, so a sender learns nothing about which.
+    #[error("the request's WRK-Signature is missing, stale or does not match")]
+    InvalidSignature,
     /// Anything we did not expect. The cause is logged, never sent.
     #[error("unexpected error: {0:#}")]
     Unexpected(#[from] anyhow::Error),
@@ -178,6 +182,7 @@ impl ApiError {
             Self::Http { status, .. } => (*status, code_of_status(*status)),
             Self::PaymentFailed { .. } => (StatusCode::PAYMENT_REQUIRED, "payment_failed"),
             Self::PaymentUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::InvalidSignature => (StatusCode::UNAUTHORIZED, "invalid_signature"),
             Self::Unexpected(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -768,6 +773,12 @@ mod tests {
         let p = ApiError::from(PaymentError::Provider("sk_live_secret".into())).problem();
         assert_eq!(p.status, 500);
         assert!(!p.detail.contains("sk_live"));
+    }
+
+    #[test]
+    fn a_bad_webhook_signature_is_401_invalid_signature() {
+        let p = ApiError::InvalidSignature.problem();
+        assert_eq!((p.status, p.code.as_str()), (401, "invalid_signature"));
     }
 
     #[test]

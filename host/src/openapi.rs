@@ -25,6 +25,8 @@ const PUBLIC: &[&str] = &[
     "/metrics",
     "/api/openapi.json",
     "/api/schemas/",
+    // Authenticated by its WRK-Signature, not by a session.
+    "/webhooks/",
 ];
 
 /// Operations whose JSON body may be left out.
@@ -403,6 +405,14 @@ fn constraints() -> Vec<(&'static str, &'static str, Value)> {
             "MarkPaidBody",
             "reference",
             json!({"maxLength": 200, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"}),
+        ),
+        (
+            "AlertSettingsBody",
+            "volume_thresholds_percent",
+            json!({"maxItems": wrk_core::usage::MAX_VOLUME_THRESHOLDS,
+                   "items": {"type": "integer",
+                             "minimum": wrk_core::usage::MIN_VOLUME_THRESHOLD,
+                             "maximum": wrk_core::usage::MAX_VOLUME_THRESHOLD}}),
         ),
         (
             "BlueprintBody",

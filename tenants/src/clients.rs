@@ -500,6 +500,7 @@ mod tests {
         assert_eq!(signals.overdue_tasks, Some(0));
         assert_eq!(signals.runs, None);
         assert_eq!(signals.payment_failures, None);
-        assert_eq!(signals.alerts, None);
+        // Alerts are recorded (migration 0008): none yet is a count of 0, not "no data".
+        assert_eq!(signals.alerts, Some(0));
     }
 }

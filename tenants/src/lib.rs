@@ -30,6 +30,10 @@
 //!   or failing does to versions and tasks (flows 25, 26) (tenant).
 //! - [`platform_events`]: the outbox of events for the WRK Platform, written with the
 //!   transition that causes them, and their delivery log (tenant; jobs in the control plane).
+//! - [`inbound_events`]: the webhook signing secrets and the platform events received, once per
+//!   id (tenant).
+//! - [`usage`]: run events folded exactly once into per-day and per-month usage, alert
+//!   settings and the alerts fired (tenant).
 //! - [`jobs`]: the durable job queue (control plane).
 //! - [`notifications`]: per-user in-app notifications, written inside the causing change's
 //!   transaction (tenant).
@@ -55,6 +59,7 @@ pub mod directory;
 pub mod documents;
 pub mod error;
 pub mod identity;
+pub mod inbound_events;
 pub mod jobs;
 pub mod migrate;
 pub mod notifications;
@@ -66,6 +71,7 @@ pub mod storage;
 pub mod tenant;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod usage;
 pub mod workspace_settings;
 
 pub use error::{Entity, Refusal, StoreError, StoreResult};

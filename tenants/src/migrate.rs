@@ -46,6 +46,11 @@ pub const CONTROL: &[Migration] = &[
         name: "clients",
         sql: include_str!("../migrations/control/0006_clients.sql"),
     },
+    Migration {
+        version: 7,
+        name: "alert_emails",
+        sql: include_str!("../migrations/control/0007_alert_emails.sql"),
+    },
 ];
 
 /// Every tenant database's migrations, in order.
@@ -94,6 +99,11 @@ pub const TENANT: &[Migration] = &[
         version: 9,
         name: "credentials",
         sql: include_str!("../migrations/tenant/0009_credentials.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "inbound_events",
+        sql: include_str!("../migrations/tenant/0010_inbound_events.sql"),
     },
 ];
 

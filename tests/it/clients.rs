@@ -204,7 +204,8 @@ fn the_suggested_health_names_its_reasons_and_calls_missing_signals_no_data() {
     assert_eq!(s["status"], "green", "{c}");
     assert_eq!(
         s["reasons"],
-        json!([{"signal": "overdue_tasks", "status": "green", "text": "No overdue tasks"}])
+        json!([{"signal": "alerts", "status": "green", "text": "No alerts in the last 30 days"},
+               {"signal": "overdue_tasks", "status": "green", "text": "No overdue tasks"}])
     );
     let no_data: Vec<&str> = s["no_data"]
         .as_array()
@@ -214,8 +215,8 @@ fn the_suggested_health_names_its_reasons_and_calls_missing_signals_no_data() {
         .collect();
     assert_eq!(
         no_data,
-        vec!["payment_failures", "alerts", "failure_rate"],
-        "runs, payments and alerts are not recorded yet"
+        vec!["payment_failures", "failure_rate"],
+        "runs and payments are not recorded yet"
     );
 
     // A week later those tasks are overdue: the suggestion says how many and why.
@@ -509,7 +510,10 @@ fn the_ops_day_goes_from_a_home_queue_to_the_automation_and_moves_it_on_and_clie
     let reasons = browser.text("[data-reasons]");
     assert!(reasons.contains("No overdue tasks"), "{reasons}");
     assert!(
-        browser.text("[data-no-data]").contains("alerts"),
+        browser
+            .text("[data-no-data]")
+            .to_lowercase()
+            .contains("failure rate"),
         "missing signals say no data"
     );
     browser.click("[data-accept-suggestion]");

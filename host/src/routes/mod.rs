@@ -28,4 +28,5 @@ pub mod quotes;
 pub mod tasks;
 pub mod team;
 pub mod tenant;
+pub mod usage;
 pub mod workspace_settings;

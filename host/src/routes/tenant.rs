@@ -24,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(super::pages::tenant())
         .merge(super::directory::tenant())
         .merge(super::workspace_settings::router())
+        .merge(super::usage::router())
 }
 
 async fn shell(headers: HeaderMap) -> Response {

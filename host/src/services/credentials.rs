@@ -185,56 +185,81 @@ pub fn credential_failed(
     for a in &outcome.blocked {
         super::automations::publish_status_changed(tenant, &a.version, a.transition.from);
     }
-    let emails = outcome
+    if failure_needs_email(&outcome) {
+        let people: Vec<(&str, &str)> = members
+            .iter()
+            .map(|m| (m.email.as_str(), m.name.as_str()))
+            .collect();
+        email_failure(
+            storage,
+            config,
+            tenant,
+            &people,
+            outcome.credential.as_ref().map(|c| c.system.as_str()),
+            outcome.blocked.len(),
+            event.error.as_deref(),
+        )?;
+    }
+    Ok(outcome)
+}
+
+/// Whether a recorded failure is news for people: it blocked a version that emails its client,
+/// or it changed the credential. A repeat of a known failure is not.
+pub fn failure_needs_email(outcome: &FailureOutcome) -> bool {
+    outcome
         .blocked
         .iter()
         .any(|a| a.after_commit.contains(&AfterCommit::EmailClient))
-        || outcome.newly_failed;
-    if emails {
-        let system = outcome
-            .credential
-            .as_ref()
-            .map(|c| c.system.clone())
-            .unwrap_or_else(|| "one of your systems".to_owned());
-        let slug = storage
-            .control()
-            .tenant_by_id(tenant)?
-            .map(|r| r.subdomain.as_str().to_owned())
-            .unwrap_or_default();
-        let link = crate::auth::session::workspace_url(config, &slug, "/app/credentials");
-        let intro =
-            format!("The WRK Platform reported that the credentials for {system} no longer work.");
-        let blocked = match outcome.blocked.len() {
-            0 => "No automation had to be stopped.".to_owned(),
-            1 => "One automation version is blocked until they are provided again.".to_owned(),
-            n => format!("{n} automation versions are blocked until they are provided again."),
-        };
-        let said = event
-            .error
-            .as_deref()
-            .map(|e| format!("It said: {}", e.chars().take(300).collect::<String>()));
-        let mut lines = vec![intro.as_str(), blocked.as_str()];
-        if let Some(s) = &said {
-            lines.push(s);
-        }
-        storage.control().db().write(|tx| {
-            for m in &members {
-                let mail = crate::email::outgoing(
-                    &m.email,
-                    "credential_failed",
-                    crate::email::notification(
-                        &format!("The credentials for {system} stopped working"),
-                        &lines,
-                        Some(("Provide them again", &link)),
-                        &m.name,
-                    ),
-                );
-                enqueue_email(tx, &mail)?;
-            }
-            Ok(())
-        })?;
+        || outcome.newly_failed
+}
+
+/// The email of flow 26 to each of `people` (address, name), queued in the outbox after the
+/// failure's own commit: which credentials stopped working, how many versions that blocked, and
+/// the platform's words.
+pub fn email_failure(
+    storage: &Storage,
+    config: &Config,
+    tenant: TenantId,
+    people: &[(&str, &str)],
+    system: Option<&str>,
+    blocked: usize,
+    error: Option<&str>,
+) -> Result<(), StoreError> {
+    let system = system.unwrap_or("one of your systems");
+    let slug = storage
+        .control()
+        .tenant_by_id(tenant)?
+        .map(|r| r.subdomain.as_str().to_owned())
+        .unwrap_or_default();
+    let link = crate::auth::session::workspace_url(config, &slug, "/app/credentials");
+    let intro =
+        format!("The WRK Platform reported that the credentials for {system} no longer work.");
+    let blocked = match blocked {
+        0 => "No automation had to be stopped.".to_owned(),
+        1 => "One automation version is blocked until they are provided again.".to_owned(),
+        n => format!("{n} automation versions are blocked until they are provided again."),
+    };
+    let said = error.map(|e| format!("It said: {}", e.chars().take(300).collect::<String>()));
+    let mut lines = vec![intro.as_str(), blocked.as_str()];
+    if let Some(s) = &said {
+        lines.push(s);
     }
-    Ok(outcome)
+    storage.control().db().write(|tx| {
+        for (email, name) in people {
+            let mail = crate::email::outgoing(
+                email,
+                "credential_failed",
+                crate::email::notification(
+                    &format!("The credentials for {system} stopped working"),
+                    &lines,
+                    Some(("Provide them again", &link)),
+                    name,
+                ),
+            );
+            enqueue_email(tx, &mail)?;
+        }
+        Ok(())
+    })
 }
 
 /// [`credential_failed`] from async code (the ops or test paths), on the blocking pool.

@@ -27,6 +27,7 @@ pub mod payments;
 pub mod platform_events;
 pub mod plugins;
 pub mod quotes;
+pub mod usage;
 
 use wrk_core::machine::Actor;
 use wrk_tenants::audit::{AuditActor, RequestMeta};

@@ -1,6 +1,7 @@
 // Automation detail (/app/automations/{id}?v=n): header (name, status, version switcher), the
 // status timeline, Paused/Blocked banner, the allowed moves, and tabs: Requirements (text,
-// documents, ingestion proposal), Blueprint (structured + JSON editor), Quote, Tasks, History.
+// documents, ingestion proposal), Blueprint (structured + JSON editor), Quote, Runs & usage,
+// Tasks, History.
 import { get, post } from '../api.js';
 import {
   $, $$, el, mount, statusBadge, statusTimeline, emptyState, skeleton, skeletonCard, setBusy, showBanner,
@@ -11,9 +12,10 @@ import { blueprintEditor } from './blueprint-editor.js';
 import { requirementsPanel } from './requirements.js';
 import { quoteDocument, findQuote } from './quote.js';
 import { tasksTable } from './tasks.js';
+import { usagePanel } from './usage.js';
 
 const TABS = [
-  ['requirements', 'Requirements'], ['blueprint', 'Blueprint'], ['quote', 'Quote'], ['tasks', 'Tasks'], ['history', 'History'],
+  ['requirements', 'Requirements'], ['blueprint', 'Blueprint'], ['quote', 'Quote'], ['usage', 'Runs & usage'], ['tasks', 'Tasks'], ['history', 'History'],
 ];
 
 export async function render(root, ctx) {
@@ -198,6 +200,7 @@ async function loadPanel(page, key) {
       }
       return mount(panel, quoteDocument(quote, page.automation));
     }
+    if (key === 'usage') return mount(panel, await usagePanel(page.id));
     if (key === 'tasks') {
       const tasks = list(await get('/api/tasks', { query: { automation_id: page.id, limit: 200 } }));
       if (!tasks.length) return mount(panel, emptyState({ icon: 'tasks', title: 'No tasks for this automation', body: 'When we need something from you — a credential, an answer — it shows up here.', compact: true }));
