@@ -25,6 +25,8 @@
 //! - [`clients`]: client records, the workspaces linked to them and their health history
 //!   (control plane), and the health signals of one workspace (tenant).
 //! - [`jobs`]: the durable job queue (control plane).
+//! - [`live_events`]: the durable log behind the live event stream, written inside each change's
+//!   transaction and announced once it commits (tenant).
 //! - [`notifications`]: per-user in-app notifications, written inside the causing change's
 //!   transaction (tenant).
 //! - [`outbox`]: the email outbox, written inside the change's transaction (control plane).
@@ -32,6 +34,8 @@
 //!   plane).
 //! - [`queues`]: the counts of the ops home queues that are not automation lists (overdue
 //!   tasks, undelivered emails).
+//! - [`threads`]: the automation threads between a workspace and ops: messages, read markers
+//!   and unread counts per side (tenant).
 //! - [`workspace_settings`]: per-workspace settings the control plane needs (invitees' email
 //!   verification, flow 1B).
 //! - [`error`]: [`StoreError`], the one error type of this layer.
@@ -48,6 +52,7 @@ pub mod documents;
 pub mod error;
 pub mod identity;
 pub mod jobs;
+pub mod live_events;
 pub mod migrate;
 pub mod notifications;
 pub mod outbox;
@@ -57,6 +62,7 @@ pub mod storage;
 pub mod tenant;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod threads;
 pub mod workspace_settings;
 
 pub use error::{Entity, Refusal, StoreError, StoreResult};

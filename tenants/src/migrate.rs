@@ -85,6 +85,11 @@ pub const TENANT: &[Migration] = &[
         name: "notifications",
         sql: include_str!("../migrations/tenant/0007_notifications.sql"),
     },
+    Migration {
+        version: 8,
+        name: "collab",
+        sql: include_str!("../migrations/tenant/0008_collab.sql"),
+    },
 ];
 
 /// The version a fully migrated file of this kind has.
