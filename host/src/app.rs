@@ -223,5 +223,9 @@ pub fn job_registry() -> Registry {
         crate::services::quotes::EXPIRE_JOB,
         crate::services::quotes::expire_quotes_job,
     );
+    r.register(
+        crate::services::threads::DIGEST_JOB,
+        crate::services::threads::digest_job,
+    );
     r
 }

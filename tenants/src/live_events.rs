@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde_json::Value;
 use wrk_core::ids::{TenantId, UserId};
@@ -157,6 +157,33 @@ impl TenantStore {
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// The events recorded after `at` (oldest first, at most `limit`): how an ops stream that
+    /// spans every workspace resumes in the workspaces other than the one its last id names.
+    pub fn live_events_since(&self, at: DateTime<Utc>, limit: u32) -> StoreResult<Vec<LiveEvent>> {
+        let after: i64 = self.db().read(|c| {
+            Ok(c.query_row(
+                "SELECT coalesce(max(id), 0) FROM live_events WHERE created_at <= ?1",
+                [timestamp(at)],
+                |r| r.get(0),
+            )?)
+        })?;
+        self.live_events_after(after, limit)
+    }
+
+    /// When event `id` was recorded, if it is still kept.
+    pub fn live_event_time(&self, id: i64) -> StoreResult<Option<DateTime<Utc>>> {
+        self.db().read(|c| {
+            let at: Option<String> = c
+                .query_row(
+                    "SELECT created_at FROM live_events WHERE id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(at.as_deref().map(parse_timestamp).transpose()?)
         })
     }
 

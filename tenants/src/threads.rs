@@ -225,7 +225,7 @@ impl TenantStore {
                 insert_message(tx, post.automation, post.author, post.body, actor, request)?;
             let title = format!("{} wrote on {}", post.author.name, automation.name);
             let body = excerpt(post.body);
-            let link = format!("/app/automations/{}?tab=messages", post.automation);
+            let link = format!("/app/automations/{}#messages", post.automation);
             notifications::insert_for_each(
                 tx,
                 post.notify,

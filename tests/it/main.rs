@@ -14,6 +14,7 @@ mod clients;
 mod crash;
 mod documents;
 mod email;
+mod events;
 mod fencing;
 mod foundation;
 mod identity;

@@ -14,6 +14,7 @@ pub mod browser;
 pub mod localstripe;
 pub mod oidc;
 pub mod smtp;
+pub mod sse;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

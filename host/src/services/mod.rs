@@ -12,6 +12,7 @@
 //! - [`plugins`]: the plugin sandbox as the product uses it: start-up, calls, ops changes.
 //! - [`quotes`]: flows 14-18: accept, reject, ops revisions, signing with payment, the quote
 //!   document, marking an invoice paid, the expiry worker.
+//! - [`threads`]: flow 30: posting in an automation's thread, who is notified, email digests.
 
 pub mod automations;
 pub mod backup;
@@ -21,6 +22,7 @@ pub mod identity;
 pub mod payments;
 pub mod plugins;
 pub mod quotes;
+pub mod threads;
 
 use wrk_core::machine::Actor;
 use wrk_tenants::audit::{AuditActor, RequestMeta};

@@ -109,13 +109,7 @@ pub async fn reject(
             .reject_quote(id, &reason, decider(&caller))
     })
     .await?;
-    published(tenant, &out.applied);
     Ok(out)
-}
-
-/// The `version.status_changed` event of a move made here.
-fn published(tenant: TenantId, applied: &wrk_tenants::automations::versions::Applied) {
-    super::automations::publish_status_changed(tenant, &applied.version, applied.transition.from);
 }
 
 /// One line of an ops revision as asked for.
@@ -309,9 +303,6 @@ pub async fn revise(
         s.tenant(tenant)?.revise_quote(id, &revised, decider(&c))
     })
     .await?;
-    if let Some(applied) = &outcome.applied {
-        published(tenant, applied);
-    }
     super::automations::email_admins(app, tenant, &outcome.automation, &outcome.quote).await;
     Ok(outcome)
 }
@@ -555,10 +546,7 @@ pub async fn sign(
     })
     .await;
     match signed {
-        Ok(out) => {
-            published(tenant, &out.applied);
-            Ok(*out.quote)
-        }
+        Ok(out) => Ok(*out.quote),
         Err(e) => {
             // The money moved: keep that fact, so a retry finishes signing instead of charging.
             if settlement != Settlement::Free {
