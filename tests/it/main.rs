@@ -11,6 +11,7 @@ mod billing_sign;
 mod billing_sign_ui;
 mod browser;
 mod clients;
+mod collab_ui;
 mod crash;
 mod documents;
 mod email;
