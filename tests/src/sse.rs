@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -120,10 +120,7 @@ pub fn open(
 impl EventStream {
     /// The next event within `timeout`.
     pub fn next(&self, timeout: Duration) -> Option<SseEvent> {
-        match self.rx.recv_timeout(timeout) {
-            Ok(e) => Some(e),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
+        self.rx.recv_timeout(timeout).ok()
     }
 
     /// The next event of kind `kind` within `timeout` (others are skipped).
