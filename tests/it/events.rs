@@ -467,3 +467,24 @@ fn an_offline_member_gets_one_digest_for_several_messages_and_an_online_one_none
     std::thread::sleep(Duration::from_secs(2 * INTERVAL + 2));
     assert_eq!(app.mailbox().mails_to(&owner.email).len(), 1);
 }
+
+#[test]
+fn open_streams_end_when_the_server_stops_so_they_never_hold_up_a_graceful_shutdown() {
+    let mut app = TestApp::spawn_open();
+    let owner = app.owner_of("owner@stop.example", "stop");
+    let ops = app.ops_token("ops");
+    let streams: Vec<EventStream> = (0..3)
+        .map(|_| stream(&app, &owner.slug, &owner.token, None))
+        .chain(std::iter::once(stream(&app, "ops", &ops, None)))
+        .collect();
+    let asked = Instant::now();
+    app.signal("TERM");
+    // The grace period is 30 s: streams that held on would keep the process alive that long.
+    assert_eq!(app.wait_exit(Duration::from_secs(10)), Some(0));
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        asked.elapsed()
+    );
+    drop(streams);
+}
