@@ -121,7 +121,6 @@ mod tests {
         let stale = sign(b"s3cret", NOW - 301, BODY);
         let future = sign(b"s3cret", NOW + 301, BODY);
         let edge = sign(b"s3cret", NOW - 300, BODY);
-        // (header, body, expected verdict)
         type Case<'a> = (Option<&'a str>, &'a [u8], Result<(), SignatureError>);
         let cases: &[Case<'_>] = &[
             (Some(&good), BODY, Ok(())),

@@ -227,5 +227,13 @@ pub fn job_registry() -> Registry {
         crate::services::threads::DIGEST_JOB,
         crate::services::threads::digest_job,
     );
+    r.register(
+        crate::services::billing::periods::FINALIZE_JOB,
+        crate::services::billing::periods::finalize_job_handler,
+    );
+    r.register(
+        crate::services::billing::periods::DUNNING_JOB,
+        crate::services::billing::periods::dunning_job_handler,
+    );
     r
 }

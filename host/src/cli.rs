@@ -323,7 +323,8 @@ async fn serve_async(mut config: Config) -> anyhow::Result<()> {
     {
         let storage = storage.clone();
         crate::blocking::run(move || {
-            Ok::<_, anyhow::Error>(crate::services::quotes::schedule_expiry(&storage)?)
+            crate::services::quotes::schedule_expiry(&storage)?;
+            Ok::<_, anyhow::Error>(crate::services::billing::periods::schedule(&storage)?)
         })
         .await?;
     }

@@ -443,7 +443,8 @@ impl From<crate::services::quotes::QuoteError> for ApiError {
             Q::Payment(e) => e.into(),
             Q::Invalid { field, message } => Self::validation(field, message),
             Q::Conflict(why) => Self::Conflict(why),
-            e @ Q::Document(_) => Self::Unexpected(e.into()),
+            e @ (Q::Document(_) | Q::Pricing(_)) => Self::Unexpected(e.into()),
+            Q::Plugins(e) => e.into(),
             Q::Blocking(e) => e.into(),
         }
     }

@@ -68,7 +68,37 @@ fn vocabularies() -> Vec<Vocabulary> {
     let version = names(VersionStatus::ALL, VersionStatus::as_str);
     let task = vec!["todo".into(), "in_progress".into(), "done".into()];
     let role = names(ClientRole::ALL, ClientRole::as_str);
+    let invoice = names(
+        wrk_core::invoice::InvoiceStatus::ALL,
+        wrk_core::invoice::InvoiceStatus::as_str,
+    );
+    let line = names(
+        wrk_core::billing::LineKind::ALL,
+        wrk_core::billing::LineKind::as_str,
+    );
     vec![
+        (
+            invoice,
+            vec![("BillingInvoiceView", "status"), ("InvoiceView", "status")],
+        ),
+        (
+            vec!["active".into(), "ended".into()],
+            vec![("SubscriptionView", "status")],
+        ),
+        (
+            vec!["now".into(), "next_period".into()],
+            vec![("CommittedVolumeView", "applies")],
+        ),
+        (
+            vec!["setup_fee".into(), "proration".into(), "period".into()],
+            vec![("BillingInvoiceView", "kind"), ("InvoiceView", "kind")],
+        ),
+        (
+            line.into_iter()
+                .chain(std::iter::once("setup_fee".to_owned()))
+                .collect(),
+            vec![("InvoiceLineView", "code")],
+        ),
         (
             version,
             vec![

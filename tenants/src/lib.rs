@@ -21,6 +21,8 @@
 //!   list with counts, search, renaming.
 //! - [`automations`]: automations, versions and their history, projects, quotes, messages and
 //!   tasks (tenant).
+//! - [`billing`]: the pricing override, subscriptions, committed-volume changes, period
+//!   invoices and dunning (tenant).
 //! - [`documents`]: requirements documents and the ingestion proposal built from them (tenant).
 //! - [`clients`]: client records, the workspaces linked to them and their health history
 //!   (control plane), and the health signals of one workspace (tenant).
@@ -44,6 +46,7 @@
 
 pub mod audit;
 pub mod automations;
+pub mod billing;
 pub mod clients;
 pub mod control;
 pub mod db;

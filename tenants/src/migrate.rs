@@ -87,8 +87,13 @@ pub const TENANT: &[Migration] = &[
     },
     Migration {
         version: 8,
+        name: "billing_periods",
+        sql: include_str!("../migrations/tenant/0008_billing_periods.sql"),
+    },
+    Migration {
+        version: 9,
         name: "collab",
-        sql: include_str!("../migrations/tenant/0008_collab.sql"),
+        sql: include_str!("../migrations/tenant/0009_collab.sql"),
     },
 ];
 

@@ -13,7 +13,7 @@ use wrk_tests::{Method, Owner, PASSWORD, StatusCode, TestApp, Value, json, multi
 
 /// The path parameters of the workspace host the sweep fills; each must occur in its document,
 /// so that a renamed parameter cannot turn a case into a silent no-op.
-const PATH_PARAMS: [&str; 9] = [
+const PATH_PARAMS: [&str; 10] = [
     "automations/{id}",
     "versions/{n}",
     "documents/{doc_id}",
@@ -22,6 +22,7 @@ const PATH_PARAMS: [&str; 9] = [
     "members/{user_id}",
     "quotes/{id}",
     "tasks/{id}",
+    "invoices/{id}",
     "notifications/{id}",
 ];
 
@@ -197,7 +198,7 @@ impl Workspace {
             "quotes/{id}" => vec![self.quote.clone()],
             "tasks/{id}" => vec![self.task.clone()],
             "notifications/{id}" => vec![self.notification.clone()],
-            // Ops only (mark-paid); the workspace host has no invoice path of its own yet.
+            // The workspace's invoice (and its PDF) and the ops mark-paid.
             "invoices/{id}" => vec![self.invoice.clone()],
             _ => return None,
         })

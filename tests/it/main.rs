@@ -7,6 +7,8 @@ mod audit_quote_ui;
 mod automations;
 mod automations_ui;
 mod backup;
+mod billing_periods;
+mod billing_periods_ui;
 mod billing_sign;
 mod billing_sign_ui;
 mod browser;

@@ -293,6 +293,19 @@ impl TestApp {
     /// [`TestApp::quoted`] made; returns the signed quote, whose `invoices` hold its setup-fee
     /// invoice.
     pub fn signed_by_invoice(&self, slug: &str, token: &str, automation: &str) -> Value {
+        self.signed_with(slug, token, automation, json!({"type": "manual"}))
+    }
+
+    /// Accepts and signs the sent quote of `automation`, paying with `payment_method` (the
+    /// sign body's, e.g. `{"type":"stripe","payment_method_id":"pm_card_visa"}`); returns the
+    /// signed quote.
+    pub fn signed_with(
+        &self,
+        slug: &str,
+        token: &str,
+        automation: &str,
+        payment_method: Value,
+    ) -> Value {
         let (s, page) = self.get_as(slug, "/api/quotes?status=sent", token);
         assert_eq!(s, StatusCode::OK, "{page}");
         let quote = page["items"]
@@ -316,7 +329,7 @@ impl TestApp {
             &format!("/api/quotes/{quote}/sign"),
             token,
             json!({"signer_name": "Grace Hopper", "signer_title": "CEO", "agree": true,
-                   "payment_method": {"type": "manual"}}),
+                   "payment_method": payment_method}),
         );
         assert_eq!(s, StatusCode::OK, "{q}");
         q

@@ -19,6 +19,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(super::ops_plugins::router())
         .merge(super::ops_fences::router())
         .merge(super::ops_quotes::router())
+        .merge(super::ops_billing::router())
         .merge(super::ops_clients::router())
         .merge(super::ops_home::router())
         .merge(super::pages::ops())

@@ -18,6 +18,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(super::documents::router())
         .merge(super::tasks::router())
         .merge(super::quotes::router())
+        .merge(super::billing::router())
         .merge(super::audit::router())
         .merge(super::pages::tenant())
         .merge(super::directory::tenant())

@@ -461,6 +461,35 @@ pub(crate) fn new_quote(
     })
 }
 
+/// What the pricing plugin is asked for version `version` of `automation` at `monthly_runs`,
+/// with the workspace's overrides (flow 19): the first quote (flow 11) and every re-price
+/// (flow 17) ask the same way.
+pub(crate) fn pricing_input(
+    tenant: TenantId,
+    overrides: PricingOverrides,
+    automation: &Automation,
+    version: &Version,
+    monthly_runs: u64,
+) -> PricingInput {
+    PricingInput {
+        abi: ABI_VERSION,
+        tenant: TenantRef {
+            id: tenant.to_string(),
+            overrides,
+        },
+        automation: AutomationRef {
+            id: automation.id.to_string(),
+            name: automation.name.clone(),
+        },
+        version: PricingVersion {
+            number: version.number,
+            blueprint: version.blueprint.clone(),
+        },
+        volume: RunVolume { monthly_runs },
+        currency: QUOTE_CURRENCY.into(),
+    }
+}
+
 /// Flow 11 after the transition committed: price outside any transaction, then store the quote
 /// and move on in one transaction ([`after_commit`] handles the outcome).
 async fn auto_quote(
@@ -472,26 +501,16 @@ async fn auto_quote(
     let id = version.automation_id;
     let number = version.number;
     let automation = blocking(app, move |s| s.tenant(tenant)?.automation(id)).await?;
-    let input = PricingInput {
-        abi: ABI_VERSION,
-        tenant: TenantRef {
-            id: tenant.to_string(),
-            // Per-workspace overrides arrive with flow 19.
-            overrides: PricingOverrides::default(),
-        },
-        automation: AutomationRef {
-            id: id.to_string(),
-            name: automation.name.clone(),
-        },
-        version: PricingVersion {
-            number,
-            blueprint: version.blueprint.clone(),
-        },
-        volume: RunVolume {
-            monthly_runs: blueprint::monthly_runs(&version.blueprint).unwrap_or(0),
-        },
-        currency: QUOTE_CURRENCY.into(),
-    };
+    let overrides = super::billing::overrides::plugin_overrides(app, tenant)
+        .await
+        .map_err(|e| AutomationError::Pricing(e.to_string()))?;
+    let input = pricing_input(
+        tenant,
+        overrides,
+        &automation,
+        version,
+        blueprint::monthly_runs(&version.blueprint).unwrap_or(0),
+    );
     let new = match app.plugins.price(tenant, input.clone()).await {
         Ok(answer) => new_quote(&input, &answer),
         Err(e) => Err(e.to_string()),

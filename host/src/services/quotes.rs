@@ -54,6 +54,11 @@ pub enum QuoteError {
     Conflict(String),
     #[error(transparent)]
     Document(#[from] pdf::DocumentError),
+    #[error(transparent)]
+    Plugins(#[from] super::plugins::PluginsError),
+    /// The pricing plugin could not re-price (flow 17): not the caller's fault.
+    #[error("pricing failed: {0}")]
+    Pricing(String),
     #[error("blocking task failed: {0}")]
     Blocking(#[from] tokio::task::JoinError),
 }
@@ -583,7 +588,8 @@ async fn record_failure(
     .await
 }
 
-/// Ops mark an invoice paid out of band (manual provider).
+/// Ops mark an invoice paid out of band (manual provider, or a failed period invoice paid
+/// another way): versions blocked for `payment_failed` are unblocked in the same transaction.
 pub async fn mark_paid(
     app: &AppState,
     tenant: TenantId,
@@ -603,11 +609,18 @@ pub async fn mark_paid(
         ));
     }
     let c = caller.clone();
-    blocking(app, move |s| {
-        s.tenant(tenant)?
-            .mark_invoice_paid(&id, reference.as_deref(), &c.audit, &c.request)
+    // A failed period invoice paid out of band: the versions dunning blocked are back (each move
+    // records its own `version.status_changed` event in the same transaction).
+    let (invoice, _moved) = blocking(app, move |s| {
+        s.tenant(tenant)?.mark_invoice_paid_unblocking(
+            &id,
+            reference.as_deref(),
+            &c.audit,
+            &c.request,
+        )
     })
-    .await
+    .await?;
+    Ok(invoice)
 }
 
 /// The job kind of the expiry sweep.

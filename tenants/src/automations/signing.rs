@@ -137,7 +137,7 @@ pub struct ChargeRow {
     pub created_at: DateTime<Utc>,
 }
 
-fn charges_of(c: &Connection, base: &str) -> StoreResult<Vec<ChargeRow>> {
+pub(crate) fn charges_of(c: &Connection, base: &str) -> StoreResult<Vec<ChargeRow>> {
     let mut stmt = c.prepare_cached(
         "SELECT key, amount_cents, currency, provider, status, reference, failure_code,
                 failure_message, created_at
@@ -423,7 +423,7 @@ pub(crate) fn next_invoice_number(tx: &Transaction<'_>, at: DateTime<Utc>) -> St
 const INVOICE_COLS: &str = "id, number, kind, period, status, currency, total_cents, quote_id,
     paid_at, paid_reference, created_at";
 
-fn load_invoice(c: &Connection, id: &str) -> StoreResult<Invoice> {
+pub(crate) fn load_invoice(c: &Connection, id: &str) -> StoreResult<Invoice> {
     let mut inv = c
         .query_row(
             &format!("SELECT {INVOICE_COLS} FROM invoices WHERE id = ?1"),
@@ -972,6 +972,21 @@ impl TenantStore {
         who: &AuditActor,
         request: &RequestMeta,
     ) -> StoreResult<Invoice> {
+        Ok(self
+            .mark_invoice_paid_unblocking(id, reference, who, request)?
+            .0)
+    }
+
+    /// [`Self::mark_invoice_paid`], and in the same transaction, when it was a `failed` invoice
+    /// and no other one is, the versions dunning blocked go back where they were (flow 20);
+    /// returns them too, for the host to publish.
+    pub fn mark_invoice_paid_unblocking(
+        &self,
+        id: &str,
+        reference: Option<&str>,
+        who: &AuditActor,
+        request: &RequestMeta,
+    ) -> StoreResult<(Invoice, Vec<super::versions::Applied>)> {
         self.db().write(|tx| {
             let inv = load_invoice(tx, id)?;
             if !matches!(inv.status.as_str(), "finalized" | "failed") {
@@ -995,13 +1010,18 @@ impl TenantStore {
                 Some(json!({"status": inv.status})),
                 Some(json!({"status": "paid", "reference": reference})),
             )?;
-            load_invoice(tx, id)
+            let moved = if inv.status == "failed" {
+                crate::billing::unblock_paid(tx, request)?
+            } else {
+                Vec::new()
+            };
+            Ok((load_invoice(tx, id)?, moved))
         })
     }
 }
 
 /// Settles a claimed charge (`pending` → `succeeded` / `invoiced`) with its reference.
-fn settle(tx: &Transaction<'_>, s: &Settlement) -> StoreResult<()> {
+pub(crate) fn settle(tx: &Transaction<'_>, s: &Settlement) -> StoreResult<()> {
     let (key, status, reference) = match s {
         Settlement::Paid { key, reference } => (key, "succeeded", reference),
         Settlement::Invoiced { key, reference } => (key, "invoiced", reference),

@@ -18,6 +18,7 @@ export const PAGES = {
   workspaces: () => import('./pages/ops-workspaces.js'),
   search: () => import('./pages/ops-search.js'),
   clients: () => import('./pages/ops-clients.js'),
+  billing: () => import('./pages/ops-billing.js'),
 };
 
 const SECTIONS = {
@@ -25,6 +26,7 @@ const SECTIONS = {
   automations: { title: 'Automations', icon: 'automations', empty: 'No automations match', body: 'Automations across every workspace, filterable by status.' },
   clients: { title: 'Clients', icon: 'clients', empty: 'No clients yet', body: 'Clients group workspaces and carry contacts, an account manager and a health status.' },
   plugins: { title: 'Plugins', icon: 'plugins', empty: 'No plugins installed', body: 'Pricing and validation plugins: upload, shadow-run, activate, roll back.' },
+  billing: { title: 'Billing', icon: 'billing', empty: 'Nothing to bill yet', body: 'Pricing overrides per workspace and the monthly billing periods.' },
   outbox: { title: 'Outbox', icon: 'outbox', empty: 'The outbox is empty', body: 'Emails and platform notifications waiting to be delivered, with their retries.' },
 };
 

@@ -26,6 +26,7 @@ export const PAGES = {
   search: () => import('./pages/search.js'),
   settings: () => import('./pages/settings.js'),
   notifications: () => import('./pages/notifications.js'),
+  billing: () => import('./pages/billing.js'),
 };
 
 /** What each section is, for its title and its empty state until a real page module exists. */
