@@ -60,7 +60,8 @@ function messageItem(m, side) {
  * `automationId` and `tenantId` pick this thread's live events; `side`: 'workspace' or 'ops'.
  */
 export function threadPanel({ url, automationId, tenantId = null, side, readOnly = false, onRead = null }) {
-  const listEl = el('ol', { class: 'message-list', 'aria-live': 'polite', 'aria-label': 'Messages', dataset: { messages: '' } });
+  // Focusable: it scrolls, and keyboard users must be able to scroll it too.
+  const listEl = el('ol', { class: 'message-list', tabindex: '0', 'aria-live': 'polite', 'aria-label': 'Messages', dataset: { messages: '' } });
   const empty = emptyState({ icon: 'message', title: 'No messages yet', body: side === 'ops' ? 'Write to the workspace about this automation.' : 'Questions about this automation? Write to the WRK team here.', compact: true });
   const box = el('textarea', { id: `message-body-${automationId}`, class: 'input', rows: 3, maxlength: 10000, required: true, dataset: { messageInput: '' } });
   const send = el('button', { type: 'submit', class: 'btn btn-primary', dataset: { messageSend: '' } }, 'Send');
