@@ -25,6 +25,7 @@
 //! - [`invoice`]: the invoice lifecycle (draft, finalized, paid, failed) and its dunning schedule.
 //! - [`notifications`]: what an in-app notification is about (its kind).
 //! - [`tasks`]: task kinds and assignees.
+//! - [`threads`]: who writes in an automation thread, its two sides, and message bodies.
 //! - [`validation`]: the severity of a validation issue.
 //! - [`health`]: a client's health (green, yellow, red) and the status suggested from its
 //!   workspaces' signals, with the reasons and the signals that have no data.
@@ -48,5 +49,6 @@ pub mod roles;
 pub mod signature;
 pub mod slug;
 pub mod tasks;
+pub mod threads;
 pub mod usage;
 pub mod validation;

@@ -228,6 +228,10 @@ pub fn job_registry() -> Registry {
         crate::services::quotes::expire_quotes_job,
     );
     r.register(
+        crate::services::threads::DIGEST_JOB,
+        crate::services::threads::digest_job,
+    );
+    r.register(
         crate::services::billing::periods::FINALIZE_JOB,
         crate::services::billing::periods::finalize_job_handler,
     );

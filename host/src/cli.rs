@@ -370,6 +370,8 @@ async fn serve_async(mut config: Config) -> anyhow::Result<()> {
         })
         .await?
     };
+    // Committed live events reach the event streams through the process's bus.
+    crate::events::install();
     let state = AppState {
         config,
         storage,

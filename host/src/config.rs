@@ -116,6 +116,9 @@ pub struct Settings {
     /// Most connections open at once from one client IP; more are closed at once (0 = no cap; trusted proxies are not capped) [default: 256]
     #[arg(long, env = "WRK_MAX_CONNECTIONS_PER_IP", value_name = "N")]
     pub max_connections_per_ip: Option<usize>,
+    /// Seconds between two batched email digests of new messages to a person who is offline (at least 1) [default: 900]
+    #[arg(long, env = "WRK_DIGEST_INTERVAL", value_name = "SECS")]
+    pub digest_interval: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
@@ -175,6 +178,7 @@ struct FileConfig {
     header_timeout: Option<u64>,
     body_timeout: Option<u64>,
     max_connections_per_ip: Option<usize>,
+    digest_interval: Option<u64>,
     #[serde(default)]
     oidc: BTreeMap<String, OidcProvider>,
 }
@@ -215,6 +219,8 @@ pub struct Config {
     pub body_timeout: u64,
     /// Open connections per client IP; 0 = no cap.
     pub max_connections_per_ip: usize,
+    /// Seconds between two message digests emailed to one offline person (at least 1).
+    pub digest_interval: u64,
 }
 
 /// Environment variables this binary reads, to warn about typos in others.
@@ -245,6 +251,7 @@ const KNOWN_ENV: &[&str] = &[
     "WRK_HEADER_TIMEOUT",
     "WRK_BODY_TIMEOUT",
     "WRK_MAX_CONNECTIONS_PER_IP",
+    "WRK_DIGEST_INTERVAL",
     "WRK_CONFIG",
 ];
 
@@ -344,6 +351,11 @@ impl Config {
                 .max_connections_per_ip
                 .or(file.max_connections_per_ip)
                 .unwrap_or(256),
+            digest_interval: s
+                .digest_interval
+                .or(file.digest_interval)
+                .unwrap_or(900)
+                .max(1),
             base_domain,
         })
     }

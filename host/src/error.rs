@@ -472,6 +472,12 @@ impl From<WriteRefused> for ApiError {
     }
 }
 
+impl From<wrk_core::threads::BodyError> for ApiError {
+    fn from(err: wrk_core::threads::BodyError) -> Self {
+        Self::validation("body", err.to_string())
+    }
+}
+
 impl From<NameError> for ApiError {
     fn from(err: NameError) -> Self {
         Self::validation("name", err.to_string())

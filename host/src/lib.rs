@@ -41,6 +41,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod jobs;
+pub mod markdown;
 pub mod metrics;
 pub mod middleware;
 pub mod oidc;

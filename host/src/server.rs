@@ -299,6 +299,8 @@ pub async fn serve(
     }
     drop(listener);
     tracing::info!("shutting down: no new connections, finishing requests in flight");
+    // Event streams never finish on their own: end them so they do not hold up the drain.
+    crate::routes::events::close_all();
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("all connections closed"),
         () = tokio::time::sleep(grace) => {

@@ -15,6 +15,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use scheduled_thread_pool::ScheduledThreadPool;
 
 use crate::error::StoreResult;
+use crate::live_events;
 use crate::migrate::{self, Migration};
 
 /// How a file is opened: which migrations it gets and how its connections are tuned.
@@ -120,8 +121,17 @@ impl Db {
     pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> StoreResult<T>) -> StoreResult<T> {
         let mut conn = self.writer.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
+        // Live events recorded by `f` are announced only once they are committed.
+        let mark = live_events::mark();
+        let out = match f(&tx).and_then(|out| Ok(tx.commit().map(|()| out)?)) {
+            Ok(out) => out,
+            Err(e) => {
+                live_events::rolled_back(mark);
+                return Err(e);
+            }
+        };
+        drop(conn);
+        live_events::committed(mark);
         Ok(out)
     }
 

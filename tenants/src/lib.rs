@@ -35,6 +35,8 @@
 //! - [`usage`]: run events folded exactly once into per-day and per-month usage, alert
 //!   settings and the alerts fired (tenant).
 //! - [`jobs`]: the durable job queue (control plane).
+//! - [`live_events`]: the durable log behind the live event stream, written inside each change's
+//!   transaction and announced once it commits (tenant).
 //! - [`notifications`]: per-user in-app notifications, written inside the causing change's
 //!   transaction (tenant).
 //! - [`outbox`]: the email outbox, written inside the change's transaction (control plane).
@@ -42,6 +44,8 @@
 //!   plane).
 //! - [`queues`]: the counts of the ops home queues that are not automation lists (overdue
 //!   tasks, undelivered emails).
+//! - [`threads`]: the automation threads between a workspace and ops: messages, read markers
+//!   and unread counts per side (tenant).
 //! - [`workspace_settings`]: per-workspace settings the control plane needs (invitees' email
 //!   verification, flow 1B).
 //! - [`error`]: [`StoreError`], the one error type of this layer.
@@ -61,6 +65,7 @@ pub mod error;
 pub mod identity;
 pub mod inbound_events;
 pub mod jobs;
+pub mod live_events;
 pub mod migrate;
 pub mod notifications;
 pub mod outbox;
@@ -71,6 +76,7 @@ pub mod storage;
 pub mod tenant;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod threads;
 pub mod usage;
 pub mod workspace_settings;
 

@@ -105,6 +105,11 @@ pub const TENANT: &[Migration] = &[
         name: "inbound_events",
         sql: include_str!("../migrations/tenant/0010_inbound_events.sql"),
     },
+    Migration {
+        version: 11,
+        name: "collab",
+        sql: include_str!("../migrations/tenant/0011_collab.sql"),
+    },
 ];
 
 /// The version a fully migrated file of this kind has.

@@ -273,7 +273,9 @@ fn the_ops_home_counts_every_queue_and_marks_the_ones_without_a_source_unavailab
     assert_eq!(intake["items"][0]["automation"], "Invoice intake");
     assert_eq!(intake["items"][0]["workspace"], "Acme Inc");
     assert_eq!(intake["items"][0]["tenant_id"], acme.tenant_id.as_str());
-    for key in ["quotes", "qa", "deploys", "blocked", "overdue", "events"] {
+    for key in [
+        "quotes", "qa", "deploys", "blocked", "overdue", "events", "threads",
+    ] {
         assert_eq!(
             (
                 queue(key)["count"].as_u64(),
@@ -283,7 +285,7 @@ fn the_ops_home_counts_every_queue_and_marks_the_ones_without_a_source_unavailab
             "{key}"
         );
     }
-    for key in ["threads", "plugins"] {
+    for key in ["plugins"] {
         let q = queue(key);
         assert_eq!(
             (q["count"].clone(), q["available"].as_bool()),
@@ -444,7 +446,7 @@ fn the_ops_day_goes_from_a_home_queue_to_the_automation_and_moves_it_on_and_clie
         intake.contains("Invoice intake") && intake.contains("Acme Inc"),
         "{intake}"
     );
-    for key in ["threads", "plugins"] {
+    for key in ["plugins"] {
         assert_eq!(
             browser.eval(&format!(
                 "return document.querySelector('[data-queue={key}]').dataset.available"
@@ -455,7 +457,7 @@ fn the_ops_day_goes_from_a_home_queue_to_the_automation_and_moves_it_on_and_clie
     }
     assert!(
         browser
-            .text("[data-queue=threads]")
+            .text("[data-queue=plugins]")
             .contains("not recorded"),
         "unavailable, not 0"
     );

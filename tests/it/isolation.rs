@@ -13,7 +13,7 @@ use wrk_tests::{Method, Owner, PASSWORD, StatusCode, TestApp, Value, json, multi
 
 /// The path parameters of the workspace host the sweep fills; each must occur in its document,
 /// so that a renamed parameter cannot turn a case into a silent no-op.
-const PATH_PARAMS: [&str; 10] = [
+const PATH_PARAMS: [&str; 11] = [
     "automations/{id}",
     "versions/{n}",
     "documents/{doc_id}",
@@ -24,6 +24,7 @@ const PATH_PARAMS: [&str; 10] = [
     "tasks/{id}",
     "invoices/{id}",
     "credentials/{id}",
+    "notifications/{id}",
 ];
 
 /// One workspace's objects: an automation still in intake (editable, with a document), one that
@@ -53,6 +54,9 @@ struct Workspace {
     /// A credential (for the workspace's own system name).
     credential: String,
     credential_system: String,
+    /// The owner's notification of a message ops wrote on the quoted automation.
+    notification: String,
+    message: String,
 }
 
 fn first_id(app: &TestApp, w: &Owner, path: &str) -> String {
@@ -123,9 +127,25 @@ fn workspace(app: &TestApp, word: &str) -> Workspace {
                "fields": {"api_key": format!("{word}-isolation-secret-0001")}}),
     );
     assert_eq!(s, StatusCode::CREATED, "{credential}");
+    let ops_email = format!("ops-{}@wrk.example", word.to_lowercase());
+    let ops_password = app.create_ops_user(&ops_email, "ops", None);
+    let ops = app.ops_login(&ops_email, &ops_password);
+    let message = format!("{word} asks about the Xero ledger");
+    let (s, m) = app.post_as(
+        "ops",
+        &format!(
+            "/api/ops/tenants/{}/automations/{quoted}/messages",
+            owner.tenant_id
+        ),
+        &ops,
+        json!({"body": message}),
+    );
+    assert_eq!(s, StatusCode::CREATED, "{m}");
     Workspace {
         credential: credential["id"].as_str().expect("credential id").to_owned(),
         credential_system,
+        notification: first_id(app, &owner, "/api/notifications"),
+        message,
         name,
         intake,
         intake_name,
@@ -176,6 +196,8 @@ impl Workspace {
             &self.invoice,
             &self.credential,
             &self.credential_system,
+            &self.notification,
+            &self.message,
         ]
     }
 
@@ -192,6 +214,7 @@ impl Workspace {
             "members/{user_id}" => vec![self.owner.user_id.clone()],
             "quotes/{id}" => vec![self.quote.clone()],
             "tasks/{id}" => vec![self.task.clone()],
+            "notifications/{id}" => vec![self.notification.clone()],
             // The workspace's invoice (and its PDF) and the ops mark-paid.
             "credentials/{id}" => vec![self.credential.clone()],
             // Ops only (mark-paid); the workspace host has no invoice path of its own yet.
@@ -229,6 +252,8 @@ impl Workspace {
             "/api/projects",
             "/api/audit-logs?limit=200",
             "/api/credentials",
+            "/api/notifications",
+            "/api/notifications/preferences",
         ]
         .map(str::to_owned)
         .to_vec();
@@ -240,6 +265,7 @@ impl Workspace {
                 "/versions/1/history",
                 "/versions/1/documents",
                 "/versions/1/ingestion",
+                "/messages",
             ] {
                 paths.push(format!("/api/automations/{a}{tail}"));
             }
@@ -389,8 +415,22 @@ impl Probe {
         if let Some((content_type, body)) = &self.body {
             req = req.header("content-type", content_type).body(body.clone());
         }
-        let res = req.send().expect("request");
-        (res.status(), res.text().unwrap_or_default())
+        let mut res = req.send().expect("request");
+        let status = res.status();
+        let stream = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        if stream {
+            // An event stream never ends: what it sends first is what there is to check (a
+            // fresh stream starts at the present, so it carries nothing yet).
+            let mut first = vec![0u8; 4096];
+            let n = std::io::Read::read(&mut res, &mut first).unwrap_or(0);
+            first.truncate(n);
+            return (status, String::from_utf8_lossy(&first).into_owned());
+        }
+        (status, res.text().unwrap_or_default())
     }
 }
 

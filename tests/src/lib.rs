@@ -15,6 +15,7 @@ pub mod localstripe;
 pub mod oidc;
 pub mod platform;
 pub mod smtp;
+pub mod sse;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -25,6 +25,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(super::ops_home::router())
         .merge(super::pages::ops())
         .merge(super::directory::ops())
+        .merge(super::messages::ops_router())
+        .merge(super::events::ops_router())
 }
 
 async fn shell(headers: HeaderMap) -> Response {

@@ -12,6 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wrk_core::machine::VersionStatus;
 use wrk_core::tasks::Assignee;
+use wrk_core::threads::Side;
 use wrk_tenants::automations::AutomationFilter;
 
 use crate::auth::session::OpsSession;
@@ -36,16 +37,10 @@ const STATUS_QUEUES: &[(&str, VersionStatus)] = &[
 ];
 
 /// The queues with no source on this installation yet, and why.
-const UNAVAILABLE: &[(&str, &str)] = &[
-    (
-        "threads",
-        "Read receipts for ops are not recorded on this installation yet.",
-    ),
-    (
-        "plugins",
-        "Failed plugin runs are not recorded on this installation yet.",
-    ),
-];
+const UNAVAILABLE: &[(&str, &str)] = &[(
+    "plugins",
+    "Failed plugin runs are not recorded on this installation yet.",
+)];
 
 /// One thing waiting in a queue.
 #[derive(Debug, Serialize, ToSchema)]
@@ -112,6 +107,7 @@ async fn ops_home(
             let mut status_items: Vec<Vec<QueueItem>> =
                 STATUS_QUEUES.iter().map(|_| Vec::new()).collect();
             let (mut overdue, mut overdue_items) = (0u64, Vec::new());
+            let (mut threads, mut thread_items) = (0u64, Vec::new());
             for t in &tenants {
                 let store = s.tenant(t.id)?;
                 let item = |a: &wrk_tenants::automations::Automation| QueueItem {
@@ -135,6 +131,23 @@ async fn ops_home(
                         ..AutomationFilter::default()
                     })?;
                     status_items[i].extend(found.iter().map(item));
+                }
+                // Threads with client messages ops have not read (flow 30).
+                for (automation, unread, since) in store.unread_threads(Side::Ops)? {
+                    threads += 1;
+                    if thread_items.len() < ITEMS_PER_QUEUE as usize * 4 {
+                        let a = store.automation(automation)?;
+                        thread_items.push(QueueItem {
+                            title: Some(if unread == 1 {
+                                "1 unread message".to_owned()
+                            } else {
+                                format!("{unread} unread messages")
+                            }),
+                            status: None,
+                            since,
+                            ..item(&a)
+                        });
+                    }
                 }
                 let (n, tasks) = store.overdue_tasks(Assignee::Ops, now, ITEMS_PER_QUEUE)?;
                 overdue += n;
@@ -162,6 +175,9 @@ async fn ops_home(
             queues.push(available("emails", emails, Vec::new()));
             let events = s.control().undelivered_platform_events()?;
             queues.push(available("events", events, Vec::new()));
+            thread_items.sort_by_key(|x| std::cmp::Reverse(x.since));
+            thread_items.truncate(ITEMS_PER_QUEUE as usize);
+            queues.push(available("threads", threads, thread_items));
             for (key, why) in UNAVAILABLE {
                 queues.push(QueueView {
                     key: (*key).to_owned(),

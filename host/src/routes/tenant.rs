@@ -25,6 +25,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(super::directory::tenant())
         .merge(super::workspace_settings::router())
         .merge(super::usage::router())
+        .merge(super::messages::tenant_router())
+        .merge(super::notifications::router())
+        .merge(super::events::tenant_router())
 }
 
 async fn shell(headers: HeaderMap) -> Response {

@@ -52,7 +52,6 @@ use wrk_tenants::outbox::enqueue_email;
 use wrk_tenants::{Storage, StoreError};
 
 use super::Caller;
-use crate::events::{Event, bus};
 use crate::state::AppState;
 
 /// Why an automation service call failed; mapped to a problem document only in `error.rs`.
@@ -92,19 +91,6 @@ where
 
 /// The currency quotes are made in until workspaces choose one.
 pub const QUOTE_CURRENCY: Currency = Currency::USD;
-
-pub(crate) fn publish_status_changed(tenant: TenantId, version: &Version, from: VersionStatus) {
-    bus().publish(Event {
-        tenant_id: tenant,
-        kind: "version.status_changed",
-        data: json!({
-            "automation_id": version.automation_id,
-            "version": version.number,
-            "from": from,
-            "to": version.status,
-        }),
-    });
-}
 
 /// Flow 8.
 pub async fn create(
@@ -403,10 +389,9 @@ pub async fn transition(
 /// Everything a committed transition causes outside its transaction, in one place; returns the
 /// version as it is once they ran.
 ///
-/// - Every transition: the `version.status_changed` event.
 /// - [`AfterCommit::PriceQuote`] (flow 11, and a scope change from QA): the pricing plugin runs;
 ///   its quote is stored with the move on to `awaiting_client_approval` (one transaction), which
-///   publishes its own status event and emails the workspace admins. If pricing fails, ops get a
+///   emails the workspace admins. If pricing fails, ops get a
 ///   "price manually" task and the version stays in `needs_pricing`: the caller still gets the
 ///   move they asked for, the quote is ops' job now.
 pub async fn after_commit(
@@ -415,7 +400,6 @@ pub async fn after_commit(
     caller: &Caller,
     applied: Applied,
 ) -> Result<Version, AutomationError> {
-    publish_status_changed(tenant, &applied.version, applied.transition.from);
     let mut version = applied.version;
     for work in applied.after_commit {
         version = match work {
@@ -436,7 +420,6 @@ pub async fn after_commit(
                         applied,
                         automation,
                     }) => {
-                        publish_status_changed(tenant, &applied.version, applied.transition.from);
                         email_admins(app, tenant, &automation, &quote).await;
                         applied.version
                     }
@@ -713,11 +696,6 @@ pub async fn set_task_status(
             .set_task_status(id, status, &c.audit, &c.request)
     })
     .await?;
-    bus().publish(Event {
-        tenant_id: tenant,
-        kind: "task.updated",
-        data: json!({"id": task.id, "status": task.status}),
-    });
     Ok(task)
 }
 

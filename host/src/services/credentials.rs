@@ -17,7 +17,6 @@ use wrk_core::credentials::{CredentialFields, CredentialInputError, CredentialKi
 use wrk_core::ids::{AutomationId, CredentialId, TenantId};
 use wrk_tenants::audit::RequestMeta;
 use wrk_tenants::automations::effects::AfterCommit;
-use wrk_tenants::automations::versions::Applied;
 use wrk_tenants::credentials::{Credential, CredentialFailure, FailureOutcome, NewCredential};
 use wrk_tenants::outbox::enqueue_email;
 use wrk_tenants::{Storage, StoreError};
@@ -73,7 +72,6 @@ pub async fn create(
         Ok::<_, CredentialError>(stored?)
     })
     .await?;
-    returned(tenant, &provided.returned);
     Ok(provided.credential)
 }
 
@@ -104,7 +102,6 @@ pub async fn rotate(
         Ok::<_, CredentialError>(stored?)
     })
     .await?;
-    returned(tenant, &provided.returned);
     Ok(provided.credential)
 }
 
@@ -135,13 +132,6 @@ fn forget(secrets: &dyn SecretStore, tenant: TenantId, reference: &str) {
     }
 }
 
-/// The status events of versions a provided credential returned from `blocked`.
-fn returned(tenant: TenantId, applied: &[Applied]) {
-    for a in applied {
-        super::automations::publish_status_changed(tenant, &a.version, a.transition.from);
-    }
-}
-
 /// The data of a `credential.failed` platform event (API.md: `data:{automation_id,
 /// credential_id?, error?}`).
 #[derive(Debug, Clone)]
@@ -161,7 +151,8 @@ pub struct FailedEvent {
 ///   `version_blocked` notifications), a client task is opened, and each member gets a
 ///   `credential_failed` notification.
 /// - After that commit, one email per member goes to the outbox (a crash in between loses the
-///   emails, never the block) and the status events are published.
+///   emails, never the block). The status events are in the live-event log, written by each
+///   transition in its own transaction.
 /// - Idempotent: a repeat of the same failure changes nothing, notifies and emails no one.
 /// - An unknown automation or credential (or a revoked one) is `StoreError::NotFound`, with
 ///   nothing written: the fold should record the event as not applicable rather than retry.
@@ -182,9 +173,6 @@ pub fn credential_failed(
         recipients: &people,
         request,
     })?;
-    for a in &outcome.blocked {
-        super::automations::publish_status_changed(tenant, &a.version, a.transition.from);
-    }
     if failure_needs_email(&outcome) {
         let people: Vec<(&str, &str)> = members
             .iter()

@@ -16,6 +16,7 @@
 //! - [`plugins`]: the plugin sandbox as the product uses it: start-up, calls, ops changes.
 //! - [`quotes`]: flows 14-18: accept, reject, ops revisions, signing with payment, the quote
 //!   document, marking an invoice paid, the expiry worker.
+//! - [`threads`]: flow 30: posting in an automation's thread, who is notified, email digests.
 
 pub mod automations;
 pub mod backup;
@@ -27,6 +28,7 @@ pub mod payments;
 pub mod platform_events;
 pub mod plugins;
 pub mod quotes;
+pub mod threads;
 pub mod usage;
 
 use wrk_core::machine::Actor;

@@ -114,13 +114,7 @@ pub async fn reject(
             .reject_quote(id, &reason, decider(&caller))
     })
     .await?;
-    published(tenant, &out.applied);
     Ok(out)
-}
-
-/// The `version.status_changed` event of a move made here.
-fn published(tenant: TenantId, applied: &wrk_tenants::automations::versions::Applied) {
-    super::automations::publish_status_changed(tenant, &applied.version, applied.transition.from);
 }
 
 /// One line of an ops revision as asked for.
@@ -314,9 +308,6 @@ pub async fn revise(
         s.tenant(tenant)?.revise_quote(id, &revised, decider(&c))
     })
     .await?;
-    if let Some(applied) = &outcome.applied {
-        published(tenant, applied);
-    }
     super::automations::email_admins(app, tenant, &outcome.automation, &outcome.quote).await;
     Ok(outcome)
 }
@@ -560,10 +551,7 @@ pub async fn sign(
     })
     .await;
     match signed {
-        Ok(out) => {
-            published(tenant, &out.applied);
-            Ok(*out.quote)
-        }
+        Ok(out) => Ok(*out.quote),
         Err(e) => {
             // The money moved: keep that fact, so a retry finishes signing instead of charging.
             if settlement != Settlement::Free {
@@ -621,7 +609,9 @@ pub async fn mark_paid(
         ));
     }
     let c = caller.clone();
-    let (invoice, moved) = blocking(app, move |s| {
+    // A failed period invoice paid out of band: the versions dunning blocked are back (each move
+    // records its own `version.status_changed` event in the same transaction).
+    let (invoice, _moved) = blocking(app, move |s| {
         s.tenant(tenant)?.mark_invoice_paid_unblocking(
             &id,
             reference.as_deref(),
@@ -630,10 +620,6 @@ pub async fn mark_paid(
         )
     })
     .await?;
-    // A failed period invoice paid out of band: the versions dunning blocked are back.
-    for applied in &moved {
-        published(tenant, applied);
-    }
     Ok(invoice)
 }
 

@@ -19,6 +19,7 @@ use super::{Automation, audit, id_col, now, time_col};
 use crate::audit::{AuditActor, RequestMeta, timestamp};
 use crate::error::{Entity, StoreError, StoreResult};
 use crate::tenant::TenantStore;
+use crate::threads;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Project {
@@ -267,33 +268,6 @@ pub(crate) fn project_for(
     Ok(project)
 }
 
-/// Posts a message in an automation's thread, with its audit row.
-pub(crate) fn insert_message(
-    tx: &Transaction<'_>,
-    id: AutomationId,
-    author: (&str, Option<&str>, &str),
-    body: &str,
-    actor: &AuditActor,
-    request: &RequestMeta,
-) -> StoreResult<String> {
-    let message = uuid::Uuid::now_v7().to_string();
-    tx.execute(
-        "INSERT INTO messages (id, automation_id, author_kind, author_id, author_name, body, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![message, id.to_string(), author.0, author.1, author.2, body, now()],
-    )?;
-    audit(
-        tx,
-        actor,
-        request,
-        "message.created",
-        ("message", message.clone()),
-        None,
-        Some(json!({"automation_id": id, "author_kind": author.0, "body": body})),
-    )?;
-    Ok(message)
-}
-
 /// Tells the client about a `sent` quote inside its transaction: a system message in the
 /// automation's thread and a "review the quote" task (flows 11 and 14).
 pub(crate) fn announce_quote(
@@ -304,10 +278,10 @@ pub(crate) fn announce_quote(
     request: &RequestMeta,
 ) -> StoreResult<()> {
     let (id, number) = (quote.automation_id, quote.version);
-    insert_message(
+    threads::insert_message(
         tx,
         id,
-        ("system", None, "WRK Copilot"),
+        &threads::Author::system(),
         message,
         &AuditActor::system(),
         request,
@@ -631,6 +605,7 @@ pub(crate) mod tests {
     fn a_quote_is_stored_sent_and_the_version_awaits_approval() {
         let (_d, s) = store();
         let a = needs_pricing(&s, &owner());
+        let before = s.message_count(a).unwrap();
         let QuoteOutcome::Sent { quote, applied, .. } =
             s.record_quote(a, 1, &new_quote(), &req()).unwrap()
         else {
@@ -643,7 +618,8 @@ pub(crate) mod tests {
             applied.version.status,
             VersionStatus::AwaitingClientApproval
         );
-        assert_eq!(s.message_count(a).unwrap(), 1);
+        // The quote's message and the system's note of the move to awaiting approval.
+        assert_eq!(s.message_count(a).unwrap(), before + 2);
         let projects = s.projects(None, 10).unwrap();
         assert_eq!(projects[0].quote_id, Some(quote.id));
         // A second answer arriving late changes nothing.
@@ -709,7 +685,7 @@ pub(crate) mod tests {
             .db()
             .read(|c| {
                 Ok(c.query_row(
-                    "SELECT body FROM messages WHERE automation_id = ?1",
+                    "SELECT body FROM messages WHERE automation_id = ?1 AND body LIKE 'Quote revision%'",
                     [a.to_string()],
                     |r| r.get(0),
                 )?)

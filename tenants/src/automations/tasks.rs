@@ -150,6 +150,7 @@ pub(crate) fn ensure(
         ],
     )?;
     let task = load_task(tx, id)?;
+    task_event(tx, "task.created", &task)?;
     audit(
         tx,
         &AuditActor::system(),
@@ -162,6 +163,23 @@ pub(crate) fn ensure(
     Ok(Some(task))
 }
 
+/// The `task.created` or `task.updated` live event of a task as it now is.
+fn task_event(tx: &Transaction<'_>, kind: &str, task: &Task) -> StoreResult<()> {
+    crate::live_events::record(
+        tx,
+        kind,
+        json!({
+            "id": task.id,
+            "automation_id": task.automation_id,
+            "title": task.title,
+            "assignee": task.assignee,
+            "status": task.status,
+        }),
+        None,
+    )?;
+    Ok(())
+}
+
 /// Closes an open task because its cause cleared.
 fn close_by_system(tx: &Transaction<'_>, task: &Task, request: &RequestMeta) -> StoreResult<()> {
     tx.execute(
@@ -169,6 +187,7 @@ fn close_by_system(tx: &Transaction<'_>, task: &Task, request: &RequestMeta) -> 
          WHERE id = ?1",
         params![task.id.to_string(), now()],
     )?;
+    task_event(tx, "task.updated", &load_task(tx, task.id)?)?;
     audit(
         tx,
         &AuditActor::system(),
@@ -404,7 +423,9 @@ impl TenantStore {
                 Some(json!({"status": before.status})),
                 Some(json!({"status": status})),
             )?;
-            load_task(tx, id)
+            let task = load_task(tx, id)?;
+            task_event(tx, "task.updated", &task)?;
+            Ok(task)
         })
     }
 }

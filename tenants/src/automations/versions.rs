@@ -22,6 +22,7 @@ use super::{
 use crate::audit::{AuditActor, RequestMeta};
 use crate::error::{Entity, StoreError, StoreResult};
 use crate::tenant::TenantStore;
+use crate::{live_events, threads};
 
 /// One automation version as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -164,6 +165,31 @@ pub(crate) fn insert_history(
             now()
         ],
     )?;
+    if let Some(from) = from {
+        live_events::record(
+            tx,
+            "version.status_changed",
+            json!({"automation_id": id, "version": number, "from": from, "to": to}),
+            None,
+        )?;
+        let mut body = format!(
+            "Version {number} moved from **{}** to **{}**.",
+            from.label(),
+            to.label()
+        );
+        if let Some(reason) = reason.filter(|r| !r.trim().is_empty()) {
+            body.push_str("\n\nReason: ");
+            body.push_str(reason);
+        }
+        threads::insert_message(
+            tx,
+            id,
+            &threads::Author::system(),
+            &body,
+            &AuditActor::system(),
+            &RequestMeta::default(),
+        )?;
+    }
     Ok(())
 }
 

@@ -10,6 +10,7 @@
 import { api, get, isUnauthenticated, maybeSignedIn } from './api.js';
 import { $, $$, el, mount, emptyState, bindText, problemBanner, showBanner, setTitle, statusBadge, icon } from './ui.js';
 import { initShell, markCurrentNav, setUnread } from './shell.js';
+import { connectLive, onLive } from './live.js';
 
 export const PAGES = {
   plugins: () => import('./pages/ops-plugins.js'),
@@ -174,6 +175,8 @@ export async function boot() {
     const me = await get('/api/ops/me');
     bindText(document, { user_name: me.email, user_email: `${me.role === 'ops_admin' ? 'Ops admin' : 'Ops'} · ${me.email}` });
     for (const n of $$('[data-user-initials]')) n.textContent = (me.email || 'OP').slice(0, 2).toUpperCase();
+    // Live updates from every workspace (pages subscribe to what they show).
+    connectLive('/api/ops/events');
   } catch (err) {
     if (isUnauthenticated(err)) return toLogin();
   }
@@ -202,6 +205,12 @@ export async function boot() {
       return;
     }
     keepQueuesFresh();
+    // Any live event may move a count: reload the queues, at most once a second.
+    let pending = null;
+    onLive('*', () => {
+      if (pending) return;
+      pending = setTimeout(() => { pending = null; loadQueues(); }, 300);
+    });
     return;
   }
   const loader = PAGES[name];

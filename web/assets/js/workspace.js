@@ -13,6 +13,7 @@ import {
 } from './ui.js';
 import { initShell, setUnread, markCurrentNav } from './shell.js';
 import { apexHost, apexUrl, subdomain } from './hosts.js';
+import { connectLive, onLive } from './live.js';
 
 /** name → () => import('./pages/<name>.js'). Add pages here. */
 export const PAGES = {
@@ -25,6 +26,7 @@ export const PAGES = {
   home: () => import('./pages/home.js'),
   search: () => import('./pages/search.js'),
   settings: () => import('./pages/settings.js'),
+  notifications: () => import('./pages/notifications.js'),
   billing: () => import('./pages/billing.js'),
   alerts: () => import('./pages/alerts.js'),
 };
@@ -177,13 +179,12 @@ async function fillWorkspaces(me) {
   }
 }
 
-/**
- * The unread count on the bell. issue 12: there is no notifications API yet, so the bell asks
- * nothing (a request for a missing endpoint is a console error on every page) and shows none.
- * When GET /api/notifications ships, fetch it here and pass the unread count to setUnread.
- */
+/** The unread count on the bell, from GET /api/notifications. */
 export async function refreshUnread() {
-  setUnread(0);
+  try {
+    const page = await get('/api/notifications', { query: { limit: 1 } });
+    setUnread(page.unread);
+  } catch { /* the bell keeps its last count */ }
 }
 
 function wireLogout() {
@@ -215,6 +216,9 @@ export async function boot() {
   }
   fillIdentity(me);
   refreshUnread();
+  // Live updates: the bell follows new notifications; pages subscribe to what they show.
+  connectLive('/api/events');
+  onLive('notification.created', () => refreshUnread());
   if (me.user) fillWorkspaces(me);
 
   const ctx = makeContext(me, root);

@@ -111,18 +111,13 @@ async fn charge_invoice(
             return Ok(());
         }
     };
-    let settled = store(storage, move |s| {
+    // The moves it makes (blocked, unblocked) record their own `version.status_changed` events
+    // in the same transaction.
+    store(storage, move |s| {
         s.tenant(tenant)?
             .invoice_charged(&id, &key, &outcome, at, &users, &RequestMeta::default())
     })
     .await?;
-    for applied in &settled.moved {
-        crate::services::automations::publish_status_changed(
-            tenant,
-            &applied.version,
-            applied.transition.from,
-        );
-    }
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 // Automation detail (/app/automations/{id}?v=n): header (name, status, version switcher), the
 // status timeline, Paused/Blocked banner, the allowed moves, and tabs: Requirements (text,
 // documents, ingestion proposal), Blueprint (structured + JSON editor), Quote, Runs & usage,
-// Tasks, History.
+// Tasks, Messages (the thread with the WRK team, live), History.
 import { get, post } from '../api.js';
 import {
   $, $$, el, mount, statusBadge, statusTimeline, emptyState, skeleton, skeletonCard, setBusy, showBanner,
@@ -13,9 +13,10 @@ import { requirementsPanel } from './requirements.js';
 import { quoteDocument, findQuote } from './quote.js';
 import { tasksTable } from './tasks.js';
 import { usagePanel } from './usage.js';
+import { threadPanel } from './thread.js';
 
 const TABS = [
-  ['requirements', 'Requirements'], ['blueprint', 'Blueprint'], ['quote', 'Quote'], ['usage', 'Runs & usage'], ['tasks', 'Tasks'], ['history', 'History'],
+  ['requirements', 'Requirements'], ['blueprint', 'Blueprint'], ['quote', 'Quote'], ['usage', 'Runs & usage'], ['tasks', 'Tasks'], ['messages', 'Messages'], ['history', 'History'],
 ];
 
 export async function render(root, ctx) {
@@ -205,6 +206,12 @@ async function loadPanel(page, key) {
       const tasks = list(await get('/api/tasks', { query: { automation_id: page.id, limit: 200 } }));
       if (!tasks.length) return mount(panel, emptyState({ icon: 'tasks', title: 'No tasks for this automation', body: 'When we need something from you — a credential, an answer — it shows up here.', compact: true }));
       return mount(panel, tasksTable(tasks, { showAutomation: false, onChanged: () => page.reloadPanel('tasks') }));
+    }
+    if (key === 'messages') {
+      return mount(panel, threadPanel({
+        url: `${page.base}/messages`, automationId: page.id, side: 'workspace',
+        readOnly: page.automation.status === 'archived', onRead: () => page.ctx.refreshUnread(),
+      }));
     }
     if (key === 'history') return mount(panel, historyList(page.history.length ? page.history : list(await get(`${vurl(page)}/history`))));
   } catch (err) {

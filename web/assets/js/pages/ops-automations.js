@@ -7,6 +7,7 @@ import {
 } from '../ui.js';
 import { actionBar, stateBanner } from './automation-actions.js';
 import { quoteEditor } from './ops-quote.js';
+import { threadPanel } from './thread.js';
 
 export async function render(root, ctx) {
   const segs = ctx.path.replace(/^\/ops\/?/, '').split('/').filter(Boolean);
@@ -101,12 +102,18 @@ async function renderDetail(root, ctx, tid, id) {
     mount(details, issuesAndBlueprint(v), quoteEditor(tid, id, v.number));
   }
   const details = el('div', { class: 'stack' });
+  const thread = el('section', { class: 'card', 'aria-labelledby': 'thread-title' },
+    el('div', { class: 'card-header' }, el('h2', { class: 'card-title', id: 'thread-title' }, 'Messages')),
+    threadPanel({
+      url: `/api/ops/tenants/${encodeURIComponent(tid)}/automations/${encodeURIComponent(id)}/messages`,
+      automationId: id, tenantId: tid, side: 'ops', readOnly: automation?.status === 'archived',
+    }));
   mount(root,
     el('nav', { class: 'breadcrumbs', 'aria-label': 'Breadcrumb' }, el('a', { href: '/ops/automations' }, 'Automations'), el('span', { 'aria-hidden': 'true' }, ' / '), el('span', { 'aria-current': 'page' }, name)),
     el('header', { class: 'automation-header' },
       el('div', { class: 'automation-title' }, el('h1', {}, name), badge),
       el('p', { class: 'muted' }, `${names[tid] || 'Workspace'} · version ${version.number} · updated ${formatDate(version.updated_at, { time: true })}`)),
-    banners, head, details);
+    banners, head, thread, details);
   paint(version);
 }
 
