@@ -365,3 +365,94 @@ fn with_no_platform_configured_events_are_kept_and_shown_as_not_sent_and_can_be_
     let (s, _) = app.get_as("ops", "/api/ops/platform-events", &o.token);
     assert!(matches!(s.as_u16(), 401 | 403), "{s}");
 }
+
+/// Flow 26 end to end through the signed webhook: the platform reports the live version's
+/// credential failing; the version is blocked, the credential `failed`, the owner notified in
+/// app and by email once and given a task; providing the credential again returns the version to
+/// `live`.
+#[test]
+fn a_credential_failure_from_the_platform_blocks_the_live_version_until_it_is_provided_again() {
+    use crate::platform_webhooks::{secret, signed};
+
+    let app = app_for(None).spawn();
+    let o = app.owner_of("owner@credfail.example", "credfail");
+    let ops = app.ops_token("ops");
+    let id = launch(&app, &o, &ops);
+    let (s, creds) = app.get_as(&o.slug, "/api/credentials", &o.token);
+    assert_eq!(s, StatusCode::OK, "{creds}");
+    let xero = creds["items"]
+        .as_array()
+        .expect("credentials")
+        .iter()
+        .find(|c| c["system"] == "xero")
+        .and_then(|c| c["id"].as_str())
+        .expect("the xero credential")
+        .to_owned();
+
+    let secret = secret(&app, &o);
+    let http = wrk_tests::client();
+    let body = json!({
+        "id": "evt-credential-1", "type": "credential.failed",
+        "occurred_at": chrono::Utc::now().to_rfc3339(),
+        "data": {"automation_id": id, "credential_id": xero, "error": "401 from Xero"}
+    })
+    .to_string();
+    let (s, v) = signed(&http, &app, &o.slug, &secret, &body);
+    assert_eq!((s, &v["duplicate"]), (StatusCode::OK, &json!(false)), "{v}");
+
+    let version = eventually(WAIT, "the live version blocked", || {
+        let (_, v) = app.get_as(&o.slug, &wrk_tests::version_path(&id), &o.token);
+        (v["status"] == "blocked").then_some(v)
+    });
+    assert_eq!(version["blocked_from"], "live", "{version}");
+    let (_, creds) = app.get_as(&o.slug, "/api/credentials", &o.token);
+    let failed = creds["items"]
+        .as_array()
+        .expect("credentials")
+        .iter()
+        .find(|c| c["id"] == json!(xero))
+        .expect("the xero credential")
+        .clone();
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let (s, n) = app.get_as(&o.slug, "/api/notifications", &o.token);
+    assert_eq!(s, StatusCode::OK, "{n}");
+    let kinds: BTreeSet<&str> = n["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains("credential_failed") && kinds.contains("version_blocked"),
+        "{n}"
+    );
+    let open: Vec<Value> = version_tasks(&app, &o, &id)
+        .into_iter()
+        .filter(|t| t["kind"] == "credentials" && t["status"] != "done")
+        .collect();
+    assert_eq!(open.len(), 1, "{open:?}");
+    eventually(WAIT, "the credential failure email", || {
+        (app.outbox_count(&ops, &o.email, "credential_failed") == 1).then_some(())
+    });
+
+    // The same event again is a duplicate and changes nothing.
+    let (s, v) = signed(&http, &app, &o.slug, &secret, &body);
+    assert_eq!((s, &v["duplicate"]), (StatusCode::OK, &json!(true)), "{v}");
+
+    // Providing the credential again returns the version where it was.
+    let (s, c) = app.put_as(
+        &o.slug,
+        &format!("/api/credentials/{xero}"),
+        &o.token,
+        json!({"fields": {"api_key": "xero-key-rotated-0123456789"}}),
+    );
+    assert_eq!((s, &c["status"]), (StatusCode::OK, &json!("active")), "{c}");
+    let (_, v) = app.get_as(&o.slug, &wrk_tests::version_path(&id), &o.token);
+    assert_eq!(v["status"], "live", "{v}");
+    let open: Vec<Value> = version_tasks(&app, &o, &id)
+        .into_iter()
+        .filter(|t| t["kind"] == "credentials" && t["status"] != "done")
+        .collect();
+    assert!(open.is_empty(), "{open:?}");
+    assert_eq!(app.outbox_count(&ops, &o.email, "credential_failed"), 1);
+}
