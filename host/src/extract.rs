@@ -335,6 +335,20 @@ where
     Ok(Option::<Wrap<T>>::deserialize(d)?.map(|w| w.0))
 }
 
+/// [`integer`] for each item of a list (`[80, 100.0]` is `[80, 100]`).
+pub fn integer_list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    #[derive(Deserialize)]
+    struct Wrap<T: TryFrom<i64>>(#[serde(deserialize_with = "integer")] T);
+    Ok(Vec::<Wrap<T>>::deserialize(d)?
+        .into_iter()
+        .map(|w| w.0)
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -373,6 +387,19 @@ mod tests {
         assert_eq!(code(json_body(br#"{"name": "a", "n": -1}"#)).0, 422);
         let b: Body = json_body(br#"{"name": "a", "n": null}"#).unwrap();
         assert_eq!(b.n, None);
+    }
+
+    #[test]
+    fn each_item_of_an_integer_list_may_be_an_integral_float() {
+        #[derive(Debug, Deserialize)]
+        struct List {
+            #[serde(deserialize_with = "integer_list")]
+            xs: Vec<u32>,
+        }
+        let l: List = json_body(br#"{"xs": [80, 100.0]}"#).unwrap();
+        assert_eq!(l.xs, [80, 100]);
+        assert!(json_body::<List>(br#"{"xs": [80.5]}"#).is_err());
+        assert!(json_body::<List>(br#"{"xs": [-1]}"#).is_err());
     }
 
     #[derive(Debug, Deserialize)]

@@ -3,25 +3,10 @@
 //! acknowledged, sessions that still work (the signing keys came along), and the uploaded
 //! document's bytes.
 
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use wrk_tests::{Method, StatusCode, TestApp, version_path};
-
-fn wrk(args: &[&str], data_dir: &std::path::Path) -> String {
-    let out = Command::new(wrk_tests::wrk_bin())
-        .args(args)
-        .env("WRK_DATA_DIR", data_dir)
-        .output()
-        .expect("run wrk");
-    assert!(
-        out.status.success(),
-        "wrk {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn automation_names(app: &TestApp, slug: &str, token: &str) -> Vec<String> {
     let (s, b) = app.get_as(
@@ -86,7 +71,7 @@ fn a_backup_taken_while_writing_restores_every_acknowledged_write_the_keys_and_t
     for attempt in 0..50 {
         let before: Vec<String> = acked.lock().unwrap().clone();
         let backup_dir = out.path().join(format!("backup-{attempt}"));
-        let said = wrk(
+        let said = wrk_tests::run_wrk(
             &["backup", "--out", backup_dir.to_str().unwrap()],
             app.data_dir(),
         );
@@ -102,7 +87,7 @@ fn a_backup_taken_while_writing_restores_every_acknowledged_write_the_keys_and_t
         taken.expect("50 backups in a row overlapped no acknowledged write");
 
     let restored = tempfile::tempdir().unwrap();
-    wrk(
+    wrk_tests::run_wrk(
         &["restore", "--from", backup_dir.to_str().unwrap()],
         restored.path(),
     );

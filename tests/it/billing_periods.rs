@@ -15,20 +15,6 @@ fn stripe_app() -> TestApp {
         .spawn()
 }
 
-/// The newest quote of automation `id`.
-fn current_quote(app: &TestApp, owner: &Owner, id: &str) -> Value {
-    let (s, page) = app.get_as("acme", "/api/quotes", &owner.token);
-    assert_eq!(s, StatusCode::OK, "{page}");
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|q| q["automation_id"] == id)
-        .max_by_key(|q| q["revision"].as_u64())
-        .cloned()
-        .expect("a quote")
-}
-
 fn override_path(owner: &Owner) -> String {
     format!("/api/ops/tenants/{}/pricing-override", owner.tenant_id)
 }
@@ -103,7 +89,7 @@ fn an_override_with_a_discount_and_a_pinned_plugin_version_changes_the_next_quot
     let admin = app.ops_token("ops_admin");
     let ops = app.ops_token("ops");
     let before = app.quoted("acme", &owner.token, "Before", 2500);
-    let before = current_quote(&app, &owner, &before);
+    let before = app.current_quote(&owner, &before);
 
     let (s, none) = app.get_as("ops", &override_path(&owner), &ops);
     assert_eq!(s, StatusCode::OK, "{none}");
@@ -129,7 +115,7 @@ fn an_override_with_a_discount_and_a_pinned_plugin_version_changes_the_next_quot
     assert_eq!(set["discount_percent"], 20);
 
     let after = app.quoted("acme", &owner.token, "After", 2500);
-    let after = current_quote(&app, &owner, &after);
+    let after = app.current_quote(&owner, &after);
     assert!(
         after["monthly_fee_cents"].as_i64() < before["monthly_fee_cents"].as_i64(),
         "{before}\n{after}"
@@ -177,7 +163,7 @@ fn an_override_with_a_discount_and_a_pinned_plugin_version_changes_the_next_quot
         (&json!(20), &json!("2.0.0"))
     );
     let pinned = app.quoted("acme", &owner.token, "Pinned", 2500);
-    let pinned = current_quote(&app, &owner, &pinned);
+    let pinned = app.current_quote(&owner, &pinned);
     assert_eq!(pinned["plugin"]["version"], "2.0.0", "{pinned}");
     let rows = app.audit_rows("acme", &owner.token, "pricing_override", "1");
     assert_eq!(rows.len(), 2);
@@ -371,7 +357,7 @@ fn a_declined_proration_changes_nothing_and_a_declined_invoice_is_failed() {
     assert_eq!(s, StatusCode::PAYMENT_REQUIRED, "{p}");
     assert_eq!(p["code"], "payment_failed");
     assert_eq!(subscription(&app, &owner, &id), sub);
-    assert_eq!(current_quote(&app, &owner, &id)["id"], signed["id"]);
+    assert_eq!(app.current_quote(&owner, &id)["id"], signed["id"]);
 
     let (s, f) = finalize(
         &app,

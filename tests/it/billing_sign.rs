@@ -10,23 +10,9 @@ use wrk_tests::{Owner, StatusCode, TestApp, Value, eventually, json, version_pat
 fn quoted(app: &TestApp) -> (Owner, String, Value) {
     let owner = app.owner_of("grace@example.com", "acme");
     let id = app.quoted("acme", &owner.token, "Invoices", 2500);
-    let quote = current_quote(app, &owner, &id);
+    let quote = app.current_quote(&owner, &id);
     assert_eq!(quote["status"], "sent", "{quote}");
     (owner, id, quote)
-}
-
-/// The newest quote of automation `id`.
-fn current_quote(app: &TestApp, owner: &Owner, id: &str) -> Value {
-    let (s, page) = app.get_as("acme", "/api/quotes", &owner.token);
-    assert_eq!(s, StatusCode::OK, "{page}");
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|q| q["automation_id"] == id)
-        .max_by_key(|q| q["revision"].as_u64())
-        .cloned()
-        .expect("a quote")
 }
 
 fn version_status(app: &TestApp, owner: &Owner, id: &str) -> String {
@@ -204,7 +190,7 @@ fn a_declined_card_is_a_402_that_changes_nothing_and_another_card_then_signs() {
         "{p}"
     );
     assert!(p["detail"].as_str().unwrap().contains("declined"), "{p}");
-    let now = current_quote(&app, &owner, &id);
+    let now = app.current_quote(&owner, &id);
     assert_eq!(now["status"], "accepted");
     assert_eq!(
         version_status(&app, &owner, &id),
@@ -271,7 +257,7 @@ fn an_ops_revision_supersedes_the_quote_and_accepting_the_old_one_is_a_conflict(
                                "amount_cents": 300, "recurrence": "one_time"}]}),
     );
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
-    assert_eq!(current_quote(&app, &owner, &id)["revision"], 1);
+    assert_eq!(app.current_quote(&owner, &id)["revision"], 1);
 
     let (s, revised) = app.patch_as(
         "ops",
@@ -387,7 +373,7 @@ fn a_member_cannot_accept_sign_or_reject_a_quote() {
     assert_eq!(accept(&app, &owner.token, &quote).0, StatusCode::OK);
     let (s, _) = sign(&app, &member, &quote, json!({"type": "manual"}));
     assert_eq!(s, StatusCode::FORBIDDEN);
-    assert_eq!(current_quote(&app, &owner, &id)["status"], "accepted");
+    assert_eq!(app.current_quote(&owner, &id)["status"], "accepted");
 }
 
 #[test]
@@ -422,7 +408,7 @@ fn an_expired_quote_cannot_be_accepted_and_the_worker_marks_it_expired() {
     assert!(p["detail"].as_str().unwrap().contains("expired"), "{p}");
     let owner = Owner { token, ..owner };
     eventually(Duration::from_secs(20), "the quote to be expired", || {
-        (current_quote(&app, &owner, &id)["status"] == "expired").then_some(())
+        (app.current_quote(&owner, &id)["status"] == "expired").then_some(())
     });
     assert!(
         actions(&app, &owner.token)

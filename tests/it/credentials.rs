@@ -4,23 +4,8 @@
 //! `wrk secrets rotate-master` re-wraps the keys while the server runs.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use wrk_tests::{StatusCode, TestApp, json};
-
-fn wrk(args: &[&str], data_dir: &Path) -> String {
-    let out = Command::new(wrk_tests::wrk_bin())
-        .args(args)
-        .env("WRK_DATA_DIR", data_dir)
-        .output()
-        .expect("run wrk");
-    assert!(
-        out.status.success(),
-        "wrk {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn files(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -186,7 +171,7 @@ fn a_planted_secret_appears_in_no_response_log_audit_row_database_file_or_backup
     // A backup while the server runs, and a master-key rotation while it runs.
     let out = tempfile::tempdir().unwrap();
     let backup = out.path().join("backup");
-    wrk(
+    wrk_tests::run_wrk(
         &["backup", "--out", backup.to_str().unwrap()],
         app.data_dir(),
     );
@@ -200,7 +185,7 @@ fn a_planted_secret_appears_in_no_response_log_audit_row_database_file_or_backup
             .is_some_and(|n| n.to_string_lossy().starts_with("master.key"))),
         "the master key stays out of backups"
     );
-    let said = wrk(&["secrets", "rotate-master"], app.data_dir());
+    let said = wrk_tests::run_wrk(&["secrets", "rotate-master"], app.data_dir());
     assert!(
         said.contains("workspace data keys re-wrapped: 1;"),
         "{said}"

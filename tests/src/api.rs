@@ -278,6 +278,20 @@ impl TestApp {
         )
     }
 
+    /// The newest quote (highest revision) of automation `id` in `owner`'s workspace.
+    pub fn current_quote(&self, owner: &Owner, id: &str) -> Value {
+        let (s, page) = self.get_as(&owner.slug, "/api/quotes", &owner.token);
+        assert_eq!(s, StatusCode::OK, "{page}");
+        page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|q| q["automation_id"] == id)
+            .max_by_key(|q| q["revision"].as_u64())
+            .cloned()
+            .expect("a quote")
+    }
+
     /// An automation whose version 1 holds [`blueprint`]`(monthly_runs)`, was priced and waits
     /// for the client's approval; returns its id.
     pub fn quoted(&self, slug: &str, token: &str, name: &str, monthly_runs: u64) -> String {

@@ -29,6 +29,22 @@ pub use serde_json::{Value, json};
 
 pub use api::{Owner, PASSWORD, access_token, blueprint, multipart_file, version_path};
 
+/// Runs the `wrk` command line on `data_dir` (`WRK_DATA_DIR`) and returns what it printed; its
+/// failure fails the test with what it said.
+pub fn run_wrk(args: &[&str], data_dir: &Path) -> String {
+    let out = Command::new(wrk_bin())
+        .args(args)
+        .env("WRK_DATA_DIR", data_dir)
+        .output()
+        .expect("run wrk");
+    assert!(
+        out.status.success(),
+        "wrk {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// The `wrk` binary under test: `$WRK_BIN`, or `wrk` next to the test executable's target dir.
 pub fn wrk_bin() -> PathBuf {
     if let Some(bin) = std::env::var_os("WRK_BIN") {

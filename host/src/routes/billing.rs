@@ -104,6 +104,7 @@ pub struct CommittedVolumeBody {
     pub automation_id: String,
     /// The new commitment, runs a month.
     #[schema(minimum = 0, maximum = 100_000_000)]
+    #[serde(deserialize_with = "crate::extract::integer")]
     pub monthly_runs: u64,
 }
 

@@ -60,15 +60,15 @@ impl From<&Override> for OverrideView {
 #[serde(deny_unknown_fields)]
 pub struct OverrideBody {
     /// Taken off every unit price by the pricing plugin.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::extract::optional_integer")]
     #[schema(minimum = 0, maximum = 100)]
     pub discount_percent: Option<u8>,
     /// A fixed setup fee in place of the computed one.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::extract::optional_integer")]
     #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub setup_fee_cents: Option<u64>,
     /// A fixed price per run over the commitment.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::extract::optional_integer")]
     #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub overage_unit_cents: Option<u64>,
     /// The version of an installed pricing plugin to pin the workspace to; null removes the pin.

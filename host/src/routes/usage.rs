@@ -361,14 +361,17 @@ async fn alerts_list(
 pub struct AlertSettingsBody {
     /// Percentages of the period's committed runs (1 to 1000 each, at most 5); one alert per
     /// threshold, automation and period.
+    #[serde(deserialize_with = "crate::extract::integer_list")]
     pub volume_thresholds_percent: Vec<u32>,
     /// An alert when more than this percentage (1 to 100) of the last `failure_window_runs`
     /// finished runs failed.
     #[schema(minimum = 1, maximum = 100)]
+    #[serde(deserialize_with = "crate::extract::integer")]
     pub failure_rate_percent: u32,
     /// How many of the latest finished runs the failure rate is taken over (1 to 1000); judged
     /// once that many runs exist.
     #[schema(minimum = 1, maximum = 1000)]
+    #[serde(deserialize_with = "crate::extract::integer")]
     pub failure_window_runs: u32,
 }
 
