@@ -414,12 +414,26 @@ fn constraints() -> Vec<(&'static str, &'static str, Value)> {
                              "minimum": wrk_core::usage::MIN_VOLUME_THRESHOLD,
                              "maximum": wrk_core::usage::MAX_VOLUME_THRESHOLD}}),
         ),
+        ("CreateBody", "fields", credential_fields()),
+        ("RotateBody", "fields", credential_fields()),
         (
             "BlueprintBody",
             "blueprint",
             json!({"propertyNames": {"pattern": NO_NUL}, "additionalProperties": {"$ref": "#/components/schemas/JsonWithoutNul"}}),
         ),
     ]
+}
+
+/// A credential's fields as `wrk_core::credentials::CredentialFields::parse` takes them: at most
+/// 20, names of `a-z 0-9 _`, values of at most 8 KiB without NUL. The value bound is given in
+/// characters of at most 4 bytes each, so a value within it is never refused for its size.
+fn credential_fields() -> Value {
+    use wrk_core::credentials::{MAX_FIELD_NAME, MAX_FIELD_VALUE, MAX_FIELDS};
+    json!({
+        "maxProperties": MAX_FIELDS,
+        "propertyNames": {"pattern": format!("^[a-z0-9_]{{1,{MAX_FIELD_NAME}}}$")},
+        "additionalProperties": {"type": "string", "maxLength": MAX_FIELD_VALUE / 4, "pattern": NO_NUL}
+    })
 }
 
 /// Any JSON value whose strings (keys included) hold no NUL: what the JSON extractor takes.
