@@ -71,6 +71,13 @@ fn an_owner_adds_credentials_sees_them_masked_and_ops_deploy_the_version() {
         "{v}"
     );
 
+    // The QA and deploy board shows it live, with the moves ops may make from there.
+    ops_browser.goto(&app.url("ops", "/ops/launch"));
+    ops_browser.wait_for(&format!("[data-launch-card='{id}'] button[data-to=paused]"));
+    let board = ops_browser.text("[data-launch-board]");
+    assert!(board.contains("Acme"), "{board}");
+    shots(&ops_browser, "ops-launch");
+
     // The deploy event in the delivery log (no platform configured here).
     ops_browser.goto(&app.url("ops", "/ops/platform"));
     ops_browser.wait_for("tr[data-delivery] [data-status-label]");
