@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use wrk_tests::sse::{self, EventStream};
-use wrk_tests::{StatusCode, TestApp, Value, json};
+use wrk_tests::{StatusCode, TestApp, Value, eventually, json};
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -230,19 +230,11 @@ fn an_idle_stream_gets_heartbeats() {
     let app = TestApp::spawn_open();
     let owner = app.owner_of("owner@idle.example", "idle");
     let s = stream(&app, &owner.slug, &owner.token, None);
-    let opened = Instant::now();
-    // The greeting comes at once.
-    while s.comments() == 0 {
-        assert!(opened.elapsed() < SECOND, "no greeting");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    while s.comments() < 2 {
-        assert!(
-            opened.elapsed() < Duration::from_secs(20),
-            "no heartbeat in 20 s"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    // The greeting comes at once, a heartbeat within 20 s.
+    eventually(SECOND, "the greeting", || (s.comments() > 0).then_some(()));
+    eventually(Duration::from_secs(20), "a heartbeat", || {
+        (s.comments() >= 2).then_some(())
+    });
 }
 
 #[test]
@@ -424,17 +416,25 @@ fn notifications_are_listed_read_one_or_all_and_emails_are_chosen_per_kind() {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
 }
 
-/// Waits until just after a digest window starts, so a burst of messages falls in one window.
+/// Waits until a digest window has just begun (within its first 300 ms), so a burst of messages
+/// falls in one window.
 fn start_of_window(interval: u64) {
-    let now = chrono::Utc::now();
-    let into = now.timestamp().rem_euclid(interval as i64) as u64 * 1000
-        + u64::from(now.timestamp_subsec_millis());
-    std::thread::sleep(Duration::from_millis(interval * 1000 - into + 50));
+    eventually(
+        Duration::from_secs(interval + 1),
+        "the start of a digest window",
+        || {
+            let now = chrono::Utc::now();
+            let into = now.timestamp().rem_euclid(interval as i64) as u64 * 1000
+                + u64::from(now.timestamp_subsec_millis());
+            (into < 300).then_some(())
+        },
+    );
 }
 
 #[test]
 fn an_offline_member_gets_one_digest_for_several_messages_and_an_online_one_none() {
     const INTERVAL: u64 = 4;
+    const WAIT_MAIL: Duration = Duration::from_secs(3 * INTERVAL + 10);
     let app = TestApp::builder()
         .env("WRK_EMAIL_VERIFICATION", "false")
         .env("WRK_DIGEST_INTERVAL", INTERVAL.to_string())
@@ -456,15 +456,19 @@ fn an_offline_member_gets_one_digest_for_several_messages_and_an_online_one_none
         assert!(text.contains(q), "{text}");
     }
     assert!(text.contains("/app/notifications"), "{text}");
-    // Nothing more arrives for those three.
-    std::thread::sleep(Duration::from_secs(INTERVAL + 2));
+    // Nothing more arrives for those three: one digest job was scheduled, and it has ended.
+    eventually(WAIT_MAIL, "the digest job ended", || {
+        app.jobs_settled(&ops, "message_digest").then_some(())
+    });
+    assert_eq!(app.jobs_of_kind(&ops, "message_digest").len(), 1);
     assert_eq!(app.mailbox().mails_to(&owner.email).len(), 1);
 
     // While the owner has the app open (a stream), a new message is no email.
     let online = stream(&app, &owner.slug, &owner.token, None);
     ops_post(&app, &ops, &owner.tenant_id, &a, "while you are here");
     assert!(online.next_of("notification.created", SECOND).is_some());
-    std::thread::sleep(Duration::from_secs(2 * INTERVAL + 2));
+    // No digest was even scheduled for it (the schedule is part of posting the message).
+    assert_eq!(app.jobs_of_kind(&ops, "message_digest").len(), 1);
     assert_eq!(app.mailbox().mails_to(&owner.email).len(), 1);
 }
 

@@ -247,8 +247,11 @@ fn ten_thousand_events_sent_twice_shuffled_from_eight_senders_count_exactly_once
         "{u}"
     );
     assert_eq!(u["duration_ms"], expected_duration, "{u}");
-    // And it stays so: nothing is counted twice later.
-    std::thread::sleep(Duration::from_millis(1500));
+    // And it stays so: once every fold has ended, nothing was counted twice.
+    let ops = app.ops_token("ops");
+    eventually(WAIT, "every fold ended", || {
+        app.jobs_settled(&ops, "fold_platform_events").then_some(())
+    });
     assert_eq!(runs(&app, &owner, &automation), 5_000);
     let (s, days) = app.get_as(
         &owner.slug,
@@ -315,7 +318,12 @@ fn kill_9_during_aggregation_then_restart_counts_exactly_once() {
     eventually(WAIT, "every run counted after the restarts", || {
         (runs(&app, &owner, &automation) >= total).then_some(())
     });
-    std::thread::sleep(Duration::from_millis(2500));
+    // Folds cut off by a kill are taken over after their lease; once every one has ended,
+    // nothing more can be counted.
+    let ops = app.ops_token("ops");
+    eventually(WAIT, "every fold ended", || {
+        app.jobs_settled(&ops, "fold_platform_events").then_some(())
+    });
     let u = usage(&app, &owner, &automation);
     assert_eq!(
         (&u["runs"], &u["succeeded"]),

@@ -434,6 +434,14 @@ impl TestApp {
             .count()
     }
 
+    /// Whether every job of `kind` has ended (`done` or `failed`): nothing of that kind is
+    /// queued or running, so nothing more can come of it until something enqueues another.
+    pub fn jobs_settled(&self, ops: &str, kind: &str) -> bool {
+        self.jobs_of_kind(ops, kind)
+            .iter()
+            .all(|j| j["status"] == "done" || j["status"] == "failed")
+    }
+
     /// The ops job queue's jobs of `kind`, newest first.
     pub fn jobs_of_kind(&self, ops: &str, kind: &str) -> Vec<Value> {
         let (s, b) = self.get_as("ops", &format!("/api/ops/jobs?kind={kind}&limit=200"), ops);
