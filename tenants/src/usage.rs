@@ -94,7 +94,12 @@ pub fn on_credential_failed(
     };
     let error = event.data.get("error").and_then(Value::as_str);
     let request = RequestMeta::default();
-    // A refusal (`NotFound`) has written nothing: `record_failure` checks before it writes.
+    // A savepoint around flow 26: an event the domain refuses (an unknown automation or
+    // credential, a move core does not allow) is recorded as ignored with nothing of it written,
+    // instead of failing the whole batch on every retry. Storage errors still fail the batch,
+    // which the job retries.
+    tx.execute_batch("SAVEPOINT credential_failed")?;
+    let mark = crate::live_events::mark();
     let outcome = match crate::credentials::record_failure(
         tx,
         &crate::credentials::CredentialFailure {
@@ -105,11 +110,25 @@ pub fn on_credential_failed(
             request: &request,
         },
     ) {
-        Ok(o) => o,
-        Err(StoreError::NotFound(entity)) => {
-            return Ok((format!("ignored: no such {}", entity.as_str()), None));
+        Ok(o) => {
+            tx.execute_batch("RELEASE credential_failed")?;
+            o
         }
-        Err(e) => return Err(e),
+        Err(e) => {
+            tx.execute_batch("ROLLBACK TO credential_failed; RELEASE credential_failed")?;
+            // Its live events were rolled back with it: never announce them.
+            crate::live_events::rolled_back(mark);
+            return match e {
+                StoreError::NotFound(entity) => {
+                    Ok((format!("ignored: no such {}", entity.as_str()), None))
+                }
+                StoreError::Transition(_)
+                | StoreError::WriteRefused(_)
+                | StoreError::Conflict(_)
+                | StoreError::Corrupt(_) => Ok((format!("ignored: {e}"), None)),
+                e => Err(e),
+            };
+        }
     };
     let email = outcome
         .blocked
@@ -931,6 +950,38 @@ mod tests {
         assert_eq!(tenant.alerts_to_email().unwrap().len(), 1);
         tenant.mark_alert_emailed(alerts[0].id).unwrap();
         assert!(tenant.alerts_to_email().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_credential_failure_for_nothing_known_is_ignored_and_the_fold_goes_on() {
+        let (_dir, tenant) = testing::store();
+        let a = automation(&tenant, "Invoices");
+        let unknown = AutomationId::new().to_string();
+        let mut failed = event(
+            "c1",
+            EventType::CredentialFailed,
+            &unknown,
+            "",
+            "2026-06-01T00:00:00Z",
+        );
+        failed.data = json!({"automation_id": unknown, "error": "401"}).to_string();
+        tenant.store_platform_event(&failed).unwrap();
+        tenant
+            .store_platform_event(&event(
+                "e1",
+                EventType::RunSucceeded,
+                &a,
+                "r1",
+                "2026-06-01T00:00:01Z",
+            ))
+            .unwrap();
+        let report = tenant.fold_events(&[UserId::new()]).unwrap();
+        assert_eq!((report.events, report.runs_counted), (2, 1));
+        assert!(report.credential_failures.is_empty());
+        let c1 = tenant.inbound_event("c1").unwrap().unwrap();
+        assert!(c1.folded, "{c1:?}");
+        assert_eq!(c1.outcome.as_deref(), Some("ignored: no such automation"));
+        assert_eq!(tenant.unfolded_event_count().unwrap(), 0);
     }
 
     #[test]
